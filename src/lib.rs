@@ -1,1 +1,35 @@
-//! synth
+//! `synth`: neural program learning from reference programs written in NPL.
+//!
+//! This crate is the facade over the three library crates and the home of
+//! everything that touches the outside world (files, terminal, clock):
+//!
+//! - [`synth_dsl`]: NPL text to a syntax tree, and the [`Diagnostic`] type.
+//! - [`synth_compiler`]: the syntax tree to a [`Task`] that samples inputs,
+//!   runs the reference programs into [`Trace`]s and lets a model drive the
+//!   same world; the call graph and operation graphs.
+//! - [`synth_runtime`]: the learners (NPI first) trained on those traces.
+//!
+//! Here: [`Source`] (a task file, or a stdlib task named by its stem),
+//! [`compile`] and [`check`] (what `synth check` does, also used by the
+//! snapshot tests), and the CLI's commands in `main.rs`.
+
+pub use synth_compiler as compiler;
+pub use synth_dsl as dsl;
+pub use synth_runtime as runtime;
+
+pub use synth_compiler::{Task, Trace};
+pub use synth_dsl::Diagnostic;
+
+pub mod check;
+pub mod source;
+pub mod stdlib;
+
+pub use check::{check, CheckOptions, CheckReport};
+pub use source::{Source, SourceError};
+
+/// Parses and compiles a source. On failure the diagnostics hold at least one
+/// error; on success the warnings (lint) come with the task.
+pub fn compile(source: &Source) -> Result<synth_compiler::Compiled, Vec<Diagnostic>> {
+    synth_compiler::compile(&source.text, &source.stem)
+}
+pub mod plot;

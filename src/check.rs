@@ -1,0 +1,109 @@
+//! `synth check`: parse, compile, lint, then run the reference programs on
+//! sampled inputs at several sizes and verify `expect`. The same function
+//! renders the snapshot of every `tests/ui` case, so what the tests pin is
+//! exactly what a user sees.
+
+use crate::source::Source;
+use synth_compiler::Task;
+use synth_dsl::{render_all, Diagnostic};
+
+/// Which sizes and seeds the reference programs are run on.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Sizes always tried, besides the `learn` block's train and test sizes.
+    pub sizes: Vec<usize>,
+    /// Seeds `0..seeds` at every size.
+    pub seeds: u64,
+    /// Sizes above this are skipped (the learn block may test at thousands).
+    pub max_size: usize,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions { sizes: vec![1, 2, 3, 4, 5, 8], seeds: 4, max_size: 1000 }
+    }
+}
+
+/// What `check` found.
+pub struct CheckReport {
+    /// Errors first, then warnings, each group in source order.
+    pub diagnostics: Vec<Diagnostic>,
+    pub task: Option<Task>,
+    /// `(size, runs)` of the reference runs that passed.
+    pub runs: Vec<(usize, u64)>,
+}
+
+impl CheckReport {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.is_error())
+    }
+
+    /// The diagnostics and a one-line summary, as `synth check` prints them.
+    pub fn render(&self, source: &Source) -> String {
+        let mut out = render_all(&self.diagnostics, &source.display, &source.text);
+        let errors = self.diagnostics.iter().filter(|d| d.is_error()).count();
+        let warnings = self.diagnostics.len() - errors;
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        if errors > 0 {
+            out.push_str(&format!("{}: {} error{}, {} warning{}\n", source.display, errors, plural(errors), warnings, plural(warnings)));
+        } else {
+            let total: u64 = self.runs.iter().map(|(_, r)| r).sum();
+            let sizes: Vec<String> = self.runs.iter().map(|(s, _)| s.to_string()).collect();
+            out.push_str(&format!(
+                "{}: ok, {} warning{}; the reference satisfies `expect` on {} inputs (sizes {})\n",
+                source.display,
+                warnings,
+                plural(warnings),
+                total,
+                sizes.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Parses, compiles and lints `source`, then runs the reference programs.
+pub fn check(source: &Source, opts: &CheckOptions) -> CheckReport {
+    let compiled = match crate::compile(source) {
+        Ok(c) => c,
+        Err(diagnostics) => return CheckReport { diagnostics: sorted(diagnostics), task: None, runs: Vec::new() },
+    };
+    let task = compiled.task;
+    let mut diagnostics = compiled.warnings;
+
+    let mut sizes: Vec<usize> = opts.sizes.clone();
+    sizes.extend(task.learn.train_sizes.iter().copied());
+    sizes.extend(task.learn.test_sizes.iter().copied());
+    sizes.retain(|&s| s <= opts.max_size);
+    sizes.sort_unstable();
+    sizes.dedup();
+
+    let mut runs = Vec::new();
+    'sizes: for &size in &sizes {
+        // Big inputs take longer; two seeds are enough to catch a crash there.
+        let seeds = if size > 100 { opts.seeds.min(2) } else { opts.seeds };
+        for seed in 0..seeds {
+            if let Err(e) = task.trace(size, seed) {
+                diagnostics.push(e.to_diagnostic());
+                break 'sizes;
+            }
+        }
+        runs.push((size, seeds));
+    }
+    CheckReport { diagnostics: sorted(diagnostics), task: Some(task), runs }
+}
+
+fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diags.sort_by_key(|d| (!d.is_error(), d.span.map(|s| s.start)));
+    diags
+}

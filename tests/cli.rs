@@ -1,0 +1,90 @@
+//! The `synth` binary end to end: exit codes, what goes to stdout and stderr.
+
+use std::process::{Command, Output};
+
+fn synth(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_synth")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn check_stdlib_task_by_name() {
+    let o = synth(&["check", "add"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("stdlib/add.npl: ok"), "{}", stdout(&o));
+}
+
+#[test]
+fn check_file_path() {
+    let o = synth(&["check", "stdlib/bubblesort.npl"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn check_reports_errors_with_exit_1() {
+    let dir = std::env::temp_dir().join(format!("synth-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("broken.npl");
+    std::fs::write(&path, "task broken\nprogram MAIN {\n  NOPE()\n}\n").unwrap();
+    let o = synth(&["check", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("error"), "{err}");
+    assert!(err.contains("broken.npl:3:3"), "{err}");
+}
+
+#[test]
+fn unknown_task_is_a_clear_error() {
+    let o = synth(&["check", "no_such_task"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no task `no_such_task`"), "{}", stderr(&o));
+    let o = synth(&["check", "missing/file.npl"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no task file"), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_flag_is_a_usage_error() {
+    let o = synth(&["trace", "add", "--size", "many"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn trace_text_and_json() {
+    let o = synth(&["trace", "add", "--size", "3", "--seed", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.starts_with("ADD()"), "{text}");
+    assert!(text.contains("ACT(write, out,"), "{text}");
+
+    let o = synth(&["trace", "add", "--size", "3", "--seed", "1", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.is_object());
+}
+
+#[test]
+fn same_seed_same_trace() {
+    let a = stdout(&synth(&["trace", "bubblesort", "--size", "6", "--seed", "9"]));
+    let b = stdout(&synth(&["trace", "bubblesort", "--size", "6", "--seed", "9"]));
+    assert_eq!(a, b);
+    let c = stdout(&synth(&["trace", "bubblesort", "--size", "6", "--seed", "10"]));
+    assert_ne!(a, c);
+}
+
+#[test]
+fn graphs() {
+    let o = synth(&["graph", "add", "--format", "dot"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("digraph"), "{}", stdout(&o));
+    let o = synth(&["graph", "add", "--ops"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("ADD1"), "{}", stdout(&o));
+}
