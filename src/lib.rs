@@ -33,3 +33,4 @@ pub fn compile(source: &Source) -> Result<synth_compiler::Compiled, Vec<Diagnost
     synth_compiler::compile(&source.text, &source.stem)
 }
 pub mod plot;
+pub mod rundir;

@@ -3,8 +3,10 @@
 //! Exit codes: 0 success (warnings allowed), 1 the task or model has errors
 //! (diagnostics printed), 2 bad usage (clap), 3 an input/output failure.
 
-use anyhow::Result;
+mod learn;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use synth::{check, CheckOptions, Source};
 use synth_dsl::render_all;
@@ -27,6 +29,84 @@ enum Command {
     Trace(TraceArgs),
     /// Print the call graph or the operation graphs.
     Graph(GraphArgs),
+    /// Train a learner on the task's traces; keeps the best checkpoint.
+    Learn(LearnArgs),
+    /// Closed-loop exact-match accuracy of a trained model per input size.
+    Eval(EvalArgs),
+    /// Run a trained model on one input, its trace beside the reference's.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct LearnArgs {
+    #[command(flatten)]
+    task: TaskArg,
+    /// The learner (default: the `learn` block's).
+    #[arg(long)]
+    learner: Option<String>,
+    /// Where the checkpoint, metrics and plots go (default: runs/<task>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Wall-clock budget in seconds.
+    #[arg(long)]
+    time: Option<u64>,
+    /// Most optimiser steps.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Training traces in all, spread over the train sizes.
+    #[arg(long)]
+    traces: Option<usize>,
+    /// Continue training the checkpoint in --out.
+    #[arg(long, conflicts_with = "force")]
+    resume: bool,
+    /// Replace a checkpoint already in --out.
+    #[arg(long)]
+    force: bool,
+    /// Inputs per size in the final table.
+    #[arg(long, default_value_t = 32)]
+    count: usize,
+    /// Worker threads (default: one per physical core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress bar (one line per validation instead).
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    #[command(flatten)]
+    task: TaskArg,
+    /// The run directory of a trained model.
+    #[arg(long)]
+    model: PathBuf,
+    /// Input sizes (default: the `learn` block's test sizes).
+    #[arg(long, value_delimiter = ',')]
+    sizes: Option<Vec<usize>>,
+    /// Inputs per size.
+    #[arg(long, default_value_t = 32)]
+    count: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    task: TaskArg,
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long, default_value_t = 5)]
+    size: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(Args)]
@@ -108,6 +188,9 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd_check(a),
         Command::Trace(a) => cmd_trace(a),
         Command::Graph(a) => cmd_graph(a),
+        Command::Learn(a) => learn::cmd_learn(a),
+        Command::Eval(a) => learn::cmd_eval(a),
+        Command::Run(a) => learn::cmd_run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

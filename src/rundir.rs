@@ -1,0 +1,106 @@
+//! A run directory (`runs/add` by default): what `synth learn` writes and
+//! `synth eval`/`synth run` read.
+//!
+//! ```text
+//! model.safetensors   the best weights so far
+//! model.json          their metadata (task, source hash, learner, config, seed, sizes, validation)
+//! metrics.jsonl       one JSON object per logged step and per validation
+//! eval.json           the final generalisation table
+//! loss.svg, validation.svg, accuracy.svg
+//! ```
+//!
+//! Every file is written atomically (a temporary file in the same directory,
+//! then a rename), so an interrupted run never leaves a half-written
+//! checkpoint: the previous best stays in place until the next one is
+//! complete.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use synth_runtime::npi::{Checkpoint, CheckpointMeta};
+
+pub const WEIGHTS: &str = "model.safetensors";
+pub const META: &str = "model.json";
+pub const METRICS: &str = "metrics.jsonl";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunDirError {
+    #[error("cannot write `{path}`: {err}")]
+    Write { path: String, err: std::io::Error },
+    #[error("cannot read `{path}`: {err}")]
+    Read { path: String, err: std::io::Error },
+    #[error("`{path}` holds no model (no {META}); train one with `synth learn`")]
+    NoModel { path: String },
+    #[error("`{path}` is not a synth checkpoint: {err}")]
+    BadMeta { path: String, err: serde_json::Error },
+}
+
+pub struct RunDir {
+    pub path: PathBuf,
+}
+
+impl RunDir {
+    pub fn new(path: impl Into<PathBuf>) -> RunDir {
+        RunDir { path: path.into() }
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Whether a checkpoint is already there.
+    pub fn has_model(&self) -> bool {
+        self.file(META).is_file()
+    }
+
+    pub fn create(&self) -> Result<(), RunDirError> {
+        fs::create_dir_all(&self.path).map_err(|err| RunDirError::Write { path: self.path.display().to_string(), err })
+    }
+
+    /// Writes `bytes` to `name` atomically.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), RunDirError> {
+        write_atomic(&self.file(name), bytes)
+    }
+
+    /// Saves a checkpoint: weights first, then the metadata that names them,
+    /// each atomically.
+    pub fn save(&self, ckpt: &Checkpoint) -> Result<(), RunDirError> {
+        self.write(WEIGHTS, &ckpt.weights)?;
+        let meta = serde_json::to_vec_pretty(&ckpt.meta).expect("metadata serialises");
+        self.write(META, &meta)
+    }
+
+    pub fn load(&self) -> Result<Checkpoint, RunDirError> {
+        let meta_path = self.file(META);
+        if !meta_path.is_file() {
+            return Err(RunDirError::NoModel { path: self.path.display().to_string() });
+        }
+        let read = |p: &Path| fs::read(p).map_err(|err| RunDirError::Read { path: p.display().to_string(), err });
+        let meta: CheckpointMeta = serde_json::from_slice(&read(&meta_path)?)
+            .map_err(|err| RunDirError::BadMeta { path: meta_path.display().to_string(), err })?;
+        let weights = read(&self.file(WEIGHTS))?;
+        Ok(Checkpoint { meta, weights })
+    }
+
+    /// Appends one line to `metrics.jsonl`.
+    pub fn log(&self, line: &serde_json::Value) -> Result<(), RunDirError> {
+        let path = self.file(METRICS);
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|err| RunDirError::Write { path: path.display().to_string(), err })?;
+        writeln!(f, "{line}").map_err(|err| RunDirError::Write { path: path.display().to_string(), err })
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunDirError> {
+    let err = |err| RunDirError::Write { path: path.display().to_string(), err };
+    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
+    {
+        let mut f = fs::File::create(&tmp).map_err(err)?;
+        f.write_all(bytes).map_err(err)?;
+        f.sync_all().map_err(err)?;
+    }
+    fs::rename(&tmp, path).map_err(err)
+}
