@@ -7,13 +7,123 @@
 //! into [`Trace`]s ([`Task::trace`]), and lets a learned model drive the same
 //! world through [`Instance::observe`] and [`Instance::act`].
 //!
+//! Code map:
+//! - [`builtins`]: what every lower_case name can mean (the catalogue).
+//! - `check` (items, world, signatures, entry) and `lower` (bodies) turn the
+//!   AST into the IR (`ir`), reporting every error as a [`Diagnostic`];
+//!   `learn` reads the `learn` block, `suggest` finds "did you mean" names.
+//! - [`callgraph`], [`opgraph`], [`lint`]: the graphs and the learnability lint.
+//! - `interp` runs the IR on the scratchpad (`world`) with values from
+//!   `value`; `instance` samples inputs and generates traces; `render` prints
+//!   them; [`RunError`] is every run-time failure.
+//! - [`task`]: the plain data the runtime consumes.
+//!
 //! This crate does no IO and uses only the randomness it derives from the
 //! seeds it is handed.
 
-pub mod builtins;
-pub mod task;
+// `RunError` is plain data with the program, span, size and seed a reader
+// needs; it is returned per trace or per action, never in a tight loop that
+// would feel its size, so it stays unboxed and easy to match on.
+#![allow(clippy::result_large_err)]
 
+pub mod builtins;
+pub mod callgraph;
+mod check;
+mod error;
+mod instance;
+mod interp;
+mod ir;
+mod learn;
+pub mod lint;
+mod lower;
+pub mod opgraph;
+mod render;
+mod suggest;
+pub mod task;
+mod value;
+mod world;
+
+pub use error::{RunError, RunErrorKind};
+pub use instance::Instance;
+pub use ir::Limits;
 pub use task::{
     ArgSpec, Args, Call, EndConvention, Feature, Frame, LearnSpec, ObsSpec, ProgramId, ProgramInfo, SettingValue, Step,
-    Trace, ACT, ARG_SLOTS, NO_ARG, NO_ARGS,
+    Task, Trace, ACT, ARG_SLOTS, NO_ARG, NO_ARGS,
 };
+
+use std::sync::Arc;
+use synth_dsl::{ast, Diagnostic};
+
+/// A task that compiled, with the warnings found on the way (the
+/// learnability lint, unused values, settings that look misspelt).
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    pub task: Task,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Parses, checks and lowers `src`. `stem` (the file name without its
+/// extension) names the task unless it has a `task NAME` item. On failure the
+/// diagnostics hold at least one error (and any warnings), errors first, each
+/// group in source order.
+pub fn compile(src: &str, stem: &str) -> Result<Compiled, Vec<Diagnostic>> {
+    let (file, diags) = synth_dsl::parse(src);
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(sorted(diags));
+    }
+    match compile_file(&file, src, stem) {
+        Ok(mut c) => {
+            let mut warnings = diags;
+            warnings.append(&mut c.warnings);
+            c.warnings = sorted(warnings);
+            Ok(c)
+        }
+        Err(mut errs) => {
+            errs.extend(diags);
+            Err(sorted(errs))
+        }
+    }
+}
+
+/// [`compile`] for a syntax tree already parsed from `src` (the source is
+/// only hashed).
+pub fn compile_file(file: &ast::File, src: &str, stem: &str) -> Result<Compiled, Vec<Diagnostic>> {
+    let (checked, diags) = check::check(file, stem);
+    let Some(c) = checked else {
+        return Err(sorted(diags));
+    };
+    let calls = callgraph::CallGraph::build(file);
+    let ops = opgraph::OpGraph::build(file);
+    let mut warnings = diags;
+    warnings.extend(lint::lint(file, &ops));
+    let task = Task {
+        name: c.name,
+        source_hash: sha256_hex(src),
+        programs: c.programs,
+        entry: c.module.entry,
+        pointers: c.pointers,
+        actions: c.actions,
+        base: c.base,
+        obs: c.obs,
+        args: c.args,
+        end: c.end,
+        learn: c.learn,
+        limits: c.limits,
+        module: Arc::new(c.module),
+        graphs: Arc::new((calls, ops)),
+    };
+    Ok(Compiled { task, warnings: sorted(warnings) })
+}
+
+/// Errors before warnings; within each, whole-file problems first, then by
+/// position. Stable, so equal positions keep the order they were found in.
+fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diags.sort_by_key(|d| (!d.is_error(), d.span.map(|s| (s.start, s.end))));
+    diags
+}
+
+fn sha256_hex(src: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(src.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -187,3 +187,68 @@ impl Trace {
         &self.obs[step * self.obs_width..(step + 1) * self.obs_width]
     }
 }
+
+/// A compiled task: what a learner must model (programs, observation,
+/// arguments, `learn` defaults) and, privately, the checked program it runs
+/// to sample inputs and generate traces. Cloning is cheap (the program and
+/// the graphs sit behind `Arc`s), and a `Task` can be shared across threads.
+#[derive(Clone)]
+pub struct Task {
+    pub name: String,
+    /// Hex SHA-256 of the source text, for checkpoints.
+    pub source_hash: String,
+    /// Index = [`ProgramId`]; `programs[0]` is `ACT`.
+    pub programs: Vec<ProgramInfo>,
+    pub entry: ProgramId,
+    /// Pointer names; an `ACT` pointer argument indexes this.
+    pub pointers: Vec<String>,
+    /// Action names (`write`, `move`, `swap`); an `ACT` action argument
+    /// indexes this.
+    pub actions: Vec<String>,
+    /// The scratchpad's base; as an `ACT` write value, `base` means blank.
+    pub base: u16,
+    pub obs: ObsSpec,
+    pub args: ArgSpec,
+    pub end: EndConvention,
+    pub learn: LearnSpec,
+    /// Step and call-depth limits of reference runs (`learn` settings
+    /// `max_steps`, `max_depth`); callers may change them.
+    pub limits: crate::Limits,
+    pub(crate) module: std::sync::Arc<crate::ir::Module>,
+    pub(crate) graphs: std::sync::Arc<(crate::callgraph::CallGraph, crate::opgraph::OpGraph)>,
+}
+
+impl std::fmt::Debug for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Task")
+            .field("name", &self.name)
+            .field("programs", &self.programs)
+            .field("entry", &self.entry)
+            .field("pointers", &self.pointers)
+            .field("actions", &self.actions)
+            .field("base", &self.base)
+            .field("obs", &self.obs)
+            .field("args", &self.args)
+            .field("end", &self.end)
+            .field("learn", &self.learn)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Task {
+    /// The id of the program named `name` (`ACT` is 0).
+    pub fn program_id(&self, name: &str) -> Option<ProgramId> {
+        self.programs.iter().position(|p| p.name == name).map(|i| i as ProgramId)
+    }
+
+    /// The call graph: program levels, recursion, unused programs, DOT.
+    pub fn call_graph(&self) -> &crate::callgraph::CallGraph {
+        &self.graphs.0
+    }
+
+    /// Every program's operation graph.
+    pub fn op_graph(&self) -> &crate::opgraph::OpGraph {
+        &self.graphs.1
+    }
+}

@@ -1,0 +1,299 @@
+//! Sampled inputs and the trace generator: [`Task::sample`] builds the world
+//! for a size and runs `input` on a seeded RNG, [`Task::trace`] runs the
+//! entry program on it, records the trace and checks `expect`. An
+//! [`Instance`] is also what a learned model drives in closed loop:
+//! [`Instance::observe`], [`Instance::act`], [`Instance::check`].
+
+use crate::error::{Fault, RunError, RunErrorKind};
+use crate::interp::{self, eval, Cx, Machine, Recorder};
+use crate::ir::{Action, Expr, Module, Start};
+use crate::task::{Args, Task, Trace};
+use crate::value::{Dir, Value};
+use crate::world::{Pad, BLANK};
+use std::sync::Arc;
+
+/// One sampled input in its world: the pad, the pointers, and the values
+/// `input` bound (which `expect` reads). Cloning copies the pad.
+#[derive(Clone)]
+pub struct Instance {
+    module: Arc<Module>,
+    pad: Pad,
+    env: Vec<Value>,
+    size: usize,
+    seed: u64,
+    /// Interpreter steps `input` used; a reference run continues the count.
+    steps: u64,
+}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance").field("size", &self.size).field("seed", &self.seed).finish_non_exhaustive()
+    }
+}
+
+impl Task {
+    /// Samples the input of size `size` from seed `seed`: evaluates the
+    /// world's shape with `n = size`, places the pointers, and runs `input`
+    /// on a ChaCha8 RNG keyed by `(size, seed)` only, so an input is the same
+    /// on every run and machine.
+    pub fn sample(&self, size: usize, seed: u64) -> Result<Instance, RunError> {
+        let m = &*self.module;
+        let fail = |f: Box<Fault>| f.into_run_error(None, Some(m.world.span), size, seed);
+        let n = [Value::Int(size as i64)];
+        let names: Arc<[String]> = m.world.pointers.iter().map(|p| p.name.clone()).collect();
+        let scratch = Pad::new(1, 1, m.world.base, Arc::from(Vec::<String>::new())).map_err(fail)?;
+        let int = |e: &Expr, what: &str| -> Result<i64, RunError> {
+            let mut cx = Cx { pad: &scratch, locals: &n, names: &[], rng: None };
+            let v = eval(e, &mut cx).map_err(fail)?;
+            v.as_i64().ok_or_else(|| {
+                fail(Fault::new(RunErrorKind::World, format!("{what} is {}, not a small integer", v.describe())))
+            })
+        };
+        let rows = int(&m.world.rows, "the world's `rows`")?;
+        let cols = int(&m.world.cols, "the world's `cols`")?;
+        if rows < 1 || cols < 1 {
+            return Err(fail(
+                Fault::new(RunErrorKind::World, format!("the pad would have {rows} rows and {cols} columns"))
+                    .hint("a scratchpad needs at least one row and one column"),
+            ));
+        }
+        let mut pad = Pad::new(rows as usize, cols as usize, m.world.base, names).map_err(fail)?;
+        for (i, p) in m.world.pointers.iter().enumerate() {
+            let at = |f: Box<Fault>| f.into_run_error(None, Some(p.span), size, seed);
+            let row = int(&p.row, "the pointer's row")?;
+            if row < 0 || row >= rows {
+                return Err(at(Fault::new(
+                    RunErrorKind::World,
+                    format!("pointer `{}` is on row {row}, but the pad's rows are 0 to {}", p.name, rows - 1),
+                )));
+            }
+            let col = match &p.start {
+                Start::Left => 0,
+                Start::Right => cols - 1,
+                Start::Column(e) => int(e, "the pointer's column")?,
+            };
+            if col < 0 || col >= cols {
+                return Err(at(Fault::new(
+                    RunErrorKind::World,
+                    format!("pointer `{}` starts at column {col}, but the pad's columns are 0 to {}", p.name, cols - 1),
+                )
+                .hint("start it `at left`, `at right`, or at a column computed from `n` that stays inside the pad")));
+            }
+            pad.ptr_row[i] = row as u32;
+            pad.ptr_col[i] = col as u32;
+        }
+
+        let mut env = vec![Value::Unit; m.input.slots.max(1) as usize];
+        env[0] = Value::Int(size as i64);
+        let mut rng = interp::seeded_rng(size, seed);
+        let mut machine = Machine { module: m, pad: &mut pad, limits: self.limits, steps: 0, size, seed };
+        machine.run_input(&m.input, &mut env, &mut rng)?;
+        let steps = machine.steps;
+        Ok(Instance { module: self.module.clone(), pad, env, size, seed, steps })
+    }
+
+    /// Samples an input, runs the entry program on it recording every call,
+    /// and checks `expect`: one training trace.
+    pub fn trace(&self, size: usize, seed: u64) -> Result<Trace, RunError> {
+        self.run(size, seed).map(|(trace, _)| trace)
+    }
+
+    /// As [`Task::trace`], and also returns the world after the run (to show
+    /// the final pad beside a trace).
+    pub fn run(&self, size: usize, seed: u64) -> Result<(Trace, Instance), RunError> {
+        let mut inst = self.sample(size, seed)?;
+        let m = &*self.module;
+        let width = m.obs_width();
+        let mut rec = Recorder::new(width, self.end);
+        let mut machine = Machine { module: m, pad: &mut inst.pad, limits: self.limits, steps: inst.steps, size, seed };
+        machine.run_program(m.entry, &mut rec)?;
+        inst.steps = machine.steps;
+        if !inst.check()? {
+            return Err(inst.expect_failed(&m.proc(m.entry).name));
+        }
+        let trace = Trace { size, seed, obs_width: width, frames: rec.frames, steps: rec.steps, obs: rec.obs };
+        Ok((trace, inst))
+    }
+}
+
+impl Instance {
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Writes the current observation into `out`, whose length must be
+    /// `task.obs.width()` (a shorter slice panics, like `copy_from_slice`).
+    /// Never fails otherwise: an `observe` feature whose expression fails in
+    /// this state (e.g. orders a `blank`) reads as 0. Does not allocate.
+    pub fn observe(&self, out: &mut [u16]) {
+        interp::observe_lenient(&self.module, &self.pad, out);
+    }
+
+    /// As [`Instance::observe`], but reports a failing `observe` feature.
+    pub fn try_observe(&self, out: &mut [u16]) -> Result<(), RunError> {
+        interp::observe(&self.module, &self.pad, out).map_err(|f| f.into_run_error(None, None, self.size, self.seed))
+    }
+
+    /// Applies `ACT(action, pointer, value)`, as a learned model calls it:
+    /// the action's index in `Task::actions`, the pointer's in
+    /// `Task::pointers`, and a digit (`base` = blank), a direction (0 left,
+    /// 1 right) or a second pointer. Anything out of range is a
+    /// [`RunErrorKind::BadAct`] error; moving off the pad is a
+    /// [`RunErrorKind::World`] error. Nothing here panics.
+    pub fn act(&mut self, args: Args) -> Result<(), RunError> {
+        let [a, p, v] = args;
+        let np = self.pad.ptr_row.len();
+        let base = self.pad.base;
+        let bad = |msg: String| RunError {
+            kind: RunErrorKind::BadAct,
+            message: msg,
+            program: None,
+            span: None,
+            label: None,
+            hint: None,
+            size: self.size,
+            seed: self.seed,
+        };
+        let Some(&action) = Action::ALL.get(a as usize) else {
+            return Err(bad(format!("ACT got action {a}, but the actions are 0 write, 1 move and 2 swap")));
+        };
+        if p as usize >= np {
+            return Err(bad(format!("ACT({}) got pointer {p}, but the pointers are 0 to {}", action.name(), np - 1)));
+        }
+        let p = p as usize;
+        match action {
+            Action::Write => {
+                if v > base {
+                    return Err(bad(format!(
+                        "ACT(write) got value {v}, but a cell holds 0 to {} or blank ({base})",
+                        base - 1
+                    )));
+                }
+                self.pad.write(p, if v == base { BLANK } else { v });
+            }
+            Action::Move => {
+                let d = match v {
+                    0 => Dir::Left,
+                    1 => Dir::Right,
+                    _ => {
+                        return Err(bad(format!("ACT(move) got direction {v}, but directions are 0 left and 1 right")))
+                    }
+                };
+                self.pad.move_ptr(p, d).map_err(|f| f.into_run_error(None, None, self.size, self.seed))?;
+            }
+            Action::Swap => {
+                if v as usize >= np {
+                    return Err(bad(format!("ACT(swap) got second pointer {v}, but the pointers are 0 to {}", np - 1)));
+                }
+                self.pad.swap(p, v as usize);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `expect` holds in the current state.
+    pub fn check(&self) -> Result<bool, RunError> {
+        let m = &*self.module;
+        let mut cx = Cx { pad: &self.pad, locals: &self.env, names: &m.input.slot_names, rng: None };
+        match eval(&m.expect, &mut cx) {
+            Ok(Value::Bool(b)) => Ok(b),
+            Ok(other) => Err(RunError {
+                kind: RunErrorKind::Value,
+                message: format!("`expect` gave {}, not a boolean", other.describe()),
+                program: None,
+                span: Some(m.expect_span),
+                label: None,
+                hint: None,
+                size: self.size,
+                seed: self.seed,
+            }),
+            Err(f) => {
+                let mut f = f;
+                f.message.push_str(" in `expect`");
+                Err(f.into_run_error(None, Some(m.expect_span), self.size, self.seed))
+            }
+        }
+    }
+
+    /// The error for an `expect` that is false after the entry ran, showing
+    /// both sides of a comparison.
+    fn expect_failed(&self, entry: &str) -> RunError {
+        let m = &*self.module;
+        let mut hint = None;
+        if let Expr::Compare(_, a, b, _) = &m.expect {
+            let mut cx = Cx { pad: &self.pad, locals: &self.env, names: &m.input.slot_names, rng: None };
+            if let (Ok(x), Ok(y)) = (eval(a, &mut cx), eval(b, &mut cx)) {
+                hint = Some(format!("the left side is {}, the right side is {}", short(&x), short(&y)));
+            }
+        }
+        RunError {
+            kind: RunErrorKind::ExpectFailed,
+            message: format!("`expect {}` does not hold after {entry} ran", m.expect_text),
+            program: None,
+            span: Some(m.expect_span),
+            label: Some("false after the run".into()),
+            hint,
+            size: self.size,
+            seed: self.seed,
+        }
+    }
+
+    /// The pad for humans: one line per row, carets under the pointers.
+    pub fn render(&self) -> String {
+        self.pad.render()
+    }
+}
+
+/// A value shortened for a message.
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() <= 60 {
+        return s;
+    }
+    match v {
+        Value::Int(_) | Value::Big(_) => crate::value::abbreviate(&s),
+        _ => {
+            let head: String = s.chars().take(57).collect();
+            format!("{head}...")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::RunErrorKind;
+
+    #[test]
+    fn act_validates_every_argument() {
+        let src = "world scratchpad(rows: 1, cols: 3, base: 4) {
+  pointer p on row 0 at left
+  pointer q on row 0 at right
+}
+input(n) { write_list(row: 0, [1, 2, 3]) }
+expect read_list(row: 0) == [3, 2]
+program MAIN { return }
+";
+        let task = crate::compile(src, "t").unwrap().task;
+        let mut inst = task.sample(1, 0).unwrap();
+        assert_eq!(inst.act([3, 0, 0]).unwrap_err().kind, RunErrorKind::BadAct);
+        assert_eq!(inst.act([0, 2, 0]).unwrap_err().kind, RunErrorKind::BadAct);
+        assert_eq!(inst.act([0, 0, 5]).unwrap_err().kind, RunErrorKind::BadAct);
+        assert_eq!(inst.act([1, 0, 2]).unwrap_err().kind, RunErrorKind::BadAct);
+        assert_eq!(inst.act([2, 0, 2]).unwrap_err().kind, RunErrorKind::BadAct);
+        assert_eq!(inst.act([1, 0, 0]).unwrap_err().kind, RunErrorKind::World);
+        // swap p and q: [3, 2, 1]; then blank q's cell: [3, 2, _] reads [3, 2].
+        inst.act([2, 0, 1]).unwrap();
+        assert!(!inst.check().unwrap());
+        inst.act([0, 1, 4]).unwrap();
+        assert!(inst.check().unwrap());
+        inst.act([1, 0, 1]).unwrap();
+        let mut obs = [0u16; 6];
+        inst.observe(&mut obs);
+        assert_eq!(obs, [2, 0, 0, 4, 0, 1]);
+        assert_eq!(inst.render(), "row 0   3 2 _\n          ^p\n            ^q\n");
+    }
+}

@@ -1,0 +1,932 @@
+//! The interpreter: evaluates IR expressions, runs the `input` block and the
+//! reference programs over a [`Pad`], and records the trace.
+//!
+//! Programs run on an explicit frame stack (a `Vec` of `(proc, pc, slot
+//! base)` records over one shared `Vec` of locals), never on the Rust stack,
+//! so recursion is bounded only by [`Limits::max_depth`]. Every instruction
+//! counts against [`Limits::max_steps`], which is how an endless loop ends in
+//! an error instead of a hang.
+//!
+//! Recording: each call of a program or action is one [`Step`] of the caller
+//! with the observation taken just before the call runs. A frame's steps are
+//! buffered on a pending stack (a child's steps sit above its parent's) and
+//! moved into the trace when the frame ends, so every frame's steps are
+//! contiguous in [`Trace::steps`].
+//!
+//! [`Trace::steps`]: crate::Trace::steps
+
+use crate::error::{Fault, FaultResult, RunError, RunErrorKind};
+use crate::ir::{ActArg, Action, Arg, Cmp, Expr, Func, Instr, Limits, Module, ObserveKind, Proc, Ptr};
+use crate::task::{Call, EndConvention, Frame, ProgramId, Step, ACT, NO_ARGS};
+use crate::value::{self, Arith, Dir, OpError, Value};
+use crate::world::{Pad, BLANK};
+use num_bigint::BigUint;
+use num_bigint::{BigInt, Sign};
+use rand::RngCore;
+use rand_chacha::ChaCha8Rng;
+use std::cmp::Ordering;
+use synth_dsl::Span;
+
+/// The RNG of one sampled input; seeded from `(size, seed)` alone.
+pub(crate) type Rng = ChaCha8Rng;
+
+/// A ChaCha8 stream keyed by the size and the seed, so that an input is the
+/// same on every run and machine, and different sizes draw independent
+/// inputs for the same seed.
+pub(crate) fn seeded_rng(size: usize, seed: u64) -> Rng {
+    use rand::SeedableRng;
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&(size as u64).to_le_bytes());
+    key[16..24].copy_from_slice(b"synthNPL");
+    ChaCha8Rng::from_seed(key)
+}
+
+/// A uniform integer in `0..bound` (`bound > 0`), by rejection, so the result
+/// depends only on the ChaCha stream and not on a library's sampling code.
+fn uniform_below(rng: &mut Rng, bound: u64) -> u64 {
+    let zone = u64::MAX - (u64::MAX - bound + 1) % bound;
+    loop {
+        let x = rng.next_u64();
+        if x <= zone {
+            return x % bound;
+        }
+    }
+}
+
+/// What an expression sees.
+pub(crate) struct Cx<'a> {
+    pub pad: &'a Pad,
+    pub locals: &'a [Value],
+    /// Names of the locals, for messages.
+    pub names: &'a [String],
+    pub rng: Option<&'a mut Rng>,
+}
+
+impl Cx<'_> {
+    #[inline]
+    fn ptr(&self, p: Ptr) -> FaultResult<usize> {
+        match p {
+            Ptr::Fixed(i) => Ok(i as usize),
+            Ptr::Param(s) => match self.locals[s as usize] {
+                Value::Ptr(i) => Ok(i as usize),
+                ref other => Err(Fault::new(
+                    RunErrorKind::Value,
+                    format!("parameter `{}` should hold a pointer but holds {}", self.slot_name(s), other.describe()),
+                )),
+            },
+        }
+    }
+
+    fn slot_name(&self, s: u16) -> &str {
+        self.names.get(s as usize).map_or("?", |n| n.as_str())
+    }
+
+    /// How to name an operand in a message: "pointer `in1`", "variable `s`",
+    /// and where it is.
+    fn operand(&self, e: &Expr) -> Option<(String, String, Span)> {
+        match e {
+            Expr::Cell(p, span) => {
+                let i = self.ptr(*p).ok()?;
+                let name = self.pad.ptr_names[i].clone();
+                Some((format!("pointer `{name}`"), name, *span))
+            }
+            Expr::Local(s, span) => {
+                let name = self.slot_name(*s).to_string();
+                Some((format!("variable `{name}`"), name, *span))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[inline]
+pub(crate) fn eval(e: &Expr, cx: &mut Cx) -> FaultResult<Value> {
+    Ok(match e {
+        Expr::Const(v) => v.clone(),
+        Expr::Local(s, _) => cx.locals[*s as usize].clone(),
+        Expr::Cell(p, _) => cx.pad.cell_value(cx.ptr(*p)?),
+        Expr::Digit(p) => {
+            let c = cx.pad.cell(cx.ptr(*p)?);
+            Value::Int(if c == BLANK { 0 } else { c as i64 })
+        }
+        Expr::Pos(p) => Value::Int(cx.pad.ptr_col[cx.ptr(*p)?] as i64),
+        Expr::AtStart(p) => Value::Bool(cx.pad.at_start(cx.ptr(*p)?)),
+        Expr::AtEnd(p) => Value::Bool(cx.pad.at_end(cx.ptr(*p)?)),
+        Expr::Not(a) => Value::Bool(!eval_bool(a, cx)?),
+        Expr::And(a, b) => Value::Bool(eval_bool(a, cx)? && eval_bool(b, cx)?),
+        Expr::Or(a, b) => Value::Bool(eval_bool(a, cx)? || eval_bool(b, cx)?),
+        Expr::Neg(a, span) => {
+            let v = eval(a, cx)?;
+            value::neg(&v).map_err(|_| not_int(cx, a, &v, "-", *span, false))?
+        }
+        Expr::Arith(op, a, b, span) => {
+            let x = eval(a, cx)?;
+            let y = eval(b, cx)?;
+            match value::arith(*op, &x, &y) {
+                Ok(v) => v,
+                Err(OpError::DivByZero) => {
+                    let what = if *op == Arith::Div { "division" } else { "remainder" };
+                    return Err(Fault::new(RunErrorKind::Value, format!("{what} by zero"))
+                        .label(format!("the right side of `{}` is 0", op.symbol()))
+                        .at(*span));
+                }
+                Err(OpError::NotInt) => {
+                    let (bad, v) = if x.is_int() { (b, &y) } else { (a, &x) };
+                    return Err(not_int(cx, bad, v, op.symbol(), *span, false));
+                }
+            }
+        }
+        Expr::Compare(op, a, b, span) => {
+            let x = eval(a, cx)?;
+            let y = eval(b, cx)?;
+            Value::Bool(compare(*op, &x, &y).map_err(|_| {
+                let (bad, v) = if x.is_int() { (b, &y) } else { (a, &x) };
+                not_int(cx, bad, v, op.symbol(), *span, true)
+            })?)
+        }
+        Expr::Range(a, b, inclusive, span) => {
+            let lo = eval(a, cx)?;
+            let hi = eval(b, cx)?;
+            let hi = if *inclusive { value::arith(Arith::Add, &hi, &Value::Int(1)) } else { Ok(hi) };
+            match (lo.as_i64(), hi.as_ref().ok().and_then(Value::as_i64)) {
+                (Some(lo), Some(hi)) => Value::Range(lo, hi.max(lo)),
+                _ => match (lo.to_big(), hi.ok().and_then(|h| h.to_big())) {
+                    (Some(lo), Some(hi)) => {
+                        let hi = hi.max(lo.clone());
+                        Value::BigRange(std::sync::Arc::new((lo, hi)))
+                    }
+                    _ => return Err(Fault::new(RunErrorKind::Value, "range bounds must be integers").at(*span)),
+                },
+            }
+        }
+        Expr::List(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for it in items {
+                out.push(eval(it, cx)?);
+            }
+            Value::list(out)
+        }
+        Expr::Index(base, index, span) => {
+            let b = eval(base, cx)?;
+            let i = eval(index, cx)?;
+            let Value::List(items) = &b else {
+                return Err(Fault::new(RunErrorKind::Value, format!("cannot index {}", b.describe())).at(*span));
+            };
+            match i.as_i64() {
+                Some(k) if k >= 0 && (k as usize) < items.len() => items[k as usize].clone(),
+                _ => {
+                    return Err(Fault::new(
+                        RunErrorKind::Value,
+                        format!("index {} is out of range for a list of length {}", i.describe(), items.len()),
+                    )
+                    .at(*span))
+                }
+            }
+        }
+        Expr::Call(f, args, span) => call(*f, args, cx).map_err(|f| f.at(*span))?,
+    })
+}
+
+#[inline]
+fn eval_bool(e: &Expr, cx: &mut Cx) -> FaultResult<bool> {
+    match eval(e, cx)? {
+        Value::Bool(b) => Ok(b),
+        other => Err(Fault::new(RunErrorKind::Value, format!("expected a boolean, found {}", other.describe()))),
+    }
+}
+
+#[inline]
+fn compare(op: Cmp, x: &Value, y: &Value) -> Result<bool, OpError> {
+    Ok(match op {
+        Cmp::Eq => x == y,
+        Cmp::Ne => x != y,
+        Cmp::Lt => value::compare_ints(x, y)? == Ordering::Less,
+        Cmp::Le => value::compare_ints(x, y)? != Ordering::Greater,
+        Cmp::Gt => value::compare_ints(x, y)? == Ordering::Greater,
+        Cmp::Ge => value::compare_ints(x, y)? != Ordering::Less,
+    })
+}
+
+/// "pointer `in1` is on a blank cell, and `blank` cannot be used in `+`".
+#[cold]
+fn not_int(cx: &Cx, operand: &Expr, v: &Value, op: &str, span: Span, ordering: bool) -> Box<Fault> {
+    let what = if ordering { format!("cannot be ordered with `{op}`") } else { format!("cannot be used in `{op}`") };
+    if *v == Value::Blank {
+        match cx.operand(operand) {
+            Some((desc, name, at)) if desc.starts_with("pointer") => {
+                let hint = if ordering {
+                    format!("check `{name} != blank` before comparing")
+                } else {
+                    format!("use `digit({name})`, which reads blank as 0")
+                };
+                Fault::new(RunErrorKind::Value, format!("{desc} is on a blank cell, and `blank` {what}"))
+                    .label(format!("`{name}` is blank here"))
+                    .hint(hint)
+                    .at(at)
+            }
+            Some((desc, name, at)) => Fault::new(RunErrorKind::Value, format!("{desc} holds `blank`, which {what}"))
+                .label(format!("`{name}` is blank here"))
+                .at(at),
+            None => Fault::new(RunErrorKind::Value, format!("`blank` {what}")).at(span),
+        }
+    } else {
+        Fault::new(RunErrorKind::Value, format!("`{op}` needs integers, found {}", v.describe())).at(span)
+    }
+}
+
+fn list_arg(v: &Value, f: &str) -> FaultResult<std::sync::Arc<Vec<Value>>> {
+    match v {
+        Value::List(items) => Ok(items.clone()),
+        other => Err(Fault::new(RunErrorKind::Value, format!("`{f}` takes a list, found {}", other.describe()))),
+    }
+}
+
+/// A non-empty range to sample from: its start and its width.
+enum Span64 {
+    Small(i64, u64),
+    Big(BigInt, BigUint),
+}
+
+impl Span64 {
+    fn sample(&self, rng: &mut Rng) -> Value {
+        match self {
+            Span64::Small(lo, width) => Value::Int((*lo as i128 + uniform_below(rng, *width) as i128) as i64),
+            Span64::Big(lo, width) => Value::from_big(lo + BigInt::from(uniform_big_below(rng, width))),
+        }
+    }
+}
+
+fn range_arg(v: &Value, f: &str) -> FaultResult<Span64> {
+    let empty = |r: &Value| {
+        Fault::new(RunErrorKind::Value, format!("`{f}` got the empty range {r}")).hint("write `a..b` with `a < b`")
+    };
+    match v {
+        Value::Range(lo, hi) if hi > lo => Ok(Span64::Small(*lo, (*hi as i128 - *lo as i128) as u64)),
+        Value::BigRange(r) if r.1 > r.0 => {
+            let width = (&r.1 - &r.0).to_biguint().unwrap_or_default();
+            Ok(Span64::Big(r.0.clone(), width))
+        }
+        Value::Range(..) | Value::BigRange(_) => Err(empty(v)),
+        other => Err(Fault::new(RunErrorKind::Value, format!("`{f}` takes a range, found {}", other.describe()))),
+    }
+}
+
+/// A uniform integer in `0..bound` (`bound > 0`) of any size, by rejection
+/// over the bound's bit length.
+fn uniform_big_below(rng: &mut Rng, bound: &BigUint) -> BigUint {
+    let bits = bound.bits();
+    let words = bits.div_ceil(64) as usize;
+    let top_bits = bits - 64 * (words as u64 - 1);
+    loop {
+        let mut digits: Vec<u32> = Vec::with_capacity(words * 2);
+        for w in 0..words {
+            let mut x = rng.next_u64();
+            if w + 1 == words && top_bits < 64 {
+                x &= (1u64 << top_bits) - 1;
+            }
+            digits.push(x as u32);
+            digits.push((x >> 32) as u32);
+        }
+        let x = BigUint::new(digits);
+        if &x < bound {
+            return x;
+        }
+    }
+}
+
+fn count_arg(v: &Value, f: &str, what: &str) -> FaultResult<usize> {
+    const MAX: i64 = 10_000_000;
+    match v.as_i64() {
+        Some(k) if (0..=MAX).contains(&k) => Ok(k as usize),
+        _ => Err(Fault::new(RunErrorKind::Value, format!("`{f}` needs a {what} in 0..={MAX}, found {}", v.describe()))),
+    }
+}
+
+fn rng<'a>(cx: &'a mut Cx, f: &str) -> FaultResult<&'a mut Rng> {
+    match cx.rng.as_deref_mut() {
+        Some(r) => Ok(r),
+        None => Err(Fault::new(RunErrorKind::Value, format!("`{f}` can only be used in `input`"))),
+    }
+}
+
+fn call(f: Func, args: &[Expr], cx: &mut Cx) -> FaultResult<Value> {
+    let mut vals: Vec<Value> = Vec::with_capacity(args.len());
+    for a in args {
+        vals.push(eval(a, cx)?);
+    }
+    Ok(match f {
+        Func::RandomInt => {
+            let range = range_arg(&vals[0], "random_int")?;
+            range.sample(rng(cx, "random_int")?)
+        }
+        Func::RandomList => {
+            let n = count_arg(&vals[0], "random_list", "length")?;
+            let range = range_arg(&vals[1], "random_list")?;
+            let r = rng(cx, "random_list")?;
+            Value::list((0..n).map(|_| range.sample(r)).collect())
+        }
+        Func::RandomNumber => {
+            let n = count_arg(&vals[0], "random_number", "number of digits")?;
+            if n == 0 {
+                return Err(Fault::new(RunErrorKind::Value, "`random_number` needs at least 1 digit")
+                    .hint("sizes start at 1, or write `random_number(digits: n + 1)`"));
+            }
+            let base = cx.pad.base as u64;
+            let r = rng(cx, "random_number")?;
+            let mut digits: Vec<u8> = Vec::with_capacity(n);
+            for i in 0..n {
+                let d = if i == 0 && n > 1 { 1 + uniform_below(r, base - 1) } else { uniform_below(r, base) };
+                digits.push(d as u8);
+            }
+            if n <= 15 {
+                Value::Int(digits.iter().fold(0i64, |acc, &d| acc * base as i64 + d as i64))
+            } else {
+                Value::from_big(BigInt::from_radix_be(Sign::Plus, &digits, base as u32).unwrap_or_default())
+            }
+        }
+        Func::Len => Value::Int(list_arg(&vals[0], "len")?.len() as i64),
+        Func::Min | Func::Max => {
+            let name = if f == Func::Min { "min" } else { "max" };
+            let items: Vec<Value> = if vals.len() == 1 { list_arg(&vals[0], name)?.to_vec() } else { vals };
+            let mut best: Option<Value> = None;
+            for v in items {
+                best = Some(match best {
+                    None => v,
+                    Some(b) => {
+                        let ord = value::compare_ints(&v, &b).map_err(|_| {
+                            let bad = if v.is_int() { &b } else { &v };
+                            Fault::new(
+                                RunErrorKind::Value,
+                                format!("`{name}` compares integers, found {}", bad.describe()),
+                            )
+                        })?;
+                        if (f == Func::Min && ord == Ordering::Less) || (f == Func::Max && ord == Ordering::Greater) {
+                            v
+                        } else {
+                            b
+                        }
+                    }
+                });
+            }
+            match best {
+                Some(b) if b.is_int() => b,
+                Some(b) => {
+                    return Err(Fault::new(
+                        RunErrorKind::Value,
+                        format!("`{name}` compares integers, found {}", b.describe()),
+                    ))
+                }
+                None => return Err(Fault::new(RunErrorKind::Value, format!("`{name}` of an empty list"))),
+            }
+        }
+        Func::Abs => value::abs(&vals[0]).map_err(|_| {
+            Fault::new(RunErrorKind::Value, format!("`abs` takes an integer, found {}", vals[0].describe()))
+        })?,
+        Func::Sorted => {
+            let mut items = list_arg(&vals[0], "sorted")?.to_vec();
+            value::sort_ints(&mut items)
+                .map_err(|_| Fault::new(RunErrorKind::Value, "`sorted` sorts lists of integers".to_string()))?;
+            Value::list(items)
+        }
+        Func::Reversed => {
+            let mut items = list_arg(&vals[0], "reversed")?.to_vec();
+            items.reverse();
+            Value::list(items)
+        }
+        Func::ReadNumber => cx.pad.read_number(cx.pad.row_index(&vals[0])?),
+        Func::ReadList => cx.pad.read_list(cx.pad.row_index(&vals[0])?),
+    })
+}
+
+/// Writes the observation of `pad` into `out` (`module.obs_width()` values):
+/// per pointer its cell (`base` for blank), at-start and at-end bits; then
+/// every `observe` feature.
+pub(crate) fn observe(module: &Module, pad: &Pad, out: &mut [u16]) -> FaultResult<()> {
+    let np = observe_pointers(pad, out);
+    for (k, o) in module.world.observes.iter().enumerate() {
+        out[np * 3 + k] = observe_feature(o, pad)?;
+    }
+    Ok(())
+}
+
+/// As [`observe`], but a feature whose expression fails (`blank` ordered in
+/// a state the reference never reaches) reads as class 0 instead of failing:
+/// a learned model may drive the world anywhere.
+pub(crate) fn observe_lenient(module: &Module, pad: &Pad, out: &mut [u16]) {
+    let np = observe_pointers(pad, out);
+    for (k, o) in module.world.observes.iter().enumerate() {
+        out[np * 3 + k] = observe_feature(o, pad).unwrap_or(0);
+    }
+}
+
+#[inline]
+fn observe_pointers(pad: &Pad, out: &mut [u16]) -> usize {
+    let np = pad.ptr_row.len();
+    let base = pad.base;
+    for p in 0..np {
+        let c = pad.cell(p);
+        out[3 * p] = if c == BLANK { base } else { c };
+        out[3 * p + 1] = pad.at_start(p) as u16;
+        out[3 * p + 2] = pad.at_end(p) as u16;
+    }
+    np
+}
+
+fn observe_feature(o: &crate::ir::Observe, pad: &Pad) -> FaultResult<u16> {
+    let base = pad.base;
+    let mut cx = Cx { pad, locals: &[], names: &[], rng: None };
+    let v = eval(&o.expr, &mut cx).map_err(|f| f.at(o.span))?;
+    Ok(match (o.kind, &v) {
+        (ObserveKind::Bool, Value::Bool(b)) => *b as u16,
+        (ObserveKind::Cell, Value::Blank) => base,
+        (ObserveKind::Cell, Value::Int(d)) if (0..base as i64).contains(d) => *d as u16,
+        _ => {
+            return Err(Fault::new(
+                RunErrorKind::Value,
+                format!("`observe {}` gave {}, which is not a boolean or a cell", o.name, v.describe()),
+            )
+            .at(o.span))
+        }
+    })
+}
+
+/// Encodes a program argument into `0..classes`.
+#[inline]
+pub(crate) fn encode_arg(v: &Value, classes: u16, base: u16) -> Option<u16> {
+    match v {
+        Value::Ptr(i) => Some(*i),
+        Value::Dir(Dir::Left) => Some(0),
+        Value::Dir(Dir::Right) => Some(1),
+        Value::Bool(b) => Some(*b as u16),
+        Value::Blank => Some(base),
+        Value::Int(i) if (0..classes as i64).contains(i) => Some(*i as u16),
+        _ => None,
+    }
+}
+
+/// Buffers steps per frame and collects the finished trace.
+pub(crate) struct Recorder {
+    pub frames: Vec<Frame>,
+    pub steps: Vec<Step>,
+    pub obs: Vec<u16>,
+    pend_steps: Vec<Step>,
+    pend_obs: Vec<u16>,
+    width: usize,
+    end: EndConvention,
+}
+
+impl Recorder {
+    pub(crate) fn new(width: usize, end: EndConvention) -> Recorder {
+        Recorder {
+            frames: Vec::new(),
+            steps: Vec::new(),
+            obs: Vec::new(),
+            pend_steps: Vec::new(),
+            pend_obs: Vec::new(),
+            width,
+            end,
+        }
+    }
+
+    #[inline]
+    fn step(
+        &mut self,
+        module: &Module,
+        pad: &Pad,
+        call: Option<Call>,
+        end: bool,
+        child: Option<u32>,
+    ) -> FaultResult<()> {
+        self.pend_steps.push(Step { call, end, child });
+        let at = self.pend_obs.len();
+        self.pend_obs.resize(at + self.width, 0);
+        observe(module, pad, &mut self.pend_obs[at..])
+    }
+
+    fn end_frame(&mut self, module: &Module, pad: &Pad, frame: u32, pend_start: usize, calls: u32) -> FaultResult<()> {
+        match self.end {
+            EndConvention::OwnStep => self.step(module, pad, None, true, None)?,
+            EndConvention::AfterCall if calls > 0 => {
+                if let Some(last) = self.pend_steps.last_mut() {
+                    last.end = true;
+                }
+            }
+            EndConvention::AfterCall => self.step(module, pad, None, true, None)?,
+        }
+        let f = &mut self.frames[frame as usize];
+        f.first_step = self.steps.len() as u32;
+        f.len = (self.pend_steps.len() - pend_start) as u32;
+        self.steps.extend(self.pend_steps.drain(pend_start..));
+        self.obs.extend(self.pend_obs.drain(pend_start * self.width..));
+        Ok(())
+    }
+}
+
+/// One live program invocation.
+struct Active {
+    /// `ProgramId` of the program.
+    program: ProgramId,
+    pc: u32,
+    /// Index of the frame's first slot in the shared locals.
+    base: u32,
+    /// Index in the recorder's frames.
+    frame: u32,
+    /// Where the frame's pending steps start.
+    pend: u32,
+    calls: u32,
+}
+
+/// What an ordinary instruction asks the loop to do next.
+enum Flow {
+    Next,
+    Jump(u32),
+    Return,
+}
+
+pub(crate) struct Machine<'a> {
+    pub module: &'a Module,
+    pub pad: &'a mut Pad,
+    pub limits: Limits,
+    /// Instructions executed so far.
+    pub steps: u64,
+    pub size: usize,
+    pub seed: u64,
+}
+
+impl<'a> Machine<'a> {
+    fn run_error(&self, f: Box<Fault>, proc: &Proc, pc: usize, in_program: bool) -> RunError {
+        let mut f = f;
+        let program = if in_program {
+            Some(proc.name.clone())
+        } else {
+            f.message.push_str(" in `input`");
+            None
+        };
+        f.into_run_error(program, proc.spans.get(pc).copied(), self.size, self.seed)
+    }
+
+    #[cold]
+    fn step_limit(&self) -> Box<Fault> {
+        Fault::new(
+            RunErrorKind::StepLimit,
+            format!("the run exceeded the step limit of {} steps", self.limits.max_steps),
+        )
+        .label("still running here")
+        .hint("a loop that never ends? the limit is the `learn` setting `max_steps`")
+    }
+
+    /// Executes an instruction that neither calls nor acts.
+    #[inline]
+    fn plain(
+        &mut self,
+        instr: &Instr,
+        frame: &mut [Value],
+        names: &[String],
+        rng: &mut Option<&mut Rng>,
+    ) -> FaultResult<Flow> {
+        let mut cx = Cx { pad: self.pad, locals: frame, names, rng: rng.as_deref_mut() };
+        match instr {
+            Instr::Set(slot, e) => {
+                let v = eval(e, &mut cx)?;
+                frame[*slot as usize] = v;
+            }
+            Instr::JumpUnless(c, target) => {
+                if !eval_bool(c, &mut cx)? {
+                    return Ok(Flow::Jump(*target));
+                }
+            }
+            Instr::Jump(target) => return Ok(Flow::Jump(*target)),
+            Instr::SetIndex(slot, index, e) => {
+                let i = eval(index, &mut cx)?;
+                let v = eval(e, &mut cx)?;
+                let Value::List(items) = &mut frame[*slot as usize] else {
+                    return Err(Fault::new(RunErrorKind::Value, "only lists can be indexed"));
+                };
+                let len = items.len();
+                match i.as_i64() {
+                    Some(k) if k >= 0 && (k as usize) < len => std::sync::Arc::make_mut(items)[k as usize] = v,
+                    _ => {
+                        return Err(Fault::new(
+                            RunErrorKind::Value,
+                            format!("index {} is out of range for a list of length {len}", i.describe()),
+                        ))
+                    }
+                }
+            }
+            Instr::ForStart(e, state) => {
+                let v = eval(e, &mut cx)?;
+                match v {
+                    Value::Range(..) | Value::List(_) => {}
+                    Value::BigRange(_) => {
+                        return Err(Fault::new(RunErrorKind::Value, format!("`for` over {v} would never end")))
+                    }
+                    other => {
+                        return Err(Fault::new(
+                            RunErrorKind::Value,
+                            format!("`for` iterates over a range or a list, not {}", other.describe()),
+                        ))
+                    }
+                }
+                frame[*state as usize] = v;
+                frame[*state as usize + 1] = Value::Int(0);
+            }
+            Instr::ForNext { state, var, exit } => {
+                let s = *state as usize;
+                let Value::Int(k) = frame[s + 1] else { return Ok(Flow::Jump(*exit)) };
+                let next = match &frame[s] {
+                    Value::Range(lo, hi) => match lo.checked_add(k) {
+                        Some(i) if i < *hi => Some(Value::Int(i)),
+                        _ => None,
+                    },
+                    Value::List(items) => items.get(k as usize).cloned(),
+                    _ => None,
+                };
+                match next {
+                    Some(v) => {
+                        frame[*var as usize] = v;
+                        frame[s + 1] = Value::Int(k + 1);
+                    }
+                    None => return Ok(Flow::Jump(*exit)),
+                }
+            }
+            Instr::WriteNumber(row, x) => {
+                let r = eval(row, &mut cx)?;
+                let x = eval(x, &mut cx)?;
+                let r = self.pad.row_index(&r)?;
+                self.pad.write_number(r, &x)?;
+            }
+            Instr::WriteList(row, xs) => {
+                let r = eval(row, &mut cx)?;
+                let xs = eval(xs, &mut cx)?;
+                let r = self.pad.row_index(&r)?;
+                self.pad.write_list(r, &xs)?;
+            }
+            Instr::Eval(e) => {
+                eval(e, &mut cx)?;
+            }
+            Instr::Return => return Ok(Flow::Return),
+            Instr::Act(..) | Instr::Call(..) => {
+                return Err(Fault::new(RunErrorKind::Value, "actions and program calls run only in programs"))
+            }
+        }
+        Ok(Flow::Next)
+    }
+
+    /// Runs the `input` block on `env` (slot 0 holds the size).
+    pub(crate) fn run_input(&mut self, proc: &Proc, env: &mut [Value], rng: &mut Rng) -> Result<(), RunError> {
+        let mut rng = Some(rng);
+        let mut pc = 0usize;
+        while pc < proc.code.len() {
+            self.steps += 1;
+            if self.steps > self.limits.max_steps {
+                return Err(self.run_error(self.step_limit(), proc, pc, false));
+            }
+            match self.plain(&proc.code[pc], env, &proc.slot_names, &mut rng) {
+                Ok(Flow::Next) => pc += 1,
+                Ok(Flow::Jump(t)) => pc = t as usize,
+                Ok(Flow::Return) => break,
+                Err(f) => return Err(self.run_error(f, proc, pc, false)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs program `entry` with no arguments to its end, recording into `rec`.
+    pub(crate) fn run_program(&mut self, entry: ProgramId, rec: &mut Recorder) -> Result<(), RunError> {
+        let module = self.module;
+        let classes = module.arg_classes;
+        let base_value = self.pad.base;
+        let mut stack: Vec<Active> = Vec::with_capacity(64);
+        let mut locals: Vec<Value> = Vec::with_capacity(256);
+        let mut no_rng: Option<&mut Rng> = None;
+
+        let p0 = module.proc(entry);
+        locals.resize(p0.slots as usize, Value::Unit);
+        rec.frames.push(Frame { program: entry, args: NO_ARGS, parent: None, depth: 0, first_step: 0, len: 0 });
+        stack.push(Active { program: entry, pc: 0, base: 0, frame: 0, pend: 0, calls: 0 });
+
+        while let Some(top) = stack.last_mut() {
+            let proc = module.proc(top.program);
+            let pc = top.pc as usize;
+            let base = top.base as usize;
+            let Some(instr) = proc.code.get(pc) else {
+                // The frame ran off its end: the same as `return`.
+                let (frame, pend, calls) = (top.frame, top.pend as usize, top.calls);
+                rec.end_frame(module, self.pad, frame, pend, calls).map_err(|f| self.run_error(f, proc, pc, true))?;
+                locals.truncate(base);
+                stack.pop();
+                continue;
+            };
+            self.steps += 1;
+            if self.steps > self.limits.max_steps {
+                return Err(self.run_error(self.step_limit(), proc, pc, true));
+            }
+            match instr {
+                Instr::Act(action, p, arg) => {
+                    let cx = Cx { pad: self.pad, locals: &locals[base..], names: &proc.slot_names, rng: None };
+                    let res = act_operands(*action, *p, arg, cx, base_value);
+                    let (pi, code, op) = res.map_err(|f| self.run_error(f, proc, pc, true))?;
+                    let call = Call { program: ACT, args: [*action as u16, pi as u16, code] };
+                    rec.step(module, self.pad, Some(call), false, None)
+                        .map_err(|f| self.run_error(f, proc, pc, true))?;
+                    let applied = match op {
+                        Op::Write(cell) => {
+                            self.pad.write(pi, cell);
+                            Ok(())
+                        }
+                        Op::Move(d) => self.pad.move_ptr(pi, d),
+                        Op::Swap(q) => {
+                            self.pad.swap(pi, q);
+                            Ok(())
+                        }
+                    };
+                    applied.map_err(|f| self.run_error(f, proc, pc, true))?;
+                    top.pc += 1;
+                    top.calls += 1;
+                }
+                Instr::Call(id, args) => {
+                    let id = *id;
+                    if stack.len() >= self.limits.max_depth as usize {
+                        let f = Fault::new(
+                            RunErrorKind::DepthLimit,
+                            format!("calls nested deeper than the limit of {} frames", self.limits.max_depth),
+                        )
+                        .label("one call too many")
+                        .hint("a recursion that never stops? the limit is the `learn` setting `max_depth`");
+                        return Err(self.run_error(f, proc, pc, true));
+                    }
+                    let callee = module.proc(id);
+                    let new_base = locals.len();
+                    let mut encoded = NO_ARGS;
+                    for (k, a) in args.iter().enumerate() {
+                        let cx =
+                            Cx { pad: self.pad, locals: &locals[base..new_base], names: &proc.slot_names, rng: None };
+                        let v = match arg_value(a, cx) {
+                            Ok(v) => v,
+                            Err(f) => return Err(self.run_error(f, proc, pc, true)),
+                        };
+                        match encode_arg(&v, classes, base_value) {
+                            Some(c) => encoded[k] = c,
+                            None => {
+                                let f = bad_argument(&callee.name, &callee.params[k].0, k, &v, classes);
+                                return Err(self.run_error(f, proc, pc, true));
+                            }
+                        }
+                        locals.push(v);
+                    }
+                    locals.resize(new_base + callee.slots as usize, Value::Unit);
+                    let child = rec.frames.len() as u32;
+                    let call = Call { program: id, args: encoded };
+                    rec.step(module, self.pad, Some(call), false, Some(child))
+                        .map_err(|f| self.run_error(f, proc, pc, true))?;
+                    let depth = stack.len() as u32;
+                    let top = stack.last_mut().expect("the caller is on the stack");
+                    top.pc += 1;
+                    top.calls += 1;
+                    let parent = top.frame;
+                    rec.frames.push(Frame {
+                        program: id,
+                        args: encoded,
+                        parent: Some(parent),
+                        depth,
+                        first_step: 0,
+                        len: 0,
+                    });
+                    let pend = rec.pend_len() as u32;
+                    stack.push(Active { program: id, pc: 0, base: new_base as u32, frame: child, pend, calls: 0 });
+                }
+                Instr::Return => {
+                    let (frame, pend, calls) = (top.frame, top.pend as usize, top.calls);
+                    rec.end_frame(module, self.pad, frame, pend, calls)
+                        .map_err(|f| self.run_error(f, proc, pc, true))?;
+                    locals.truncate(base);
+                    stack.pop();
+                }
+                other => {
+                    let flow = self.plain(other, &mut locals[base..], &proc.slot_names, &mut no_rng);
+                    let top = stack.last_mut().expect("the frame is on the stack");
+                    match flow {
+                        Ok(Flow::Next) => top.pc += 1,
+                        Ok(Flow::Jump(t)) => top.pc = t,
+                        Ok(Flow::Return) => top.pc = u32::MAX,
+                        Err(f) => return Err(self.run_error(f, proc, pc, true)),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Recorder {
+    fn pend_len(&self) -> usize {
+        self.pend_steps.len()
+    }
+}
+
+/// An action's effect once its operands are known.
+enum Op {
+    Write(u16),
+    Move(Dir),
+    Swap(usize),
+}
+
+/// Evaluates an action's pointer and operand: the pointer index, the `ACT`
+/// value argument, and the effect.
+#[inline]
+fn act_operands(action: Action, p: Ptr, arg: &ActArg, mut cx: Cx, base: u16) -> FaultResult<(usize, u16, Op)> {
+    let pi = cx.ptr(p)?;
+    Ok(match arg {
+        ActArg::Value(e) => {
+            let v = eval(e, &mut cx)?;
+            match cx.pad.to_cell(&v) {
+                Some(BLANK) => (pi, base, Op::Write(BLANK)),
+                Some(c) => (pi, c, Op::Write(c)),
+                None => {
+                    return Err(Fault::new(RunErrorKind::World, format!("cannot write {} into a cell", v.describe()))
+                        .label(format!("{} is not a digit", v.describe()))
+                        .hint(format!(
+                            "a cell holds a digit from 0 to {} or blank; reduce the value first, e.g. `x % {base}`",
+                            base - 1
+                        )))
+                }
+            }
+        }
+        ActArg::Dir(e) => match eval(e, &mut cx)? {
+            Value::Dir(d) => (pi, if d == Dir::Left { 0 } else { 1 }, Op::Move(d)),
+            other => {
+                return Err(Fault::new(
+                    RunErrorKind::Value,
+                    format!("`{}` needs `left` or `right`, found {}", action.name(), other.describe()),
+                ))
+            }
+        },
+        ActArg::Ptr(q) => {
+            let qi = cx.ptr(*q)?;
+            (pi, qi as u16, Op::Swap(qi))
+        }
+    })
+}
+
+#[inline]
+fn arg_value(a: &Arg, mut cx: Cx) -> FaultResult<Value> {
+    match a {
+        Arg::Ptr(p) => Ok(Value::Ptr(cx.ptr(*p)? as u16)),
+        Arg::Value(e) => eval(e, &mut cx),
+    }
+}
+
+#[cold]
+fn bad_argument(program: &str, param: &str, k: usize, v: &Value, classes: u16) -> Box<Fault> {
+    Fault::new(
+        RunErrorKind::Argument,
+        format!("argument `{param}` of {program} is {}, but an argument must be 0 to {}", v.describe(), classes - 1),
+    )
+    .label(format!("argument {} is out of range", k + 1))
+    .hint(format!(
+        "the learner sees a call's arguments as {classes} categories: digits, blank, pointers, `left`/`right`, booleans"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_ranges_sample_inside() {
+        let mut r = seeded_rng(1, 1);
+        let bound: BigUint = "1".repeat(30).parse().unwrap();
+        let mut distinct = std::collections::BTreeSet::new();
+        for _ in 0..100 {
+            let x = uniform_big_below(&mut r, &bound);
+            assert!(x < bound);
+            distinct.insert(x);
+        }
+        assert!(distinct.len() > 90);
+        assert_eq!(uniform_big_below(&mut r, &BigUint::from(1u32)), BigUint::from(0u32));
+        let pow: BigUint = BigUint::from(1u32) << 64;
+        assert!(uniform_big_below(&mut r, &pow) < pow);
+    }
+
+    #[test]
+    fn rng_depends_on_size_and_seed_only() {
+        let a: Vec<u64> = (0..4).map(|_| seeded_rng(3, 7).next_u64()).collect();
+        assert!(a.windows(2).all(|w| w[0] == w[1]));
+        assert_ne!(seeded_rng(3, 7).next_u64(), seeded_rng(4, 7).next_u64());
+        assert_ne!(seeded_rng(3, 7).next_u64(), seeded_rng(3, 8).next_u64());
+    }
+
+    #[test]
+    fn uniform_below_stays_in_bounds() {
+        let mut r = seeded_rng(1, 1);
+        let mut seen = [false; 10];
+        for _ in 0..1000 {
+            let x = uniform_below(&mut r, 10);
+            seen[x as usize] = true;
+        }
+        assert!(seen.iter().all(|&s| s));
+        assert_eq!(uniform_below(&mut r, 1), 0);
+        let _ = uniform_below(&mut r, u64::MAX);
+    }
+}

@@ -1,0 +1,259 @@
+//! The checked, lowered form of an NPL file that the interpreter runs.
+//!
+//! Every name is resolved: locals and parameters are frame slots, pointers
+//! are indices, built-ins are [`Func`] variants, programs are [`ProgramId`]s.
+//! Statements are flattened into a list of [`Instr`]s with jump targets, so
+//! a frame is just `(procedure, pc, slot base)` and the interpreter keeps an
+//! explicit frame stack instead of recursing on the Rust stack. Expressions
+//! stay trees (their depth is bounded by the source text).
+//!
+//! Architecture invariant: no strings are looked up while running; names are
+//! kept beside the code only to write error messages and traces.
+
+use crate::task::ProgramId;
+use crate::value::{Arith, Value};
+use synth_dsl::Span;
+
+/// A slot in a frame's locals (parameters first, then `let`s and loop state).
+pub(crate) type Slot = u16;
+
+/// Where a pointer comes from: a world pointer, or a parameter holding one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ptr {
+    Fixed(u16),
+    Param(Slot),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Cmp {
+    pub(crate) fn symbol(self) -> &'static str {
+        match self {
+            Cmp::Eq => "==",
+            Cmp::Ne => "!=",
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+        }
+    }
+}
+
+/// Pure, sampling and whole-pad built-ins that compute a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Func {
+    RandomInt,
+    RandomList,
+    RandomNumber,
+    Len,
+    Min,
+    Max,
+    Abs,
+    Sorted,
+    Reversed,
+    ReadNumber,
+    ReadList,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Expr {
+    Const(Value),
+    /// A local; the span is the name's, for messages.
+    Local(Slot, Span),
+    /// The cell under a pointer: a digit or blank.
+    Cell(Ptr, Span),
+    /// The cell under a pointer, blank read as 0.
+    Digit(Ptr),
+    Pos(Ptr),
+    AtStart(Ptr),
+    AtEnd(Ptr),
+    Not(Box<Expr>),
+    Neg(Box<Expr>, Span),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Arith(Arith, Box<Expr>, Box<Expr>, Span),
+    Compare(Cmp, Box<Expr>, Box<Expr>, Span),
+    Range(Box<Expr>, Box<Expr>, bool, Span),
+    List(Vec<Expr>),
+    Index(Box<Expr>, Box<Expr>, Span),
+    Call(Func, Vec<Expr>, Span),
+}
+
+/// The world actions, in the order of `builtins::actions(Scratchpad)`: an
+/// action's discriminant is its first `ACT` argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    Write = 0,
+    Move = 1,
+    Swap = 2,
+}
+
+impl Action {
+    pub(crate) const ALL: [Action; 3] = [Action::Write, Action::Move, Action::Swap];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Action::Write => "write",
+            Action::Move => "move",
+            Action::Swap => "swap",
+        }
+    }
+}
+
+/// The second operand of an action.
+#[derive(Clone, Debug)]
+pub(crate) enum ActArg {
+    /// `write(p, v)`: a digit or blank.
+    Value(Expr),
+    /// `move(p, d)`: a direction.
+    Dir(Expr),
+    /// `swap(p, q)`: another pointer.
+    Ptr(Ptr),
+}
+
+/// An argument of a program call.
+#[derive(Clone, Debug)]
+pub(crate) enum Arg {
+    Ptr(Ptr),
+    Value(Expr),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Instr {
+    Set(Slot, Expr),
+    /// `xs[i] = v` on a local list.
+    SetIndex(Slot, Expr, Expr),
+    /// Jump to the target unless the condition holds.
+    JumpUnless(Expr, u32),
+    Jump(u32),
+    /// Evaluates a range or list into `state` and sets `state + 1` to 0.
+    ForStart(Expr, Slot),
+    /// Binds the next element of the iteration in `state` to `var`, or jumps
+    /// to `exit` when there is none.
+    ForNext {
+        state: Slot,
+        var: Slot,
+        exit: u32,
+    },
+    Act(Action, Ptr, ActArg),
+    Call(ProgramId, Box<[Arg]>),
+    WriteNumber(Expr, Expr),
+    WriteList(Expr, Expr),
+    /// A call whose value is discarded.
+    Eval(Expr),
+    Return,
+}
+
+/// What a program parameter holds, inferred from how the body uses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ParamKind {
+    Pointer,
+    Dir,
+    /// A digit, blank, boolean or small integer.
+    Value,
+}
+
+/// One procedure: a program, or the `input` block.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Proc {
+    pub name: String,
+    pub params: Vec<(String, ParamKind)>,
+    pub code: Vec<Instr>,
+    /// The statement each instruction came from.
+    pub spans: Vec<Span>,
+    pub slots: u16,
+    /// A name per slot, for error messages (`""` for hidden loop state).
+    pub slot_names: Vec<String>,
+}
+
+/// Where a pointer starts.
+#[derive(Clone, Debug)]
+pub(crate) enum Start {
+    Left,
+    Right,
+    Column(Expr),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct PointerDecl {
+    pub name: String,
+    pub row: Expr,
+    pub start: Start,
+    pub span: Span,
+}
+
+/// What an `observe` feature evaluates to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ObserveKind {
+    Bool,
+    Cell,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Observe {
+    pub name: String,
+    pub expr: Expr,
+    pub kind: ObserveKind,
+    pub span: Span,
+}
+
+/// The scratchpad's shape; `rows` and `cols` are evaluated with the size in
+/// slot 0.
+#[derive(Clone, Debug)]
+pub(crate) struct WorldDecl {
+    pub rows: Expr,
+    pub cols: Expr,
+    pub base: u16,
+    pub pointers: Vec<PointerDecl>,
+    pub observes: Vec<Observe>,
+    pub span: Span,
+}
+
+/// Run-time bounds on a reference run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Limits {
+    /// Interpreter instructions per run (input and programs together).
+    pub max_steps: u64,
+    /// Program frames alive at once.
+    pub max_depth: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_steps: 50_000_000, max_depth: 100_000 }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Module {
+    pub world: WorldDecl,
+    /// The `input` block; slot 0 is the size.
+    pub input: Proc,
+    pub expect: Expr,
+    pub expect_span: Span,
+    /// The expectation's source text, for messages.
+    pub expect_text: String,
+    /// `procs[id - 1]` is program `id` (id 0 is `ACT`).
+    pub procs: Vec<Proc>,
+    pub entry: ProgramId,
+    /// Classes of every argument slot.
+    pub arg_classes: u16,
+}
+
+impl Module {
+    pub(crate) fn proc(&self, id: ProgramId) -> &Proc {
+        &self.procs[id as usize - 1]
+    }
+
+    pub(crate) fn obs_width(&self) -> usize {
+        self.world.pointers.len() * 3 + self.world.observes.len()
+    }
+}

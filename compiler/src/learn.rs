@@ -1,0 +1,368 @@
+//! The `learn` block: the defaults of `synth learn`, read into a
+//! [`LearnSpec`], plus the two settings the compiler itself uses.
+//!
+//! A setting's key is its words joined with `_` (`train sizes` is
+//! `train_sizes`). The compiler interprets:
+//!
+//! | setting | value | default |
+//! | --- | --- | --- |
+//! | `train sizes` | a range `1..=10`, a list `[2, 4, 8]` or one size | `1..=10` |
+//! | `traces` | traces in all, spread over the train sizes | 32 per train size |
+//! | `test sizes` | as `train sizes` | twice and ten times the largest train size |
+//! | `steps`, `time` (seconds), `seed` | non-negative integers | unset |
+//! | `return` | `after_call` or `own_step` (see [`EndConvention`]) | `own_step` |
+//! | `max_steps` | interpreter steps per reference run | 50 000 000 |
+//! | `max_depth` | program frames alive at once | 100 000 |
+//!
+//! Every other setting goes, converted, into [`LearnSpec::settings`] for the
+//! learner to interpret; a key within a typo of a known one draws a warning.
+
+use crate::ir::Limits;
+use crate::suggest;
+use crate::task::{EndConvention, LearnSpec, SettingValue};
+use num_traits::ToPrimitive;
+use std::collections::BTreeMap;
+use synth_dsl::ast::{self, ExprKind, UnOp};
+use synth_dsl::{Diagnostic, Span};
+
+/// The largest input size synth accepts in a `learn` block.
+const MAX_SIZE: usize = 1_000_000;
+
+const KNOWN: &[&str] =
+    &["train_sizes", "traces", "test_sizes", "steps", "time", "seed", "return", "max_steps", "max_depth"];
+
+/// What the `learn` block says.
+pub(crate) struct LearnOut {
+    pub spec: LearnSpec,
+    pub end: EndConvention,
+    pub limits: Limits,
+}
+
+pub(crate) fn lower_learn(learn: Option<&ast::Learn>, diags: &mut Vec<Diagnostic>) -> LearnOut {
+    let mut spec = LearnSpec {
+        learner: learn.map_or_else(|| "npi".to_string(), |l| l.learner.name.clone()),
+        train_sizes: Vec::new(),
+        traces: 0,
+        test_sizes: Vec::new(),
+        steps: None,
+        time: None,
+        seed: None,
+        settings: BTreeMap::new(),
+    };
+    let mut end = EndConvention::OwnStep;
+    let mut limits = Limits::default();
+    let mut traces: Option<usize> = None;
+    let mut test: Option<Vec<usize>> = None;
+    let mut train: Option<Vec<usize>> = None;
+    let mut seen: Vec<(String, Span)> = Vec::new();
+
+    for clause in learn.iter().flat_map(|l| l.lines.iter()).flat_map(|line| line.clauses.iter()) {
+        if clause.words.is_empty() {
+            diags.push(
+                Diagnostic::error("expected a setting name")
+                    .at_labelled(clause.span, "a value without a name")
+                    .hint("write settings as `name value`, e.g. `traces 64`"),
+            );
+            continue;
+        }
+        let key: String = clause.words.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join("_");
+        let shown = key.replace('_', " ");
+        let key_span = clause.words[0].span.to(clause.words[clause.words.len() - 1].span);
+        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+            diags.push(
+                Diagnostic::error(format!("the setting `{shown}` is given twice"))
+                    .at_labelled(key_span, "given again here")
+                    .label(*first, "first given here"),
+            );
+            continue;
+        }
+        seen.push((key.clone(), key_span));
+        let value = clause.value.as_ref();
+        let need_value = |diags: &mut Vec<Diagnostic>, example: &str| {
+            diags.push(
+                Diagnostic::error(format!("the setting `{shown}` needs a value"))
+                    .at_labelled(key_span, "no value")
+                    .hint(format!("e.g. `{shown} {example}`")),
+            );
+        };
+        match key.as_str() {
+            "train_sizes" | "test_sizes" => match value {
+                Some(v) => {
+                    if let Some(sizes) = sizes(v, &shown, diags) {
+                        if key == "train_sizes" {
+                            train = Some(sizes);
+                        } else {
+                            test = Some(sizes);
+                        }
+                    }
+                }
+                None => need_value(diags, "1..=10"),
+            },
+            "traces" | "steps" | "time" | "seed" | "max_steps" | "max_depth" => {
+                let Some(v) = value else {
+                    need_value(diags, "100");
+                    continue;
+                };
+                let allow_zero = key == "seed";
+                let Some(n) = count(v, &shown, allow_zero, diags) else { continue };
+                match key.as_str() {
+                    "traces" => traces = Some(n as usize),
+                    "steps" => spec.steps = Some(n),
+                    "time" => spec.time = Some(n),
+                    "seed" => spec.seed = Some(n),
+                    "max_steps" => limits.max_steps = n,
+                    _ => match u32::try_from(n) {
+                        Ok(d) => limits.max_depth = d,
+                        Err(_) => diags.push(
+                            Diagnostic::error(format!("`max depth` is at most {}", u32::MAX))
+                                .at_labelled(v.span, "too large"),
+                        ),
+                    },
+                }
+            }
+            "return" => match value.map(|v| &v.kind) {
+                Some(ExprKind::Name(id)) if id.name == "after_call" => end = EndConvention::AfterCall,
+                Some(ExprKind::Name(id)) if id.name == "own_step" => end = EndConvention::OwnStep,
+                _ => diags.push(
+                    Diagnostic::error("`return` is `after_call` or `own_step`")
+                        .at_labelled(value.map_or(key_span, |v| v.span), "expected `after_call` or `own_step`")
+                        .hint("`return: after_call` predicts a frame's end on its last call, as in the NPI paper"),
+                ),
+            },
+            _ => {
+                if let Some(known) = suggest::closest(&key, KNOWN.iter().copied()) {
+                    diags.push(
+                        Diagnostic::warning(format!("unknown setting `{shown}` is passed to the learner as it is"))
+                            .at_labelled(key_span, "not a setting synth knows")
+                            .hint(format!("did you mean `{}`?", known.replace('_', " "))),
+                    );
+                }
+                match setting_value(value) {
+                    Ok(v) => {
+                        spec.settings.insert(key, v);
+                    }
+                    Err(span) => diags.push(
+                        Diagnostic::error(format!("the setting `{shown}` has a value synth cannot pass on"))
+                            .at_labelled(span, "not a number, word or list of integers")
+                            .hint("a setting's value is a number (`lr 3e-4`), a word (`optimizer adam`), a list of integers or nothing (a flag)"),
+                    ),
+                }
+            }
+        }
+    }
+
+    spec.train_sizes = train.unwrap_or_else(|| (1..=10).collect());
+    spec.traces = traces.unwrap_or(32 * spec.train_sizes.len());
+    let largest = spec.train_sizes.iter().copied().max().unwrap_or(10);
+    spec.test_sizes = test.unwrap_or_else(|| vec![largest * 2, largest * 10]);
+    LearnOut { spec, end, limits }
+}
+
+/// An integer literal (possibly negated) as a `BigInt`-free `i128`.
+fn literal(e: &ast::Expr) -> Option<i128> {
+    match &e.kind {
+        ExprKind::Int(i) => i.to_i128(),
+        ExprKind::Unary { op: UnOp::Neg, expr } => literal(expr).map(|v| -v),
+        _ => None,
+    }
+}
+
+fn sizes(v: &ast::Expr, shown: &str, diags: &mut Vec<Diagnostic>) -> Option<Vec<usize>> {
+    let bad = |diags: &mut Vec<Diagnostic>, span: Span, msg: String, label: &str| {
+        diags.push(
+            Diagnostic::error(msg)
+                .at_labelled(span, label.to_string())
+                .hint(format!("write `{shown} 1..=10`, `{shown} [20, 100, 1000]` or `{shown} 5`")),
+        );
+        None
+    };
+    let check = |diags: &mut Vec<Diagnostic>, x: i128, span: Span| -> Option<usize> {
+        if x < 1 {
+            diags.push(Diagnostic::error(format!("sizes start at 1, found {x}")).at_labelled(span, "not a valid size"));
+            None
+        } else if x > MAX_SIZE as i128 {
+            diags.push(
+                Diagnostic::error(format!("size {x} is larger than synth supports ({MAX_SIZE})"))
+                    .at_labelled(span, "too large"),
+            );
+            None
+        } else {
+            Some(x as usize)
+        }
+    };
+    match &v.kind {
+        ExprKind::Int(_) => {
+            let x = literal(v)?;
+            Some(vec![check(diags, x, v.span)?])
+        }
+        ExprKind::Range { start, end, inclusive } => {
+            let (Some(a), Some(b)) = (literal(start), literal(end)) else {
+                return bad(diags, v.span, format!("`{shown}` needs integer bounds"), "not integer literals");
+            };
+            let b = if *inclusive { b } else { b - 1 };
+            if b < a {
+                let text = if *inclusive { "..=" } else { ".." };
+                return bad(
+                    diags,
+                    v.span,
+                    format!("the range of `{shown}` is empty"),
+                    &format!("`{}{text}{}` contains no size", literal(start)?, literal(end)?),
+                );
+            }
+            let a = check(diags, a, start.span)?;
+            let b = check(diags, b, end.span)?;
+            if b - a >= 100_000 {
+                return bad(diags, v.span, format!("`{shown}` lists more than 100000 sizes"), "too many sizes");
+            }
+            Some((a..=b).collect())
+        }
+        ExprKind::List(items) => {
+            if items.is_empty() {
+                return bad(diags, v.span, format!("`{shown}` is empty"), "no sizes");
+            }
+            let mut out = Vec::with_capacity(items.len());
+            let mut ok = true;
+            for it in items {
+                match literal(it) {
+                    Some(x) => match check(diags, x, it.span) {
+                        Some(s) => out.push(s),
+                        None => ok = false,
+                    },
+                    None => {
+                        bad(diags, it.span, format!("`{shown}` lists integers"), "not an integer");
+                        ok = false;
+                    }
+                }
+            }
+            ok.then_some(out)
+        }
+        _ => bad(diags, v.span, format!("`{shown}` takes a range, a list or one size"), "not a range or list of sizes"),
+    }
+}
+
+fn count(v: &ast::Expr, shown: &str, allow_zero: bool, diags: &mut Vec<Diagnostic>) -> Option<u64> {
+    match literal(v) {
+        Some(x) if x >= i128::from(!allow_zero) && x <= u64::MAX as i128 => Some(x as u64),
+        Some(x) => {
+            let want = if allow_zero { "a non-negative integer" } else { "a positive integer" };
+            diags.push(
+                Diagnostic::error(format!("`{shown}` must be {want}, found {x}")).at_labelled(v.span, "out of range"),
+            );
+            None
+        }
+        None => {
+            diags.push(
+                Diagnostic::error(format!("`{shown}` takes an integer"))
+                    .at_labelled(v.span, "not an integer literal")
+                    .hint(format!("e.g. `{shown} 100`")),
+            );
+            None
+        }
+    }
+}
+
+fn setting_value(v: Option<&ast::Expr>) -> Result<SettingValue, Span> {
+    let Some(v) = v else { return Ok(SettingValue::Flag(true)) };
+    match &v.kind {
+        ExprKind::Int(_) | ExprKind::Unary { op: UnOp::Neg, .. } if literal(v).is_some() => {
+            literal(v).and_then(|x| i64::try_from(x).ok()).map(SettingValue::Int).ok_or(v.span)
+        }
+        ExprKind::Float(f) => Ok(SettingValue::Float(*f)),
+        ExprKind::Unary { op: UnOp::Neg, expr } => match expr.kind {
+            ExprKind::Float(f) => Ok(SettingValue::Float(-f)),
+            _ => Err(v.span),
+        },
+        ExprKind::Bool(b) => Ok(SettingValue::Flag(*b)),
+        ExprKind::Name(id) => Ok(SettingValue::Word(id.name.clone())),
+        ExprKind::Str(s) => Ok(SettingValue::Word(s.clone())),
+        ExprKind::Left => Ok(SettingValue::Word("left".into())),
+        ExprKind::Right => Ok(SettingValue::Word("right".into())),
+        ExprKind::List(items) => {
+            let ints: Option<Vec<i64>> = items.iter().map(|e| literal(e).and_then(|x| i64::try_from(x).ok())).collect();
+            ints.map(SettingValue::List).ok_or(v.span)
+        }
+        ExprKind::Range { start, end, inclusive } => {
+            let (Some(a), Some(b)) = (literal(start), literal(end)) else { return Err(v.span) };
+            let b = if *inclusive { b } else { b - 1 };
+            if b - a > 100_000 {
+                return Err(v.span);
+            }
+            let list: Option<Vec<i64>> = (a..=b).map(|x| i64::try_from(x).ok()).collect();
+            list.map(SettingValue::List).ok_or(v.span)
+        }
+        _ => Err(v.span),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use num_bigint::BigInt;
+    use synth_dsl::ast::{Clause, Expr, Ident, Learn, LearnLine};
+
+    fn id(name: &str) -> Ident {
+        Ident { name: name.into(), span: Span::default() }
+    }
+
+    fn int(i: i64) -> Expr {
+        Expr { kind: ExprKind::Int(BigInt::from(i)), span: Span::default() }
+    }
+
+    fn clause(words: &[&str], value: Option<Expr>) -> Clause {
+        Clause { words: words.iter().map(|w| id(w)).collect(), value, span: Span::default() }
+    }
+
+    fn learn(clauses: Vec<Clause>) -> Learn {
+        Learn { learner: id("npi"), lines: vec![LearnLine { clauses, span: Span::default() }] }
+    }
+
+    #[test]
+    fn reads_sizes_traces_and_the_end_convention() {
+        let range = Expr {
+            kind: ExprKind::Range { start: Box::new(int(2)), end: Box::new(int(5)), inclusive: true },
+            span: Span::default(),
+        };
+        let l = learn(vec![
+            clause(&["train", "sizes"], Some(range)),
+            clause(&["traces"], Some(int(64))),
+            clause(&["return"], Some(Expr { kind: ExprKind::Name(id("after_call")), span: Span::default() })),
+            clause(&["hidden"], Some(int(256))),
+            clause(&["max", "steps"], Some(int(1000))),
+            clause(&["verbose"], None),
+        ]);
+        let mut diags = Vec::new();
+        let out = lower_learn(Some(&l), &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(out.spec.train_sizes, vec![2, 3, 4, 5]);
+        assert_eq!(out.spec.traces, 64);
+        assert_eq!(out.spec.test_sizes, vec![10, 50]);
+        assert_eq!(out.end, EndConvention::AfterCall);
+        assert_eq!(out.limits.max_steps, 1000);
+        assert_eq!(out.spec.settings.get("hidden"), Some(&SettingValue::Int(256)));
+        assert_eq!(out.spec.settings.get("verbose"), Some(&SettingValue::Flag(true)));
+    }
+
+    #[test]
+    fn rejects_empty_ranges_and_zero() {
+        let empty = Expr {
+            kind: ExprKind::Range { start: Box::new(int(10)), end: Box::new(int(1)), inclusive: true },
+            span: Span::default(),
+        };
+        let l = learn(vec![clause(&["train", "sizes"], Some(empty)), clause(&["test", "sizes"], Some(int(0)))]);
+        let mut diags = Vec::new();
+        lower_learn(Some(&l), &mut diags);
+        assert_eq!(diags.len(), 2, "{diags:?}");
+        assert!(diags[0].message.contains("empty"));
+        assert!(diags[1].message.contains("sizes start at 1"));
+    }
+
+    #[test]
+    fn defaults_without_a_block() {
+        let mut diags = Vec::new();
+        let out = lower_learn(None, &mut diags);
+        assert_eq!(out.spec.learner, "npi");
+        assert_eq!(out.spec.train_sizes, (1..=10).collect::<Vec<_>>());
+        assert_eq!(out.spec.traces, 320);
+        assert_eq!(out.end, EndConvention::OwnStep);
+    }
+}

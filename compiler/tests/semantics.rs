@@ -1,0 +1,134 @@
+//! What NPL expressions and statements compute, checked through `expect`:
+//! each case is an `input` body and an expectation over its bindings.
+
+use synth_compiler::{compile, RunErrorKind};
+
+/// Whether `expect` holds after `input` runs (size 3, seed 1); `Err` holds
+/// the run-time error's message.
+fn holds(input: &str, expect: &str) -> Result<bool, String> {
+    let src = format!(
+        "world scratchpad(rows: 2, cols: n + 1, base: 10) {{
+  pointer p on row 0 at left
+}}
+input(n) {{
+{input}
+}}
+expect {expect}
+program MAIN {{ return }}
+"
+    );
+    let task = match compile(&src, "t") {
+        Ok(c) => c.task,
+        Err(d) => panic!("{}", synth_dsl::render_all(&d, "t.npl", &src)),
+    };
+    let inst = task.sample(3, 1).map_err(|e| e.to_string())?;
+    inst.check().map_err(|e| e.to_string())
+}
+
+fn yes(input: &str, expect: &str) {
+    assert_eq!(holds(input, expect), Ok(true), "{input} / {expect}");
+}
+
+#[test]
+fn integer_arithmetic_rounds_down() {
+    yes("let x = 7 / 2", "x == 3");
+    yes("let x = -7 / 2", "x == -4");
+    yes("let x = -7 % 2", "x == 1");
+    yes("let x = 2 + 3 * 4 - 1", "x == 13");
+    yes("let x = abs(-5)", "x == 5 && abs(5) == 5");
+    assert!(holds("let x = 1 / (n - 3)", "x == 0").unwrap_err().contains("division by zero"));
+}
+
+#[test]
+fn big_integers() {
+    yes("let a = random_number(digits: 40)", "a + 1 - 1 == a && a * a / a == a && a > 999999999");
+    yes("let a = 9223372036854775807", "a + 1 > a && (a + 1) - a == 1");
+    yes("let a = random_number(digits: 30)\nlet b = random_int(0..a + 1)", "b <= a && b >= 0");
+    yes("let a = random_number(digits: 1)", "a >= 0 && a < 10");
+}
+
+#[test]
+fn lists_and_built_ins() {
+    yes("let xs = [3, 1, 2]", "sorted(xs) == [1, 2, 3] && reversed(xs) == [2, 1, 3]");
+    yes("let xs = [3, 1, 2]", "min(xs) == 1 && max(xs) == 3 && min(4, 2, 8) == 2 && max(4, 9) == 9");
+    yes("let xs = [3, 1, 2]\nxs[1] = 7", "xs == [3, 7, 2] && xs[0] == 3 && len(xs) == 3");
+    yes("let xs = random_list(n, 5..6)", "xs == [5, 5, 5]");
+    yes("let x = random_int(4..=4)", "x == 4");
+    assert!(holds("let xs = [1]", "xs[3] == 1").unwrap_err().contains("out of range"));
+    assert!(holds("let x = random_int(3..3)", "true").unwrap_err().contains("empty range"));
+}
+
+#[test]
+fn control_flow() {
+    yes("let s = 0\nfor i in 0..5 { s = s + i }", "s == 10");
+    yes("let s = 0\nfor i in 1..=3 { s = s * 10 + i }", "s == 123");
+    yes("let s = 0\nfor x in [4, 5] { s = s + x }", "s == 9");
+    yes("let i = 0\nwhile i < 7 { i = i + 2 }", "i == 8");
+    yes("let k = 0\nif n == 1 { k = 1 } else if n == 3 { k = 3 } else { k = 9 }", "k == 3");
+    yes("let k = 1\nif false || !(n == 3) { k = 2 }", "k == 1");
+    yes("let k = 0\nfor i in 0..10 { if i == 4 { return }\nk = i }", "k == 3");
+}
+
+#[test]
+fn the_pad_round_trips() {
+    yes("let a = random_number(digits: n)\nwrite_number(row: 0, a)", "read_number(row: 0) == a");
+    yes("write_list(row: 1, [0, 9])", "read_list(row: 1) == [0, 9] && read_number(row: 1) == 9");
+    yes("write_number(row: 0, 0)", "read_list(row: 0) == [0]");
+    yes("write_list(row: 0, [4])", "p == 4 && digit(p) == 4 && pos(p) == 0 && at_start(p) && !at_end(p)");
+    yes("let x = 1", "p == blank && digit(p) == 0");
+    assert!(holds("write_list(row: 0, [1, 2, 3, 4, 5])", "true").unwrap_err().contains("too narrow"));
+    assert!(holds("write_list(row: 0, [12])", "true").unwrap_err().contains("cannot write 12"));
+    assert!(holds("write_number(row: 2, 1)", "true").unwrap_err().contains("row 2 does not exist"));
+}
+
+#[test]
+fn blank_is_not_a_number() {
+    let e = holds("let x = 1", "p + 1 == 1").unwrap_err();
+    assert_eq!(e, "pointer `p` is on a blank cell, and `blank` cannot be used in `+` in `expect` (size 3, seed 1)");
+    let e = holds("let x = 1", "p < 3").unwrap_err();
+    assert!(e.contains("cannot be ordered with `<`"), "{e}");
+}
+
+#[test]
+fn thousands_of_digits() {
+    let src = "world scratchpad(rows: 3, cols: n + 1, base: 10) {
+  pointer p on row 0 at left
+}
+input(n) {
+  let a = random_number(digits: n)
+  let b = random_number(digits: n)
+  write_number(row: 0, a)
+  write_number(row: 1, a + b)
+}
+expect read_number(row: 1) - read_number(row: 0) == b && read_number(row: 0) >= 10
+program MAIN { return }
+";
+    let task = compile(src, "t").unwrap().task;
+    let inst = task.sample(3000, 9).unwrap();
+    assert!(inst.check().unwrap());
+    // No leading zero: the first cell of a 3000-digit number is not 0.
+    let inst = task.sample(3000, 10).unwrap();
+    let render = inst.render();
+    let cells: Vec<&str> = render.lines().next().unwrap().split_whitespace().skip(2).collect();
+    assert_eq!(cells.len(), 3001);
+    assert_eq!(cells[0], "_");
+    assert_ne!(cells[1], "0");
+}
+
+#[test]
+fn the_step_limit_covers_input() {
+    let src = "world scratchpad(rows: 1, cols: n, base: 10) {
+  pointer p on row 0 at left
+}
+input(n) {
+  while true { }
+}
+expect true
+program MAIN { return }
+learn npi { max_steps 1000 }
+";
+    let task = compile(src, "t").unwrap().task;
+    let e = task.sample(1, 0).unwrap_err();
+    assert_eq!(e.kind, RunErrorKind::StepLimit);
+    assert!(e.to_string().contains("in `input`"), "{e}");
+}
