@@ -1,0 +1,149 @@
+//! NPI speed: training throughput (trace-steps per second) at batch 1 and 64
+//! with frames of 20 steps, and closed-loop inference (model steps per
+//! second) on `add`, one run at a time and 32 runs in lockstep.
+//!
+//! ```text
+//! cargo bench -p synth-runtime --bench npi_train            # all
+//! cargo bench -p synth-runtime --bench npi_train -- train   # training only
+//! cargo bench -p synth-runtime --bench npi_train -- infer   # inference only
+//! ```
+//!
+//! Model: the default `NpiConfig` (LSTM 2 x 256, fuse MLP 256, encoder
+//! 128, embedding 64, key 32) on the add task's shapes. Prints the median of
+//! several timed rounds after warm-up.
+
+use mimalloc::MiMalloc;
+use rand::{Rng, SeedableRng};
+use std::time::Instant;
+use synth_compiler::{Call, Frame, Step, Trace, ACT, NO_ARGS};
+use synth_runtime::npi::{self, Dataset, Engine, ModelShape, Npi, NpiConfig};
+use synth_runtime::optim::Adam;
+
+#[global_allocator]
+static GLOBAL: MiMalloc = MiMalloc;
+
+fn add_task() -> synth_compiler::Task {
+    let src = include_str!("../../stdlib/add.npl");
+    synth_compiler::compile(src, "add").expect("stdlib/add.npl compiles").task
+}
+
+/// `frames` random frames of `len` steps each, shaped like `shape`.
+fn random_frames(shape: &ModelShape, frames: usize, len: usize, seed: u64) -> Dataset {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let w = shape.obs_width();
+    let mut trace = Trace { size: 0, seed, obs_width: w, frames: Vec::new(), steps: Vec::new(), obs: Vec::new() };
+    for _ in 0..frames {
+        let first = trace.steps.len() as u32;
+        for t in 0..len {
+            let end = t + 1 == len;
+            let call = (!end).then(|| Call { program: rng.random_range(0..shape.programs() as u16), args: [rng.random_range(0..2), rng.random_range(0..4), rng.random_range(0..11)] });
+            let call = call.map(|c| if c.program == ACT { c } else { Call { args: NO_ARGS, ..c } });
+            trace.steps.push(Step { call, end, child: None });
+            for &c in &shape.features {
+                trace.obs.push(rng.random_range(0..c));
+            }
+        }
+        trace.frames.push(Frame { program: rng.random_range(1..shape.programs() as u16), args: NO_ARGS, parent: None, depth: 1, first_step: first, len: len as u32 });
+    }
+    Dataset::from_traces(shape, [&trace])
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    xs[xs.len() / 2]
+}
+
+fn bench_train(shape: &ModelShape, batch: usize, len: usize) {
+    let cfg = NpiConfig::default();
+    let npi = Npi::new(&cfg, shape, 1).unwrap();
+    let data = random_frames(shape, batch, len, 2);
+    let dev = candle_core::Device::Cpu;
+    let ids: Vec<usize> = (0..batch).collect();
+    let mut opt = Adam::new(&npi.varmap);
+    let step = |opt: &mut Adam| -> (f64, f64, f64, f64) {
+        let t0 = Instant::now();
+        let b = data.batch(&ids, &dev).unwrap();
+        let t1 = Instant::now();
+        let out = npi.forward(&b).unwrap();
+        let loss = npi.loss(&out, &b).unwrap();
+        let t2 = Instant::now();
+        let grads = npi.backward(&loss).unwrap();
+        let t3 = Instant::now();
+        opt.step(&grads, 1e-4, 1.0, candle_core::utils::get_num_threads()).unwrap();
+        let t4 = Instant::now();
+        let s = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+        (s(t0, t1), s(t1, t2), s(t2, t3), s(t3, t4))
+    };
+    let reps = if batch == 1 { 60 } else { 12 };
+    for _ in 0..3 {
+        step(&mut opt);
+    }
+    let mut total = Vec::new();
+    let mut parts = Vec::new();
+    for _ in 0..reps {
+        let p = step(&mut opt);
+        total.push(p.0 + p.1 + p.2 + p.3);
+        parts.push(p);
+    }
+    let ms = median(total);
+    let part = |f: fn(&(f64, f64, f64, f64)) -> f64| median(parts.iter().map(f).collect());
+    println!(
+        "train B={batch:3} T={len}: {ms:8.2} ms/step  {:8.0} trace-steps/s  (batch {:.2} fwd {:.2} bwd {:.2} adam {:.2} ms)",
+        (batch * len) as f64 / ms * 1e3,
+        part(|p| p.0),
+        part(|p| p.1),
+        part(|p| p.2),
+        part(|p| p.3)
+    );
+}
+
+fn bench_infer(task: &synth_compiler::Task, runs: usize, size: usize) {
+    let shape = ModelShape::of(task);
+    let npi = Npi::new(&NpiConfig::default(), &shape, 3).unwrap();
+    let engine = Engine::new(&npi).unwrap();
+    // An untrained model loops or fails early; a fixed step budget per run
+    // measures the step rate alone. Failed runs restart until the budget is
+    // spent.
+    let budget = 20_000usize;
+    let mut rates = Vec::new();
+    for round in 0..5 {
+        let mut steps = 0;
+        let t0 = Instant::now();
+        let mut k = 0u64;
+        while steps < budget {
+            let jobs: Vec<npi::Job<synth_compiler::Instance>> = (0..runs)
+                .map(|i| {
+                    k += 1;
+                    npi::Job { world: task.sample(size, k + i as u64).unwrap(), limits: npi::Limits { max_steps: budget / runs, max_depth: 16 }, size, seed: k }
+                })
+                .collect();
+            let out = npi::run_batch(&engine, task.entry, task.end, jobs, 1, false);
+            steps += out.iter().map(|o| o.steps).sum::<usize>();
+        }
+        let dt = t0.elapsed().as_secs_f64();
+        if round > 0 {
+            rates.push(steps as f64 / dt);
+        }
+    }
+    println!("infer {runs:2} run(s) in lockstep, 1 thread: {:9.0} model steps/s", median(rates));
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let want = |what: &str| args.is_empty() || args.iter().any(|a| a == what);
+    let task = add_task();
+    let shape = ModelShape::of(&task);
+    println!("threads: {}", candle_core::utils::get_num_threads());
+    if want("train") || want("train1") {
+        bench_train(&shape, 1, 20);
+    }
+    if want("train") || want("train64") {
+        bench_train(&shape, 64, 20);
+    }
+    if want("infer") || want("infer1") {
+        bench_infer(&task, 1, 1000);
+    }
+    if want("infer") || want("infer32") {
+        bench_infer(&task, 32, 1000);
+    }
+}

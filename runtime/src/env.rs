@@ -1,0 +1,112 @@
+//! The runtime's view of a task: what a learner needs from the compiler.
+//!
+//! [`Environment`] is what `synth_compiler::Task` provides (programs,
+//! observation and argument layouts, the end convention, the `learn`
+//! defaults, reference traces and fresh instances); [`World`] is what an
+//! `Instance` provides (observe, act, check). The learners are written
+//! against these two traits rather than the compiler's concrete types so
+//! that they can be tested on small hand-written worlds, and so that the
+//! compiler's errors reach the runtime as plain messages.
+
+use synth_compiler::{ArgSpec, Args, EndConvention, LearnSpec, ObsSpec, ProgramId, ProgramInfo, Trace};
+
+/// An error raised by the task: a reference program that failed, an input
+/// that could not be sampled, an action a world refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TaskError {
+    pub message: String,
+}
+
+impl TaskError {
+    pub fn new(message: impl Into<String>) -> TaskError {
+        TaskError { message: message.into() }
+    }
+}
+
+/// A task a learner can train on and run in.
+pub trait Environment {
+    type Instance: World;
+
+    /// The task's name (`add`).
+    fn name(&self) -> &str;
+    /// Hex hash of the task's source text; a checkpoint records it.
+    fn source_hash(&self) -> &str;
+    /// Every program, index = [`ProgramId`]; `[0]` is `ACT`.
+    fn programs(&self) -> &[ProgramInfo];
+    /// The program a run starts in.
+    fn entry(&self) -> ProgramId;
+    fn obs(&self) -> &ObsSpec;
+    fn args(&self) -> &ArgSpec;
+    fn end_convention(&self) -> EndConvention;
+    fn learn(&self) -> &LearnSpec;
+    /// The reference run on the input of this size and seed.
+    fn trace(&self, size: usize, seed: u64) -> Result<Trace, TaskError>;
+    /// A fresh input of this size and seed (the same input as
+    /// [`Environment::trace`] with the same arguments).
+    fn sample(&self, size: usize, seed: u64) -> Result<Self::Instance, TaskError>;
+}
+
+/// One input being worked on.
+pub trait World {
+    /// Writes the observation, `ObsSpec::width` values.
+    fn observe(&self, out: &mut [u16]);
+    /// Applies one primitive action `(action, pointer, value)`. A learned
+    /// model may send anything; an invalid action is an error, not a panic.
+    fn act(&mut self, args: Args) -> Result<(), TaskError>;
+    /// Whether the task's `expect` holds now.
+    fn check(&self) -> Result<bool, TaskError>;
+}
+
+impl From<synth_compiler::RunError> for TaskError {
+    fn from(e: synth_compiler::RunError) -> TaskError {
+        TaskError { message: e.to_string() }
+    }
+}
+
+impl Environment for synth_compiler::Task {
+    type Instance = synth_compiler::Instance;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn source_hash(&self) -> &str {
+        &self.source_hash
+    }
+    fn programs(&self) -> &[ProgramInfo] {
+        &self.programs
+    }
+    fn entry(&self) -> ProgramId {
+        self.entry
+    }
+    fn obs(&self) -> &ObsSpec {
+        &self.obs
+    }
+    fn args(&self) -> &ArgSpec {
+        &self.args
+    }
+    fn end_convention(&self) -> EndConvention {
+        self.end
+    }
+    fn learn(&self) -> &LearnSpec {
+        &self.learn
+    }
+    fn trace(&self, size: usize, seed: u64) -> Result<Trace, TaskError> {
+        Ok(synth_compiler::Task::trace(self, size, seed)?)
+    }
+    fn sample(&self, size: usize, seed: u64) -> Result<Self::Instance, TaskError> {
+        Ok(synth_compiler::Task::sample(self, size, seed)?)
+    }
+}
+
+impl World for synth_compiler::Instance {
+    fn observe(&self, out: &mut [u16]) {
+        synth_compiler::Instance::observe(self, out)
+    }
+    fn act(&mut self, args: synth_compiler::Args) -> Result<(), TaskError> {
+        Ok(synth_compiler::Instance::act(self, args)?)
+    }
+    fn check(&self) -> Result<bool, TaskError> {
+        Ok(synth_compiler::Instance::check(self)?)
+    }
+}

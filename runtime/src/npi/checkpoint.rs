@@ -1,0 +1,139 @@
+//! Checkpoints: the weights as safetensors bytes and a serde metadata record
+//! saying what they were trained on. Nothing is written here; the caller
+//! stores both (the `synth` binary writes `model.safetensors` and a JSON
+//! sidecar).
+//!
+//! Loading checks the record against the task before touching the weights
+//! and refuses, with a message that says what differs, a checkpoint for
+//! another task, another version of the task's source, another program set,
+//! or other observation or argument layouts.
+
+use super::config::NpiConfig;
+use super::data::ModelShape;
+use super::model::Npi;
+use crate::env::Environment;
+use serde::{Deserialize, Serialize};
+
+/// The version of the checkpoint layout written by this code.
+pub const FORMAT: u32 = 1;
+
+/// How a checkpoint scored on one validation size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SizeScore {
+    pub size: usize,
+    pub count: usize,
+    pub exact: usize,
+}
+
+/// What a checkpoint's weights are and what they were trained on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    pub format: u32,
+    pub learner: String,
+    pub task: String,
+    pub source_hash: String,
+    pub config: NpiConfig,
+    /// Programs, observation and argument layouts, end convention.
+    pub shape: ModelShape,
+    pub seed: u64,
+    pub train_sizes: Vec<usize>,
+    pub traces: usize,
+    /// Optimiser steps taken when the weights were saved.
+    pub step: u64,
+    /// Mean training loss around that step.
+    pub loss: f64,
+    /// Closed-loop exact matches at that step.
+    pub validation: Vec<SizeScore>,
+}
+
+/// A trained model: metadata plus safetensors bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    pub meta: CheckpointMeta,
+    pub weights: Vec<u8>,
+}
+
+/// Why a checkpoint cannot be used with a task.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error("the checkpoint has format {found}, this synth reads format {FORMAT}")]
+    Format { found: u32 },
+    #[error("the checkpoint is for the {found} learner, not npi")]
+    Learner { found: String },
+    #[error("the checkpoint was trained on task `{found}`, not `{expected}`")]
+    Task { expected: String, found: String },
+    #[error("the checkpoint was trained on another version of `{task}` (source hash {found:.12}, the file now hashes to {expected:.12}); retrain it")]
+    Source { task: String, expected: String, found: String },
+    #[error("the checkpoint's programs are {found}, the task's are {expected}")]
+    Programs { expected: String, found: String },
+    #[error("the checkpoint observes {found}, the task observes {expected}")]
+    Observation { expected: String, found: String },
+    #[error("the checkpoint's arguments take {found} values, the task's take {expected}")]
+    Arguments { expected: u16, found: u16 },
+    #[error("the checkpoint ends frames {found:?}, the task {expected:?}")]
+    EndConvention { expected: synth_compiler::EndConvention, found: synth_compiler::EndConvention },
+    #[error("the checkpoint's weights do not load: {0}")]
+    Weights(String),
+}
+
+fn programs_list(shape: &ModelShape) -> String {
+    let items: Vec<String> = shape.programs.iter().zip(&shape.arities).map(|(n, a)| format!("{n}/{a}")).collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn features_list(shape: &ModelShape) -> String {
+    let items: Vec<String> = shape.features.iter().map(|c| c.to_string()).collect();
+    format!("{} features with [{}] classes", shape.features.len(), items.join(", "))
+}
+
+impl Checkpoint {
+    /// Saves `npi` with `meta` (whose config and shape are taken from it).
+    pub fn save(npi: &Npi, mut meta: CheckpointMeta) -> candle_core::Result<Checkpoint> {
+        meta.config = npi.config.clone();
+        meta.shape = npi.shape.clone();
+        Ok(Checkpoint { meta, weights: crate::params::to_safetensors(&npi.varmap)? })
+    }
+
+    /// Checks that the checkpoint fits `env` (see the module doc).
+    pub fn check<E: Environment + ?Sized>(&self, env: &E) -> Result<(), LoadError> {
+        let m = &self.meta;
+        if m.format != FORMAT {
+            return Err(LoadError::Format { found: m.format });
+        }
+        if m.learner != "npi" {
+            return Err(LoadError::Learner { found: m.learner.clone() });
+        }
+        if m.task != env.name() {
+            return Err(LoadError::Task { expected: env.name().into(), found: m.task.clone() });
+        }
+        let want = ModelShape::of(env);
+        if m.shape.programs != want.programs || m.shape.arities != want.arities {
+            return Err(LoadError::Programs { expected: programs_list(&want), found: programs_list(&m.shape) });
+        }
+        if m.shape.features != want.features {
+            return Err(LoadError::Observation { expected: features_list(&want), found: features_list(&m.shape) });
+        }
+        if m.shape.arg_classes != want.arg_classes {
+            return Err(LoadError::Arguments { expected: want.arg_classes, found: m.shape.arg_classes });
+        }
+        if m.shape.end != want.end {
+            return Err(LoadError::EndConvention { expected: want.end, found: m.shape.end });
+        }
+        if m.source_hash != env.source_hash() {
+            return Err(LoadError::Source { task: m.task.clone(), expected: env.source_hash().into(), found: m.source_hash.clone() });
+        }
+        Ok(())
+    }
+
+    /// The model, after [`Checkpoint::check`].
+    pub fn load<E: Environment + ?Sized>(&self, env: &E) -> Result<Npi, LoadError> {
+        self.check(env)?;
+        self.model()
+    }
+
+    /// The model, without checking it against a task.
+    pub fn model(&self) -> Result<Npi, LoadError> {
+        let varmap = crate::params::from_safetensors(&self.weights, &candle_core::Device::Cpu).map_err(|e| LoadError::Weights(e.to_string()))?;
+        Npi::from_varmap(&self.meta.config, &self.meta.shape, varmap).map_err(|e| LoadError::Weights(e.to_string()))
+    }
+}

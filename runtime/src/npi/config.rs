@@ -1,0 +1,363 @@
+//! NPI hyper-parameters: the model's sizes ([`NpiConfig`]) and the training
+//! loop's settings ([`TrainConfig`]), both filled from a task's `learn`
+//! block by [`settings`].
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use synth_compiler::{LearnSpec, SettingValue};
+
+/// How the program embedding and the encoded state become the core's input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fuse {
+    /// The paper's: concatenate, then an MLP with a ReLU hidden layer of
+    /// `fuse_hidden` units. Its linear decoder is folded into the first LSTM
+    /// layer's input projection (two linear maps in a row are one).
+    Mlp,
+    /// Concatenate and feed the LSTM directly.
+    Concat,
+}
+
+/// The sizes of an NPI model. Defaults follow the paper (core LSTM 2 x 256)
+/// and, where the paper is silent, the f1sherb0y PyTorch peer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NpiConfig {
+    /// Units per core LSTM layer (`hidden`).
+    pub hidden: usize,
+    /// Core LSTM layers (`layers`).
+    pub layers: usize,
+    /// Program embedding size P (`embedding`).
+    pub embedding: usize,
+    /// Program key size K (`key`).
+    pub key: usize,
+    /// Hidden units of the encoder MLP (`encoder`).
+    pub encoder: usize,
+    /// Size D of the encoded state (`state`).
+    pub state: usize,
+    /// `fuse mlp` or `fuse concat`.
+    pub fuse: Fuse,
+    /// Hidden units of the fuse MLP (`fuse_hidden`).
+    pub fuse_hidden: usize,
+}
+
+impl Default for NpiConfig {
+    fn default() -> Self {
+        NpiConfig { hidden: 256, layers: 2, embedding: 64, key: 32, encoder: 128, state: 128, fuse: Fuse::Mlp, fuse_hidden: 256 }
+    }
+}
+
+/// How training frames are sampled.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Curriculum {
+    /// Every training frame equally often.
+    Uniform,
+    /// The paper's, plus hard-frame replay. A program is drawn with
+    /// probability softmax(error / temperature) over the programs' current
+    /// frame error rates (re-estimated every `every` steps), mixed with
+    /// `floor` of the uniform-over-frames distribution so nothing is
+    /// forgotten; then one of its frames uniformly. In addition, a share
+    /// `hard` of every batch is drawn from the frames the model got wrong the
+    /// last time it saw them (a rare digit pair, a long loop), which the
+    /// per-program weights alone do not single out.
+    Adaptive { temperature: f64, every: u64, floor: f64, hard: f64 },
+}
+
+/// Settings of the training loop.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub seed: u64,
+    /// Input sizes of the training traces.
+    pub train_sizes: Vec<usize>,
+    /// Training traces in all, spread evenly over `train_sizes`.
+    pub traces: usize,
+    /// Most optimiser steps (`steps`).
+    pub steps: u64,
+    /// Frames per optimiser step (`batch`).
+    pub batch: usize,
+    /// Adam learning rate (`lr`).
+    pub lr: f64,
+    /// The rate is multiplied by `lr_decay` every `lr_decay_every` steps.
+    pub lr_decay: f64,
+    pub lr_decay_every: u64,
+    /// Global gradient-norm cap (`clip`; 0 = none).
+    pub clip: f64,
+    pub curriculum: Curriculum,
+    /// Closed-loop validation every this many steps (`validate_every`).
+    pub validate_every: u64,
+    /// Input sizes of the validation runs (`validation_sizes`; default: the
+    /// largest training size and 4 times it).
+    pub validation_sizes: Vec<usize>,
+    /// Validation inputs per size (`validation_count`).
+    pub validation_count: usize,
+    /// Stop after this many perfect validations in a row (`patience`).
+    pub patience: usize,
+    /// Worker threads for the LSTM and GEMMs (`threads`; 0 = one per
+    /// physical core).
+    pub threads: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            seed: 0,
+            train_sizes: (1..=10).collect(),
+            traces: 64,
+            steps: 20_000,
+            batch: 64,
+            lr: 1e-3,
+            lr_decay: 0.95,
+            lr_decay_every: 1_000,
+            clip: 1.0,
+            curriculum: Curriculum::Adaptive { temperature: 0.1, every: 100, floor: 0.5, hard: 0.25 },
+            validate_every: 200,
+            validation_sizes: Vec::new(),
+            validation_count: 16,
+            patience: 3,
+            threads: 0,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The validation sizes, defaulted from the training sizes.
+    pub fn validation_sizes(&self) -> Vec<usize> {
+        if !self.validation_sizes.is_empty() {
+            return self.validation_sizes.clone();
+        }
+        let top = self.train_sizes.iter().copied().max().unwrap_or(1);
+        vec![top, 4 * top]
+    }
+
+    /// The thread count to use.
+    pub fn threads(&self) -> usize {
+        if self.threads > 0 {
+            self.threads
+        } else {
+            candle_core::utils::get_num_threads()
+        }
+    }
+}
+
+/// A `learn` setting the NPI learner cannot use.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("unknown npi setting `{key}`{}", hint(key))]
+    Unknown { key: String },
+    #[error("npi setting `{key}` expects {expected}, found {found}")]
+    BadValue { key: String, expected: &'static str, found: String },
+}
+
+fn hint(key: &str) -> String {
+    let known = KNOWN.iter().min_by_key(|k| edit_distance(k, key)).unwrap();
+    if edit_distance(known, key) <= 2 {
+        format!(" (did you mean `{known}`?)")
+    } else {
+        format!(" (known: {})", KNOWN.join(", "))
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for j in 0..b.len() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + (ca != b[j]) as usize).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+const KNOWN: &[&str] = &[
+    "hidden", "layers", "embedding", "key", "encoder", "state", "fuse", "fuse_hidden", "batch", "lr", "lr_decay", "lr_decay_every", "clip",
+    "curriculum", "temperature", "hard", "validate_every", "validation_sizes", "validation_count", "patience", "threads", "return",
+];
+
+fn show(v: &SettingValue) -> String {
+    match v {
+        SettingValue::Int(i) => i.to_string(),
+        SettingValue::Float(f) => f.to_string(),
+        SettingValue::Word(w) => format!("`{w}`"),
+        SettingValue::List(l) => format!("{l:?}"),
+        SettingValue::Flag(b) => b.to_string(),
+    }
+}
+
+fn positive(key: &str, v: &SettingValue) -> Result<usize, ConfigError> {
+    match v {
+        SettingValue::Int(i) if *i > 0 => Ok(*i as usize),
+        _ => Err(ConfigError::BadValue { key: key.into(), expected: "a positive integer", found: show(v) }),
+    }
+}
+
+fn count(key: &str, v: &SettingValue) -> Result<usize, ConfigError> {
+    match v {
+        SettingValue::Int(i) if *i >= 0 => Ok(*i as usize),
+        _ => Err(ConfigError::BadValue { key: key.into(), expected: "a non-negative integer", found: show(v) }),
+    }
+}
+
+fn number(key: &str, v: &SettingValue, lo: f64, hi: f64) -> Result<f64, ConfigError> {
+    let x = match v {
+        SettingValue::Int(i) => *i as f64,
+        SettingValue::Float(f) => *f,
+        _ => f64::NAN,
+    };
+    if x.is_finite() && x >= lo && x <= hi {
+        Ok(x)
+    } else {
+        Err(ConfigError::BadValue { key: key.into(), expected: "a number in range", found: show(v) })
+    }
+}
+
+impl NpiConfig {
+    /// Applies the model settings among `settings` (`hidden 128`, `fuse
+    /// concat`, ...); other keys are left alone.
+    pub fn apply(&mut self, settings: &BTreeMap<String, SettingValue>) -> Result<(), ConfigError> {
+        for (key, v) in settings {
+            let k = key.as_str();
+            match k {
+                "hidden" => self.hidden = positive(k, v)?,
+                "layers" => self.layers = positive(k, v)?,
+                "embedding" => self.embedding = positive(k, v)?,
+                "key" => self.key = positive(k, v)?,
+                "encoder" => self.encoder = positive(k, v)?,
+                "state" => self.state = positive(k, v)?,
+                "fuse_hidden" => self.fuse_hidden = positive(k, v)?,
+                "fuse" => {
+                    self.fuse = match v {
+                        SettingValue::Word(w) if w == "mlp" => Fuse::Mlp,
+                        SettingValue::Word(w) if w == "concat" => Fuse::Concat,
+                        _ => return Err(ConfigError::BadValue { key: key.clone(), expected: "`mlp` or `concat`", found: show(v) }),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TrainConfig {
+    /// The training settings of a `learn` block: sizes, traces, steps and
+    /// seed from its fields, the rest from its settings.
+    pub fn from_learn(learn: &LearnSpec) -> Result<TrainConfig, ConfigError> {
+        let mut c = TrainConfig::default();
+        if !learn.train_sizes.is_empty() {
+            c.train_sizes = learn.train_sizes.clone();
+        }
+        if learn.traces > 0 {
+            c.traces = learn.traces;
+        }
+        if let Some(s) = learn.steps {
+            c.steps = s;
+        }
+        if let Some(s) = learn.seed {
+            c.seed = s;
+        }
+        c.apply(&learn.settings)?;
+        Ok(c)
+    }
+
+    /// Applies the training settings among `settings`; other keys are left
+    /// alone.
+    pub fn apply(&mut self, settings: &BTreeMap<String, SettingValue>) -> Result<(), ConfigError> {
+        for (key, v) in settings {
+            let k = key.as_str();
+            match k {
+                "batch" => self.batch = positive(k, v)?,
+                "lr" => self.lr = number(k, v, 1e-9, 10.0)?,
+                "lr_decay" => self.lr_decay = number(k, v, 0.0, 1.0)?,
+                "lr_decay_every" => self.lr_decay_every = positive(k, v)? as u64,
+                "clip" => self.clip = number(k, v, 0.0, 1e9)?,
+                "validate_every" => self.validate_every = positive(k, v)? as u64,
+                "validation_count" => self.validation_count = positive(k, v)?,
+                "patience" => self.patience = positive(k, v)?,
+                "threads" => self.threads = count(k, v)?,
+                "validation_sizes" => match v {
+                    SettingValue::List(l) if !l.is_empty() && l.iter().all(|&x| x > 0) => self.validation_sizes = l.iter().map(|&x| x as usize).collect(),
+                    SettingValue::Int(x) if *x > 0 => self.validation_sizes = vec![*x as usize],
+                    _ => return Err(ConfigError::BadValue { key: key.clone(), expected: "a list of positive sizes", found: show(v) }),
+                },
+                "curriculum" => {
+                    self.curriculum = match v {
+                        SettingValue::Word(w) if w == "uniform" => Curriculum::Uniform,
+                        SettingValue::Word(w) if w == "adaptive" => match self.curriculum {
+                            Curriculum::Adaptive { .. } => self.curriculum,
+                            Curriculum::Uniform => TrainConfig::default().curriculum,
+                        },
+                        _ => return Err(ConfigError::BadValue { key: key.clone(), expected: "`adaptive` or `uniform`", found: show(v) }),
+                    }
+                }
+                "temperature" => {
+                    let t = number(k, v, 1e-6, 1e6)?;
+                    if let Curriculum::Adaptive { temperature, .. } = &mut self.curriculum {
+                        *temperature = t;
+                    }
+                }
+                "hard" => {
+                    let h = number(k, v, 0.0, 1.0)?;
+                    if let Curriculum::Adaptive { hard, .. } = &mut self.curriculum {
+                        *hard = h;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Both configs from a `learn` block, refusing settings neither knows.
+pub fn settings(learn: &LearnSpec) -> Result<(NpiConfig, TrainConfig), ConfigError> {
+    if let Some(k) = learn.settings.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(ConfigError::Unknown { key: k.clone() });
+    }
+    let mut model = NpiConfig::default();
+    model.apply(&learn.settings)?;
+    Ok((model, TrainConfig::from_learn(learn)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn learn(pairs: &[(&str, SettingValue)]) -> LearnSpec {
+        LearnSpec {
+            learner: "npi".into(),
+            train_sizes: vec![1, 2, 3],
+            traces: 30,
+            test_sizes: vec![10],
+            steps: Some(500),
+            time: None,
+            seed: Some(4),
+            settings: pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        }
+    }
+
+    #[test]
+    fn settings_map_onto_configs() {
+        let (m, t) = settings(&learn(&[
+            ("hidden", SettingValue::Int(128)),
+            ("fuse", SettingValue::Word("concat".into())),
+            ("lr", SettingValue::Float(3e-4)),
+            ("curriculum", SettingValue::Word("uniform".into())),
+        ]))
+        .unwrap();
+        assert_eq!((m.hidden, m.fuse, m.layers), (128, Fuse::Concat, 2));
+        assert_eq!((t.lr, t.curriculum, t.steps, t.seed, t.traces), (3e-4, Curriculum::Uniform, 500, 4, 30));
+        assert_eq!(t.validation_sizes(), vec![3, 12]);
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_a_hint() {
+        let e = settings(&learn(&[("hiden", SettingValue::Int(12))])).unwrap_err();
+        assert_eq!(e.to_string(), "unknown npi setting `hiden` (did you mean `hidden`?)");
+        let e = settings(&learn(&[("hidden", SettingValue::Float(1.5))])).unwrap_err();
+        assert_eq!(e.to_string(), "npi setting `hidden` expects a positive integer, found 1.5");
+    }
+}

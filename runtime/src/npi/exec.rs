@@ -1,0 +1,318 @@
+//! Closed-loop execution: a trained NPI run as an interpreter.
+//!
+//! Every run keeps a stack of frames, each with its own LSTM state (fresh at
+//! the call). At each step the top frame observes the world, the model
+//! decides (end? which program? which arguments?), and the decision is
+//! carried out: `ACT` changes the world, any other program pushes a frame,
+//! an end pops one (with `EndConvention::AfterCall`, after the step's call
+//! has run). Step and depth limits stop a model that loops; an action the
+//! world refuses ends the run as a failure. The model's own [`Trace`] is
+//! recorded in the compiler's format so it can be rendered beside the
+//! reference.
+//!
+//! Many runs advance in lockstep so that each model step is one batched
+//! forward pass over all of them ([`run_batch`]), split over threads.
+
+use super::data::ModelShape;
+use super::infer::{Decision, Engine, Scratch, State, StepInputs};
+use crate::env::{Environment, TaskError, World};
+use serde::{Deserialize, Serialize};
+use synth_compiler::{Args, Call, EndConvention, Frame, ProgramId, Step, Trace, ACT, ARG_SLOTS, NO_ARG, NO_ARGS};
+
+/// When a closed-loop run gives up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Model steps in all.
+    pub max_steps: usize,
+    /// Frames on the stack.
+    pub max_depth: usize,
+}
+
+impl Limits {
+    /// Generous limits for a run whose reference took `steps` steps and
+    /// reached call depth `depth`.
+    pub fn from_reference(steps: usize, depth: usize) -> Limits {
+        Limits { max_steps: 2 * steps + 64, max_depth: depth + 4 }
+    }
+
+    /// The limits [`Limits::from_reference`] gives for `trace`.
+    pub fn of_trace(trace: &Trace) -> Limits {
+        let depth = trace.frames.iter().map(|f| f.depth as usize + 1).max().unwrap_or(1);
+        Limits::from_reference(trace.steps.len(), depth)
+    }
+}
+
+/// Why a run did not finish with `expect` holding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "message")]
+pub enum Failure {
+    /// The entry program returned but `expect` does not hold.
+    Wrong,
+    StepLimit,
+    DepthLimit,
+    /// The world refused an action (or `expect` could not be evaluated).
+    World(String),
+}
+
+/// The result of one closed-loop run.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    /// Whether the entry program returned and `expect` holds.
+    pub correct: bool,
+    pub failure: Option<Failure>,
+    /// Model steps taken.
+    pub steps: usize,
+    /// The model's own trace (when recording was asked for).
+    pub trace: Option<Trace>,
+}
+
+struct ExecFrame {
+    program: ProgramId,
+    args: Args,
+    state: State,
+    /// `AfterCall`: this frame ends when the child it called returns.
+    return_after_child: bool,
+    index: u32,
+    steps: Vec<Step>,
+    obs: Vec<u16>,
+}
+
+/// One run in progress.
+struct Machine<W> {
+    world: W,
+    stack: Vec<ExecFrame>,
+    limits: Limits,
+    steps: usize,
+    /// `Some` once the run is over.
+    result: Option<Result<(), Failure>>,
+    record: Option<Trace>,
+    obs: Vec<u16>,
+}
+
+impl<W: World> Machine<W> {
+    fn new(world: W, engine: &Engine, entry: ProgramId, limits: Limits, record: bool, size: usize, seed: u64) -> Machine<W> {
+        let width = engine.shape.obs_width();
+        let mut m = Machine {
+            world,
+            stack: Vec::new(),
+            limits,
+            steps: 0,
+            result: None,
+            record: record.then(|| Trace { size, seed, obs_width: width, frames: Vec::new(), steps: Vec::new(), obs: Vec::new() }),
+            obs: vec![0; width],
+        };
+        m.push(engine, entry, NO_ARGS, None);
+        m
+    }
+
+    fn push(&mut self, engine: &Engine, program: ProgramId, args: Args, parent: Option<u32>) -> u32 {
+        let depth = self.stack.len() as u32;
+        let index = match &mut self.record {
+            Some(t) => {
+                t.frames.push(Frame { program, args, parent, depth, first_step: 0, len: 0 });
+                (t.frames.len() - 1) as u32
+            }
+            None => 0,
+        };
+        self.stack.push(ExecFrame { program, args, state: engine.fresh_state(), return_after_child: false, index, steps: Vec::new(), obs: Vec::new() });
+        index
+    }
+
+    /// Pops the top frame, and its callers that return with it.
+    fn pop(&mut self) {
+        while let Some(f) = self.stack.pop() {
+            self.flush(f);
+            match self.stack.last() {
+                None => {
+                    self.result = Some(match self.world.check() {
+                        Ok(true) => Ok(()),
+                        Ok(false) => Err(Failure::Wrong),
+                        Err(e) => Err(Failure::World(e.message)),
+                    });
+                    return;
+                }
+                Some(p) if p.return_after_child => continue,
+                Some(_) => return,
+            }
+        }
+    }
+
+    fn flush(&mut self, f: ExecFrame) {
+        if let Some(t) = &mut self.record {
+            let fr = &mut t.frames[f.index as usize];
+            fr.first_step = t.steps.len() as u32;
+            fr.len = f.steps.len() as u32;
+            t.steps.extend_from_slice(&f.steps);
+            t.obs.extend_from_slice(&f.obs);
+        }
+    }
+
+    fn fail(&mut self, why: Failure) {
+        while let Some(f) = self.stack.pop() {
+            self.flush(f);
+        }
+        self.result = Some(Err(why));
+    }
+
+    /// Carries out the decision taken on the observation in `self.obs`.
+    fn apply(&mut self, engine: &Engine, end_convention: EndConvention, d: &Decision) {
+        let shape = &engine.shape;
+        self.steps += 1;
+        let end = d.end();
+        let call = if end && end_convention == EndConvention::OwnStep { None } else { decode(shape, d) };
+        let depth = self.stack.len();
+        let top = self.stack.last_mut().expect("a running machine has a frame");
+        let mut step = Step { call, end, child: None };
+        if let Some(c) = call {
+            if c.program != ACT {
+                if depth >= self.limits.max_depth {
+                    top.steps.push(step);
+                    top.obs.extend_from_slice(&self.obs);
+                    return self.fail(Failure::DepthLimit);
+                }
+                let parent = top.index;
+                top.return_after_child = end;
+                let child = self.push(engine, c.program, c.args, Some(parent));
+                step.child = Some(child);
+                let parent_frame = self.stack.len() - 2;
+                let pf = &mut self.stack[parent_frame];
+                pf.steps.push(step);
+                pf.obs.extend_from_slice(&self.obs);
+                return self.check_steps();
+            }
+        }
+        top.steps.push(step);
+        top.obs.extend_from_slice(&self.obs);
+        if let Some(c) = call {
+            // ACT: a model may send anything; the world says no, not panics.
+            if let Err(e) = self.world.act(c.args) {
+                return self.fail(Failure::World(e.message));
+            }
+        }
+        if end {
+            self.pop();
+        }
+        if self.result.is_none() {
+            self.check_steps();
+        }
+    }
+
+    fn check_steps(&mut self) {
+        if self.steps >= self.limits.max_steps {
+            self.fail(Failure::StepLimit);
+        }
+    }
+
+    fn outcome(self) -> RunOutcome {
+        let failure = match self.result {
+            Some(Ok(())) => None,
+            Some(Err(f)) => Some(f),
+            None => Some(Failure::StepLimit),
+        };
+        RunOutcome { correct: failure.is_none(), failure, steps: self.steps, trace: self.record }
+    }
+}
+
+/// The call a decision makes: `None` for "no call"; arguments beyond the
+/// program's arity are `NO_ARG`.
+fn decode(shape: &ModelShape, d: &Decision) -> Option<Call> {
+    if d.call as usize >= shape.programs() {
+        return None;
+    }
+    let arity = shape.arities[d.call as usize];
+    let mut args = d.args;
+    for a in args.iter_mut().skip(arity) {
+        *a = NO_ARG;
+    }
+    debug_assert_eq!(args.len(), ARG_SLOTS);
+    Some(Call { program: d.call as ProgramId, args })
+}
+
+/// One input to run: the world, its limits, and its size and seed (for the
+/// recorded trace).
+pub struct Job<W> {
+    pub world: W,
+    pub limits: Limits,
+    pub size: usize,
+    pub seed: u64,
+}
+
+/// Runs every job to its end, all in lockstep (one batched forward pass per
+/// step), over `threads` threads. `record`: keep each run's trace.
+pub fn run_batch<W: World + Send>(engine: &Engine, entry: ProgramId, end: EndConvention, jobs: Vec<Job<W>>, threads: usize, record: bool) -> Vec<RunOutcome> {
+    let n = jobs.len();
+    let threads = threads.clamp(1, n.max(1));
+    if threads == 1 {
+        return run_lockstep(engine, entry, end, jobs, record);
+    }
+    // Deal the jobs round-robin so that long and short runs mix.
+    let mut groups: Vec<Vec<(usize, Job<W>)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, j) in jobs.into_iter().enumerate() {
+        groups[i % threads].push((i, j));
+    }
+    let mut results: Vec<Option<RunOutcome>> = (0..n).map(|_| None).collect();
+    let done: Vec<Vec<(usize, RunOutcome)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = groups
+            .into_iter()
+            .map(|g| {
+                s.spawn(move || {
+                    let (ids, jobs): (Vec<usize>, Vec<Job<W>>) = g.into_iter().unzip();
+                    ids.into_iter().zip(run_lockstep(engine, entry, end, jobs, record)).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("a run panicked")).collect()
+    });
+    for (i, o) in done.into_iter().flatten() {
+        results[i] = Some(o);
+    }
+    results.into_iter().map(|o| o.expect("every job ran")).collect()
+}
+
+fn run_lockstep<W: World>(engine: &Engine, entry: ProgramId, end: EndConvention, jobs: Vec<Job<W>>, record: bool) -> Vec<RunOutcome> {
+    let mut machines: Vec<Machine<W>> = jobs.into_iter().map(|j| Machine::new(j.world, engine, entry, j.limits, record, j.size, j.seed)).collect();
+    let mut inputs = StepInputs::default();
+    let mut scratch = Scratch::default();
+    let mut decisions = Vec::new();
+    let mut tmp = Vec::new();
+    let mut active: Vec<usize> = (0..machines.len()).collect();
+    while !active.is_empty() {
+        inputs.clear();
+        for &i in &active {
+            let m = &mut machines[i];
+            m.world.observe(&mut m.obs);
+            let top = m.stack.last().unwrap();
+            inputs.push(&engine.shape, top.program, &m.obs, &top.args, &mut tmp);
+        }
+        {
+            let mut states: Vec<&mut State> = Vec::with_capacity(active.len());
+            // `active` is increasing, so the tops are distinct machines.
+            let mut rest = &mut machines[..];
+            let mut base = 0;
+            for &i in &active {
+                let (_, tail) = rest.split_at_mut(i - base);
+                let (m, tail) = tail.split_first_mut().unwrap();
+                states.push(&mut m.stack.last_mut().unwrap().state);
+                rest = tail;
+                base = i + 1;
+            }
+            engine.step(&inputs, &mut states, &mut decisions, &mut scratch);
+        }
+        for (k, &i) in active.iter().enumerate() {
+            machines[i].apply(engine, end, &decisions[k]);
+        }
+        active.retain(|&i| machines[i].result.is_none());
+    }
+    machines.into_iter().map(Machine::outcome).collect()
+}
+
+/// Runs the model on the input of `size` and `seed`, with limits taken from
+/// the reference run, recording its trace.
+pub fn run<E: Environment>(engine: &Engine, env: &E, size: usize, seed: u64) -> Result<RunOutcome, TaskError>
+where
+    E::Instance: Send,
+{
+    let reference = env.trace(size, seed)?;
+    let job = Job { world: env.sample(size, seed)?, limits: Limits::of_trace(&reference), size, seed };
+    Ok(run_batch(engine, env.entry(), env.end_convention(), vec![job], 1, true).pop().unwrap())
+}

@@ -1,0 +1,468 @@
+//! The NPI forward pass in plain Rust, for running a trained model.
+//!
+//! Closed-loop execution takes one step at a time, and going through candle
+//! for every step costs far more than the arithmetic (a graph of ~30 ops, each
+//! allocating). [`Engine`] copies the weights out once, transposed so that
+//! every layer is `out += x[k] * W^T[k, :]` over contiguous rows, and then:
+//! - the one-hot input makes the encoder's first layer a sum of a few rows;
+//! - inputs that are exactly zero (ReLU outputs) are skipped;
+//! - the program embedding's contribution to the first layer after the
+//!   encoder is precomputed per program;
+//! - at batch sizes above 2 the layers run as GEMMs.
+//!
+//! It computes the same function as [`super::model::Npi::forward`] up to
+//! float rounding.
+
+use super::config::Fuse;
+use super::data::ModelShape;
+use super::model::{argmax, Npi};
+use crate::kernels::{self, Mat};
+use candle_core::Tensor;
+use synth_compiler::ARG_SLOTS;
+
+/// One layer's weights, transposed: `out (n) = bias + x (k) * wt (k, n)`.
+#[derive(Clone, Debug)]
+struct Dense {
+    /// `(k, n)` row-major.
+    wt: Vec<f32>,
+    /// `(n)`.
+    bias: Vec<f32>,
+    k: usize,
+    n: usize,
+}
+
+impl Dense {
+    /// From a candle weight `(n, k)` and bias `(n)`.
+    fn from(w: &Tensor, b: Option<&Tensor>) -> candle_core::Result<Dense> {
+        let (n, k) = w.dims2()?;
+        let wt: Vec<f32> = w.t()?.contiguous()?.flatten_all()?.to_vec1()?;
+        let bias = match b {
+            Some(b) => b.to_vec1()?,
+            None => vec![0.0; n],
+        };
+        Ok(Dense { wt, bias, k, n })
+    }
+}
+
+/// The recurrent state of one frame: `h` and `c` of every layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    /// `(layers, hidden)`.
+    pub h: Vec<f32>,
+    /// `(layers, hidden)`.
+    pub c: Vec<f32>,
+}
+
+/// What the model decides at one step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Decision {
+    /// Logit of "the frame ends here"; ends when positive.
+    pub end_logit: f32,
+    /// Program-head class: a program id or `ModelShape::no_call`.
+    pub call: u32,
+    /// Argument values (`NO_ARG` where predicted so), not yet cut to the
+    /// called program's arity.
+    pub args: [u16; ARG_SLOTS],
+}
+
+impl Decision {
+    pub fn end(&self) -> bool {
+        self.end_logit > 0.0
+    }
+}
+
+/// The inputs of one batched step: row `r`'s one-hot positions are
+/// `hot[ends[r - 1]..ends[r]]`.
+#[derive(Clone, Debug, Default)]
+pub struct StepInputs {
+    pub hot: Vec<usize>,
+    pub ends: Vec<usize>,
+    pub programs: Vec<u16>,
+}
+
+impl StepInputs {
+    pub fn clear(&mut self) {
+        self.hot.clear();
+        self.ends.clear();
+        self.programs.clear();
+    }
+
+    /// Adds a row: the frame's program, its observation and arguments.
+    pub fn push(&mut self, shape: &ModelShape, program: u16, obs: &[u16], args: &synth_compiler::Args, tmp: &mut Vec<usize>) {
+        shape.hot(obs, args, tmp);
+        self.hot.extend_from_slice(tmp);
+        self.ends.push(self.hot.len());
+        self.programs.push(program);
+    }
+
+    pub fn rows(&self) -> usize {
+        self.programs.len()
+    }
+}
+
+/// Work buffers for [`Engine::step`], reused between steps.
+#[derive(Default)]
+pub struct Scratch {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    x: Vec<f32>,
+    gates: Vec<f32>,
+    c: Vec<f32>,
+    tc: Vec<f32>,
+    out: Vec<f32>,
+    calls: Vec<f32>,
+}
+
+/// A trained NPI's weights as plain vectors (see the module doc).
+#[derive(Clone, Debug)]
+pub struct Engine {
+    pub shape: ModelShape,
+    hidden: usize,
+    layers: usize,
+    /// `input_width -> encoder`; rows summed over the hot positions.
+    enc1: Dense,
+    /// `encoder -> state`.
+    enc2: Dense,
+    /// `fuse mlp`: `state -> fuse_hidden`, and per program
+    /// `W_p p + b` `(programs, fuse_hidden)`.
+    fuse: Option<(Dense, Vec<f32>)>,
+    /// `fuse concat`: the program embedding's part of the first LSTM layer,
+    /// `(programs, 4H)`.
+    core0_program: Option<Vec<f32>>,
+    /// Per layer, `[x, h] -> 4H` with `W_ih` and `W_hh` stacked.
+    core: Vec<Dense>,
+    /// `hidden -> 1 + key + 3 * arg_width`.
+    heads: Dense,
+    /// `(key, programs + 1)`.
+    keys_t: Vec<f32>,
+    key: usize,
+}
+
+impl Engine {
+    /// Copies the weights out of `npi`.
+    pub fn new(npi: &Npi) -> candle_core::Result<Engine> {
+        let cfg = &npi.config;
+        let shape = npi.shape.clone();
+        let n = shape.programs();
+        let enc1 = Dense::from(npi.encoder.l1.weight(), npi.encoder.l1.bias())?;
+        let enc2 = Dense::from(npi.encoder.l2.weight(), npi.encoder.l2.bias())?;
+        let emb = &npi.memory.embeddings;
+        let (fuse, core0_program) = match (&npi.fuse, cfg.fuse) {
+            (Some(f), Fuse::Mlp) => {
+                let dense = Dense::from(&f.w_state, None)?;
+                let per: Vec<f32> = emb.matmul(&f.w_program.t()?)?.broadcast_add(&f.bias)?.flatten_all()?.to_vec1()?;
+                (Some((dense, per)), None)
+            }
+            _ => {
+                let w0 = &npi.core[0].w;
+                let p = w0.narrow(1, cfg.state, cfg.embedding)?;
+                let per: Vec<f32> = emb.matmul(&p.t()?)?.flatten_all()?.to_vec1()?;
+                (None, Some(per))
+            }
+        };
+        let mut core = Vec::new();
+        for (l, layer) in npi.core.iter().enumerate() {
+            let (inp, hd) = (layer.input(), layer.hidden());
+            // Concat: the embedding's columns are in core0_program already.
+            let used = if l == 0 && core0_program.is_some() { cfg.state } else { inp };
+            let w = Tensor::cat(&[&layer.w.narrow(1, 0, used)?, &layer.w.narrow(1, inp + 1, hd)?], 1)?;
+            let b = layer.w.narrow(1, inp, 1)?.squeeze(1)?;
+            core.push(Dense::from(&w, Some(&b))?);
+        }
+        let hw = Tensor::cat(&[npi.heads.end.weight(), npi.heads.key.weight(), npi.heads.args.weight()], 0)?;
+        let hb = Tensor::cat(&[npi.heads.end.bias().unwrap(), npi.heads.key.bias().unwrap(), npi.heads.args.bias().unwrap()], 0)?;
+        let heads = Dense::from(&hw, Some(&hb))?;
+        let keys_t: Vec<f32> = npi.memory.keys.t()?.contiguous()?.flatten_all()?.to_vec1()?;
+        debug_assert_eq!(keys_t.len(), cfg.key * (n + 1));
+        Ok(Engine { shape, hidden: cfg.hidden, layers: cfg.layers, enc1, enc2, fuse, core0_program, core, heads, keys_t, key: cfg.key })
+    }
+
+    /// The state of a frame that has just been called.
+    pub fn fresh_state(&self) -> State {
+        State { h: vec![0.0; self.layers * self.hidden], c: vec![0.0; self.layers * self.hidden] }
+    }
+
+    /// One step for every row of `inputs`; `states[r]` is row `r`'s frame
+    /// state, advanced in place. Decisions are written to `out`.
+    pub fn step(&self, inputs: &StepInputs, states: &mut [&mut State], out: &mut Vec<Decision>, s: &mut Scratch) {
+        let rows = inputs.rows();
+        assert_eq!(states.len(), rows);
+        out.clear();
+        if rows == 0 {
+            return;
+        }
+        let hd = self.hidden;
+        // Encoder, first layer: a sum of rows of W1^T.
+        let e = self.enc1.n;
+        s.a.clear();
+        let mut start = 0;
+        for &end in &inputs.ends {
+            let row0 = s.a.len();
+            s.a.extend_from_slice(&self.enc1.bias);
+            let row = &mut s.a[row0..];
+            for &j in &inputs.hot[start..end] {
+                add_to(row, &self.enc1.wt[j * e..(j + 1) * e]);
+            }
+            relu(row);
+            start = end;
+        }
+        // Encoder, second layer.
+        dense(&self.enc2, &s.a, rows, &mut s.b);
+        // Fuse.
+        let x_width;
+        match &self.fuse {
+            Some((w, per)) => {
+                let f = w.n;
+                s.x.clear();
+                for &p in &inputs.programs {
+                    s.x.extend_from_slice(&per[p as usize * f..(p as usize + 1) * f]);
+                }
+                matmul_acc(&s.b, rows, &w.wt, w.k, f, &mut s.x);
+                relu(&mut s.x);
+                x_width = f;
+            }
+            None => {
+                std::mem::swap(&mut s.x, &mut s.b);
+                x_width = self.enc2.n;
+            }
+        }
+        // Core LSTM.
+        let mut width = x_width;
+        for (l, layer) in self.core.iter().enumerate() {
+            let k = width + hd;
+            debug_assert_eq!(layer.k, k);
+            // Stage [x, h] per row.
+            s.b.clear();
+            for (r, st) in states.iter().enumerate() {
+                s.b.extend_from_slice(&s.x[r * width..(r + 1) * width]);
+                s.b.extend_from_slice(&st.h[l * hd..(l + 1) * hd]);
+            }
+            s.gates.clear();
+            for r in 0..rows {
+                s.gates.extend_from_slice(&layer.bias);
+                if l == 0 {
+                    if let Some(per) = &self.core0_program {
+                        let p = inputs.programs[r] as usize;
+                        let g = s.gates.len() - 4 * hd;
+                        add_to(&mut s.gates[g..], &per[p * 4 * hd..(p + 1) * 4 * hd]);
+                    }
+                }
+            }
+            matmul_acc(&s.b, rows, &layer.wt, k, 4 * hd, &mut s.gates);
+            s.c.resize(hd, 0.0);
+            s.tc.resize(hd, 0.0);
+            s.x.clear();
+            s.x.resize(rows * hd, 0.0);
+            for (r, st) in states.iter_mut().enumerate() {
+                let g = &mut s.gates[r * 4 * hd..(r + 1) * 4 * hd];
+                let h = &mut s.x[r * hd..(r + 1) * hd];
+                kernels::cell_forward(g, Some(&st.c[l * hd..(l + 1) * hd]), &mut s.c, &mut s.tc, h);
+                st.c[l * hd..(l + 1) * hd].copy_from_slice(&s.c);
+                st.h[l * hd..(l + 1) * hd].copy_from_slice(h);
+            }
+            width = hd;
+        }
+        // Heads.
+        dense(&self.heads, &s.x, rows, &mut s.out);
+        let (kd, aw, nc) = (self.key, self.shape.arg_width(), self.shape.call_classes());
+        let ow = self.heads.n;
+        for r in 0..rows {
+            let o = &s.out[r * ow..(r + 1) * ow];
+            let key = &o[1..1 + kd];
+            s.calls.clear();
+            s.calls.resize(nc, 0.0);
+            for (i, &kv) in key.iter().enumerate() {
+                add_scaled(&mut s.calls, &self.keys_t[i * nc..(i + 1) * nc], kv);
+            }
+            let mut args = [0u16; ARG_SLOTS];
+            for (slot, a) in args.iter_mut().enumerate() {
+                let lo = 1 + kd + slot * aw;
+                *a = self.shape.arg_value(argmax(&o[lo..lo + aw]));
+            }
+            out.push(Decision { end_logit: o[0], call: argmax(&s.calls) as u32, args });
+        }
+    }
+}
+
+/// `out (rows, n) = bias + x (rows, k) * wt (k, n)`.
+fn dense(d: &Dense, x: &[f32], rows: usize, out: &mut Vec<f32>) {
+    out.clear();
+    for _ in 0..rows {
+        out.extend_from_slice(&d.bias);
+    }
+    matmul_acc(x, rows, &d.wt, d.k, d.n, out);
+}
+
+/// `out (rows, n) += x (rows, k) * wt (k, n)`.
+fn matmul_acc(x: &[f32], rows: usize, wt: &[f32], k: usize, n: usize, out: &mut [f32]) {
+    debug_assert!(x.len() >= rows * k && wt.len() == k * n && out.len() >= rows * n);
+    if rows <= 2 {
+        for r in 0..rows {
+            axpy_rows(&mut out[r * n..(r + 1) * n], &x[r * k..(r + 1) * k], wt);
+        }
+    } else {
+        // SAFETY: the views cover x (rows, k), wt (k, n) and out (rows, n).
+        unsafe { kernels::gemm(rows, n, k, out.as_mut_ptr(), n as isize, true, Mat::rows(x, k), Mat::rows(wt, n), 1) };
+    }
+}
+
+kernels::multiversion! {
+    /// `out (n) += sum_k x[k] * wt[k, :]`, skipping zero inputs, four rows
+    /// of `wt` at a time.
+    fn axpy_rows(out: &mut [f32], x: &[f32], wt: &[f32]) => axpy_rows_generic
+}
+
+#[inline(always)]
+fn axpy_rows_generic(out: &mut [f32], x: &[f32], wt: &[f32]) {
+    let n = out.len();
+    let mut nz = [0usize; 4];
+    let mut m = 0;
+    for (i, &v) in x.iter().enumerate() {
+        if v != 0.0 {
+            nz[m] = i;
+            m += 1;
+            if m == 4 {
+                axpy4(out, x, wt, n, nz);
+                m = 0;
+            }
+        }
+    }
+    for &a in &nz[..m] {
+        let (wa, xa) = (&wt[a * n..(a + 1) * n], x[a]);
+        for j in 0..n {
+            out[j] += xa * wa[j];
+        }
+    }
+}
+
+/// `out += x[a] wt[a] + x[b] wt[b] + x[c] wt[c] + x[d] wt[d]` for the
+/// rows `[a, b, c, d]` of `wt` (each `n` wide).
+#[inline(always)]
+fn axpy4(out: &mut [f32], x: &[f32], wt: &[f32], n: usize, [a, b, c, d]: [usize; 4]) {
+    let (wa, wb, wc, wd) = (&wt[a * n..(a + 1) * n], &wt[b * n..(b + 1) * n], &wt[c * n..(c + 1) * n], &wt[d * n..(d + 1) * n]);
+    let (xa, xb, xc, xd) = (x[a], x[b], x[c], x[d]);
+    let out = &mut out[..n];
+    for j in 0..n {
+        out[j] += xa * wa[j] + xb * wb[j] + xc * wc[j] + xd * wd[j];
+    }
+}
+
+kernels::multiversion! {
+    fn add_to(out: &mut [f32], x: &[f32]) => add_to_generic
+}
+
+#[inline(always)]
+fn add_to_generic(out: &mut [f32], x: &[f32]) {
+    let x = &x[..out.len()];
+    for (o, v) in out.iter_mut().zip(x) {
+        *o += v;
+    }
+}
+
+fn add_scaled(out: &mut [f32], x: &[f32], a: f32) {
+    for (o, v) in out.iter_mut().zip(x) {
+        *o += a * v;
+    }
+}
+
+fn relu(x: &mut [f32]) {
+    for v in x {
+        *v = v.max(0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::npi::config::{Fuse, NpiConfig};
+    use crate::npi::data::{Dataset, ModelShape};
+    use rand::{Rng, SeedableRng};
+    use synth_compiler::{Call, EndConvention, Frame, ProgramInfo, Step, Trace, NO_ARGS};
+
+    fn shape() -> ModelShape {
+        let programs: Vec<ProgramInfo> = [("ACT", 3), ("MAIN", 0), ("SUB", 1)]
+            .iter()
+            .map(|&(n, a)| ProgramInfo { name: n.into(), arity: a, level: 0, recursive: false })
+            .collect();
+        ModelShape::new(vec![5, 2, 3], 4, &programs, EndConvention::OwnStep)
+    }
+
+    /// Random frames: the engine, stepping through them, must decide what
+    /// the candle model decides on the packed batch.
+    fn engine_matches_model(fuse: Fuse) {
+        let shape = shape();
+        let cfg = NpiConfig { hidden: 16, layers: 2, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14 };
+        let npi = Npi::new(&cfg, &shape, 11).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut trace = Trace { size: 0, seed: 0, obs_width: 3, frames: Vec::new(), steps: Vec::new(), obs: Vec::new() };
+        for f in 0..6 {
+            let len = 1 + f % 4 + f / 2;
+            let first = trace.steps.len() as u32;
+            for t in 0..len {
+                let end = t + 1 == len;
+                let call = (!end).then(|| Call { program: 0, args: [rng.random_range(0..4), rng.random_range(0..4), rng.random_range(0..4)] });
+                trace.steps.push(Step { call, end, child: None });
+                trace.obs.extend([rng.random_range(0..5), rng.random_range(0..2), rng.random_range(0..3)]);
+            }
+            let args = if f % 2 == 0 { NO_ARGS } else { [rng.random_range(0..4), synth_compiler::NO_ARG, synth_compiler::NO_ARG] };
+            trace.frames.push(Frame { program: 1 + (f % 2) as u16, args, parent: None, depth: 0, first_step: first, len: len as u32 });
+        }
+        let data = Dataset::from_traces(&shape, [&trace]);
+        let ids: Vec<usize> = (0..data.frames.len()).collect();
+        let batch = data.batch(&ids, &candle_core::Device::Cpu).unwrap();
+        let out = npi.forward(&batch).unwrap();
+        let end: Vec<f32> = out.end.to_vec1().unwrap();
+        let calls: Vec<Vec<f32>> = out.calls.to_vec2().unwrap();
+        let engine = Engine::new(&npi).unwrap();
+        // Row of (frame, step) in the packed batch.
+        let mut row_of = std::collections::HashMap::new();
+        for (r, &f) in batch.row_frame.iter().enumerate() {
+            let step = row_of.keys().filter(|(ff, _)| *ff == f).count();
+            row_of.insert((f, step), r);
+        }
+        let mut scratch = Scratch::default();
+        let mut tmp = Vec::new();
+        for (f, fr) in data.frames.iter().enumerate() {
+            let mut state = engine.fresh_state();
+            for t in 0..fr.len {
+                let mut inputs = StepInputs::default();
+                inputs.push(&shape, fr.program, data.obs(fr.first + t), &fr.args, &mut tmp);
+                let mut out = Vec::new();
+                engine.step(&inputs, &mut [&mut state], &mut out, &mut scratch);
+                let r = row_of[&(f, t)];
+                assert!((out[0].end_logit - end[r]).abs() < 1e-4, "end logit frame {f} step {t}: {} vs {}", out[0].end_logit, end[r]);
+                assert_eq!(out[0].call as usize, crate::npi::model::argmax(&calls[r]), "call at frame {f} step {t}");
+            }
+        }
+        // All frames in lockstep: the batched path.
+        let mut states: Vec<State> = data.frames.iter().map(|_| engine.fresh_state()).collect();
+        for t in 0.. {
+            let live: Vec<usize> = (0..data.frames.len()).filter(|&f| data.frames[f].len > t).collect();
+            if live.is_empty() {
+                break;
+            }
+            let mut inputs = StepInputs::default();
+            for &f in &live {
+                let fr = &data.frames[f];
+                inputs.push(&shape, fr.program, data.obs(fr.first + t), &fr.args, &mut tmp);
+            }
+            let mut refs: Vec<&mut State> = states.iter_mut().enumerate().filter(|(f, _)| live.contains(f)).map(|(_, s)| s).collect();
+            let mut out = Vec::new();
+            engine.step(&inputs, &mut refs, &mut out, &mut scratch);
+            for (k, &f) in live.iter().enumerate() {
+                let r = row_of[&(f, t)];
+                assert!((out[k].end_logit - end[r]).abs() < 1e-4, "batched end logit frame {f} step {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn engine_matches_model_fuse_mlp() {
+        engine_matches_model(Fuse::Mlp);
+    }
+
+    #[test]
+    fn engine_matches_model_fuse_concat() {
+        engine_matches_model(Fuse::Concat);
+    }
+}

@@ -1,0 +1,31 @@
+//! The Neural Programmer-Interpreter (Reed & de Freitas, ICLR 2016).
+//!
+//! Code map:
+//! - [`config`]: [`NpiConfig`] (sizes) and [`TrainConfig`], from `learn` settings.
+//! - [`data`]: traces cut into frames, frames packed into batches.
+//! - [`lstm`]: the core LSTM as one fused candle op with hand-written BPTT.
+//! - [`model`]: the candle model and its loss.
+//! - [`train`]: the training loop, curriculum, validation, hooks.
+//! - [`infer`]: the forward pass in plain Rust for running a trained model.
+//! - [`exec`]: closed-loop execution (the model as an interpreter).
+//! - [`eval`]: exact-match accuracy per size.
+//! - [`checkpoint`]: weights plus metadata, checked against the task on load.
+
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod eval;
+pub mod exec;
+pub mod infer;
+pub mod lstm;
+pub mod model;
+pub mod train;
+
+pub use checkpoint::{Checkpoint, CheckpointMeta, LoadError, SizeScore};
+pub use config::{settings, ConfigError, Curriculum, Fuse, NpiConfig, TrainConfig};
+pub use data::{Batch, Dataset, ModelShape};
+pub use eval::{evaluate, EvalReport, SizeReport};
+pub use exec::{run, run_batch, Failure, Job, Limits, RunOutcome};
+pub use infer::Engine;
+pub use model::Npi;
+pub use train::{train, train_model, Control, NoHooks, StepReport, StopReason, TrainError, TrainHooks, TrainOutcome, ValidationReport};

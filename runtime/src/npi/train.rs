@@ -1,0 +1,455 @@
+//! The NPI training loop: reference traces in, the best checkpoint out.
+//!
+//! - Data: `traces` reference runs spread over `train_sizes`, from seeds
+//!   derived from the run's seed, cut into frames.
+//! - Batches: `batch` frames drawn by the curriculum, packed (no padding).
+//! - Step: teacher-forced forward, loss, backward, Adam with global-norm
+//!   clipping; the learning rate decays stepwise.
+//! - Curriculum ([`Curriculum::Adaptive`], the paper's): programs are drawn
+//!   with probability softmax(error / temperature), where a program's error
+//!   is the share of its frames with a wrong decision in the training
+//!   batches since the last re-estimate.
+//! - Validation: the model runs closed-loop on validation inputs (fixed for
+//!   the run, from their own seeds); the best weights by exact matches (ties:
+//!   lower training loss) are kept; training stops once validation has been
+//!   perfect `patience` times in a row.
+//!
+//! Same seed, same machine, same thread count: the same loss curve.
+//! Architecture invariant: no clock and no IO; the caller's [`TrainHooks`]
+//! see every step and may stop the run (time budgets, Ctrl-C).
+
+use super::checkpoint::{Checkpoint, CheckpointMeta, SizeScore, FORMAT};
+use super::config::{ConfigError, Curriculum, NpiConfig, TrainConfig};
+use super::data::{Dataset, ModelShape};
+use super::exec::{run_batch, Job, Limits};
+use super::infer::Engine;
+use super::model::Npi;
+use crate::env::{Environment, TaskError};
+use crate::optim::Adam;
+use candle_core::Device;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Whether training goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Continue,
+    Stop,
+}
+
+/// One optimiser step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    pub step: u64,
+    pub loss: f64,
+    pub lr: f64,
+    /// Gradient norm before clipping.
+    pub grad_norm: f64,
+    /// Frames and steps (rows) in the batch.
+    pub frames: usize,
+    pub rows: usize,
+}
+
+/// One closed-loop validation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ValidationReport {
+    pub step: u64,
+    pub scores: Vec<SizeScore>,
+    /// Mean training loss since the previous validation.
+    pub loss: f64,
+    /// Share of training frames decided entirely right (teacher-forced),
+    /// over the batches since the previous validation.
+    pub frame_accuracy: f64,
+    /// The new best checkpoint.
+    pub improved: bool,
+}
+
+impl ValidationReport {
+    pub fn exact(&self) -> usize {
+        self.scores.iter().map(|s| s.exact).sum()
+    }
+    pub fn count(&self) -> usize {
+        self.scores.iter().map(|s| s.count).sum()
+    }
+    pub fn perfect(&self) -> bool {
+        self.exact() == self.count()
+    }
+}
+
+/// What the caller sees of a training run.
+pub trait TrainHooks {
+    /// After every optimiser step.
+    fn on_step(&mut self, _report: &StepReport) -> Control {
+        Control::Continue
+    }
+    /// After every validation, with the best checkpoint so far (save it to
+    /// survive an interruption).
+    fn on_validation(&mut self, _report: &ValidationReport, _best: &Checkpoint) -> Control {
+        Control::Continue
+    }
+}
+
+/// Hooks that watch nothing.
+pub struct NoHooks;
+impl TrainHooks for NoHooks {}
+
+/// Why training ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// Validation was perfect `patience` times in a row.
+    Converged,
+    /// The step budget ran out.
+    Steps,
+    /// A hook said stop.
+    Stopped,
+}
+
+/// The result of [`train`].
+#[derive(Clone, Debug)]
+pub struct TrainOutcome {
+    /// The best weights by validation.
+    pub best: Checkpoint,
+    pub steps: u64,
+    pub stop: StopReason,
+    /// The loss of every step.
+    pub losses: Vec<f32>,
+    pub validations: Vec<ValidationReport>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("generating training data: {0}")]
+    Task(#[from] TaskError),
+    #[error("the task produced no training frames")]
+    NoData,
+    #[error("model: {0}")]
+    Model(#[from] candle_core::Error),
+}
+
+/// A seed for item `i` of stream `stream`, derived from the run's seed
+/// (SplitMix64, so nearby inputs give unrelated outputs).
+pub fn derive_seed(seed: u64, stream: u64, i: u64) -> u64 {
+    let mut z = seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i.wrapping_mul(0xD1B5_4A32_D192_ED69);
+    for _ in 0..2 {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+    }
+    z
+}
+
+const STREAM_TRACES: u64 = 1;
+const STREAM_VALIDATION: u64 = 2;
+const STREAM_INIT: u64 = 3;
+const STREAM_SAMPLER: u64 = 4;
+
+/// The training traces of `cfg`: trace `i` has size
+/// `train_sizes[i % len]` and a seed derived from `cfg.seed`.
+pub fn training_traces<E: Environment + ?Sized>(env: &E, cfg: &TrainConfig) -> Result<Vec<synth_compiler::Trace>, TaskError> {
+    let sizes = &cfg.train_sizes;
+    if sizes.is_empty() {
+        return Ok(Vec::new());
+    }
+    (0..cfg.traces).map(|i| env.trace(sizes[i % sizes.len()], derive_seed(cfg.seed, STREAM_TRACES, i as u64))).collect()
+}
+
+/// Trains a fresh model on `env`'s traces.
+pub fn train<E>(env: &E, model: &NpiConfig, cfg: &TrainConfig, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError>
+where
+    E: Environment,
+    E::Instance: Send,
+{
+    let npi = Npi::new(model, &ModelShape::of(env), derive_seed(cfg.seed, STREAM_INIT, 0))?;
+    train_model(env, npi, cfg, hooks)
+}
+
+/// Trains `npi` further on `env`'s traces.
+pub fn train_model<E>(env: &E, mut npi: Npi, cfg: &TrainConfig, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError>
+where
+    E: Environment,
+    E::Instance: Send,
+{
+    let threads = cfg.threads();
+    npi.set_threads(threads);
+    let dev = Device::Cpu;
+    let traces = training_traces(env, cfg)?;
+    let data = Dataset::from_traces(&npi.shape, &traces);
+    if data.frames.is_empty() {
+        return Err(TrainError::NoData);
+    }
+    drop(traces);
+    let mut sampler = Sampler::new(&data, cfg.curriculum, derive_seed(cfg.seed, STREAM_SAMPLER, 0));
+    let validation = ValidationSet::new(env, cfg)?;
+    let mut opt = Adam::new(&npi.varmap);
+
+    let meta = |npi: &Npi, step: u64, loss: f64, validation: Vec<SizeScore>| CheckpointMeta {
+        format: FORMAT,
+        learner: "npi".into(),
+        task: env.name().into(),
+        source_hash: env.source_hash().into(),
+        config: npi.config.clone(),
+        shape: npi.shape.clone(),
+        seed: cfg.seed,
+        train_sizes: cfg.train_sizes.clone(),
+        traces: cfg.traces,
+        step,
+        loss,
+        validation,
+    };
+    let mut best: Option<(usize, f64, Checkpoint)> = None;
+    let mut losses = Vec::new();
+    let mut validations = Vec::new();
+    let mut window_loss = (0.0f64, 0usize);
+    let mut window_frames = (0usize, 0usize);
+    let mut perfect_streak = 0;
+    let mut stop = StopReason::Steps;
+    let mut step = 0u64;
+    while step < cfg.steps {
+        step += 1;
+        let ids = sampler.sample(cfg.batch);
+        let batch = data.batch(&ids, &dev)?;
+        let out = npi.forward(&batch)?;
+        let loss = npi.loss(&out, &batch)?;
+        let grads = npi.backward(&loss)?;
+        let lr = cfg.lr * cfg.lr_decay.powi((step / cfg.lr_decay_every.max(1)) as i32);
+        let grad_norm = opt.step(&grads, lr, cfg.clip, threads)?;
+        let loss = loss.to_scalar::<f32>()?;
+        losses.push(loss);
+        window_loss = (window_loss.0 + loss as f64, window_loss.1 + 1);
+        let scores = out.score(&batch)?;
+        let (right, frames) = sampler.observe(&data, &batch.row_frame, &scores.correct);
+        window_frames = (window_frames.0 + right, window_frames.1 + frames);
+        if step % sampler.every() == 0 {
+            sampler.reweigh();
+        }
+        let report = StepReport { step, loss: loss as f64, lr, grad_norm, frames: ids.len(), rows: batch.rows() };
+        let mut control = hooks.on_step(&report);
+        if step % cfg.validate_every == 0 || step == cfg.steps || control == Control::Stop {
+            let engine = Engine::new(&npi)?;
+            let scores = validation.run(env, &engine, threads)?;
+            let mean_loss = window_loss.0 / window_loss.1.max(1) as f64;
+            let exact: usize = scores.iter().map(|s| s.exact).sum();
+            let improved = match &best {
+                None => true,
+                Some((e, l, _)) => exact > *e || (exact == *e && mean_loss < *l),
+            };
+            if improved {
+                best = Some((exact, mean_loss, Checkpoint::save(&npi, meta(&npi, step, mean_loss, scores.clone()))?));
+            }
+            let report = ValidationReport {
+                step,
+                scores,
+                loss: mean_loss,
+                frame_accuracy: window_frames.0 as f64 / window_frames.1.max(1) as f64,
+                improved,
+            };
+            window_loss = (0.0, 0);
+            window_frames = (0, 0);
+            perfect_streak = if report.perfect() { perfect_streak + 1 } else { 0 };
+            if hooks.on_validation(&report, &best.as_ref().unwrap().2) == Control::Stop {
+                control = Control::Stop;
+            }
+            validations.push(report);
+            if perfect_streak >= cfg.patience {
+                stop = StopReason::Converged;
+                break;
+            }
+        }
+        if control == Control::Stop {
+            stop = StopReason::Stopped;
+            break;
+        }
+    }
+    let best = match best {
+        Some((_, _, c)) => c,
+        None => Checkpoint::save(&npi, meta(&npi, step, f64::NAN, Vec::new()))?,
+    };
+    Ok(TrainOutcome { best, steps: step, stop, losses, validations })
+}
+
+/// The validation inputs of a run: sizes, seeds and step limits, fixed at
+/// the start so that validations are comparable.
+struct ValidationSet {
+    items: Vec<(usize, u64, Limits)>,
+}
+
+impl ValidationSet {
+    fn new<E: Environment + ?Sized>(env: &E, cfg: &TrainConfig) -> Result<ValidationSet, TaskError> {
+        let mut items = Vec::new();
+        for size in cfg.validation_sizes() {
+            for j in 0..cfg.validation_count {
+                let seed = derive_seed(cfg.seed, STREAM_VALIDATION, ((size as u64) << 20) + j as u64);
+                let reference = env.trace(size, seed)?;
+                items.push((size, seed, Limits::of_trace(&reference)));
+            }
+        }
+        Ok(ValidationSet { items })
+    }
+
+    fn run<E>(&self, env: &E, engine: &Engine, threads: usize) -> Result<Vec<SizeScore>, TaskError>
+    where
+        E: Environment,
+        E::Instance: Send,
+    {
+        let mut jobs = Vec::with_capacity(self.items.len());
+        for &(size, seed, limits) in &self.items {
+            jobs.push(Job { world: env.sample(size, seed)?, limits, size, seed });
+        }
+        let outcomes = run_batch(engine, env.entry(), env.end_convention(), jobs, threads, false);
+        let mut scores: Vec<SizeScore> = Vec::new();
+        for (&(size, _, _), o) in self.items.iter().zip(&outcomes) {
+            match scores.last_mut() {
+                Some(s) if s.size == size => {
+                    s.count += 1;
+                    s.exact += o.correct as usize;
+                }
+                _ => scores.push(SizeScore { size, count: 1, exact: o.correct as usize }),
+            }
+        }
+        Ok(scores)
+    }
+}
+
+/// Draws training frames: a program by the curriculum's weights, then one of
+/// its frames uniformly.
+struct Sampler {
+    by_program: Vec<Vec<usize>>,
+    /// Frame share of every program (the uniform-over-frames weights).
+    share: Vec<f64>,
+    weights: Vec<f64>,
+    error: Vec<f64>,
+    /// Frames seen and frames wrong per program since the last reweigh.
+    seen: Vec<(usize, usize)>,
+    curriculum: Curriculum,
+    rng: ChaCha8Rng,
+    /// Frames wrong when last seen (unseen frames count as wrong), as a
+    /// set with O(1) insert and remove: `hard` lists them, `hard_at[f]` is
+    /// `f`'s index in it.
+    hard: Vec<usize>,
+    hard_at: Vec<Option<usize>>,
+}
+
+impl Sampler {
+    fn new(data: &Dataset, curriculum: Curriculum, seed: u64) -> Sampler {
+        let n = data.shape.programs();
+        let mut by_program = vec![Vec::new(); n];
+        for (i, f) in data.frames.iter().enumerate() {
+            by_program[f.program as usize].push(i);
+        }
+        let total = data.frames.len() as f64;
+        let share: Vec<f64> = by_program.iter().map(|v| v.len() as f64 / total).collect();
+        let mut s = Sampler {
+            weights: share.clone(),
+            error: vec![1.0; n],
+            seen: vec![(0, 0); n],
+            share,
+            by_program,
+            curriculum,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            hard: (0..data.frames.len()).collect(),
+            hard_at: (0..data.frames.len()).map(Some).collect(),
+        };
+        s.reweigh();
+        s
+    }
+
+    fn every(&self) -> u64 {
+        match self.curriculum {
+            Curriculum::Adaptive { every, .. } => every.max(1),
+            Curriculum::Uniform => u64::MAX,
+        }
+    }
+
+    fn sample(&mut self, batch: usize) -> Vec<usize> {
+        let mut out = Vec::with_capacity(batch);
+        if let Curriculum::Adaptive { hard, .. } = self.curriculum {
+            // At most two copies of each hard frame per batch.
+            let n = ((hard * batch as f64).round() as usize).min(2 * self.hard.len());
+            for _ in 0..n {
+                out.push(self.hard[self.rng.random_range(0..self.hard.len())]);
+            }
+        }
+        while out.len() < batch {
+            let mut u: f64 = self.rng.random();
+            let mut p = self.weights.len() - 1;
+            for (i, &w) in self.weights.iter().enumerate() {
+                if u < w {
+                    p = i;
+                    break;
+                }
+                u -= w;
+            }
+            while self.by_program[p].is_empty() {
+                p = (p + 1) % self.by_program.len();
+            }
+            let frames = &self.by_program[p];
+            out.push(frames[self.rng.random_range(0..frames.len())]);
+        }
+        out
+    }
+
+    /// Counts the frames of a batch decided right; returns (right, frames).
+    fn observe(&mut self, data: &Dataset, row_frame: &[usize], correct: &[bool]) -> (usize, usize) {
+        // Rows are packed time-major; collect per-frame verdicts by frame id
+        // (a frame drawn twice counts twice, as it was trained twice).
+        let mut verdict: std::collections::BTreeMap<usize, (bool, usize)> = std::collections::BTreeMap::new();
+        for (&f, &ok) in row_frame.iter().zip(correct) {
+            let e = verdict.entry(f).or_insert((true, 0));
+            e.0 &= ok;
+            e.1 += 1;
+        }
+        let (mut right, mut frames) = (0, 0);
+        for (f, (ok, rows)) in verdict {
+            self.mark(f, !ok);
+            let fr = &data.frames[f];
+            let copies = rows / fr.len.max(1);
+            let p = fr.program as usize;
+            self.seen[p].0 += copies;
+            self.seen[p].1 += copies * (!ok) as usize;
+            frames += copies;
+            right += copies * ok as usize;
+        }
+        (right, frames)
+    }
+
+    fn mark(&mut self, f: usize, wrong: bool) {
+        match (self.hard_at[f], wrong) {
+            (None, true) => {
+                self.hard_at[f] = Some(self.hard.len());
+                self.hard.push(f);
+            }
+            (Some(i), false) => {
+                self.hard.swap_remove(i);
+                if let Some(&moved) = self.hard.get(i) {
+                    self.hard_at[moved] = Some(i);
+                }
+                self.hard_at[f] = None;
+            }
+            _ => {}
+        }
+    }
+
+    fn reweigh(&mut self) {
+        let Curriculum::Adaptive { temperature, floor, .. } = self.curriculum else {
+            return;
+        };
+        for (e, s) in self.error.iter_mut().zip(&mut self.seen) {
+            if s.0 > 0 {
+                *e = s.1 as f64 / s.0 as f64;
+            }
+            *s = (0, 0);
+        }
+        let live: Vec<bool> = self.by_program.iter().map(|v| !v.is_empty()).collect();
+        let top = self.error.iter().zip(&live).filter(|(_, &l)| l).map(|(&e, _)| e).fold(f64::MIN, f64::max);
+        let exps: Vec<f64> = self.error.iter().zip(&live).map(|(&e, &l)| if l { ((e - top) / temperature).exp() } else { 0.0 }).collect();
+        let z: f64 = exps.iter().sum();
+        for (i, w) in self.weights.iter_mut().enumerate() {
+            *w = (1.0 - floor) * exps[i] / z + floor * self.share[i];
+        }
+    }
+}

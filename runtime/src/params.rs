@@ -1,0 +1,110 @@
+//! Parameter storage: a candle `VarMap` filled deterministically.
+//!
+//! candle's CPU random generator cannot be seeded, so fresh parameters come
+//! from [`SeededInit`], a `VarBuilder` backend that draws every new variable
+//! from a ChaCha generator in the order the model asks for them. Loading goes
+//! the other way: safetensors bytes become the `Var`s of a `VarMap`, and the
+//! same model constructor picks them up by name.
+
+use candle_core::{DType, Device, Shape, Tensor, Var};
+use candle_nn::{Init, VarBuilder, VarMap};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// A `VarBuilder` backend that returns the variable already in `varmap` or
+/// creates it from the seeded generator.
+pub struct SeededInit {
+    varmap: VarMap,
+    rng: Mutex<ChaCha8Rng>,
+}
+
+impl SeededInit {
+    /// A builder over `varmap` drawing new variables from `seed`.
+    pub fn builder(varmap: &VarMap, seed: u64, dev: &Device) -> VarBuilder<'static> {
+        let backend = SeededInit { varmap: varmap.clone(), rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)) };
+        VarBuilder::from_backend(Box::new(backend), DType::F32, dev.clone())
+    }
+}
+
+impl candle_nn::var_builder::SimpleBackend for SeededInit {
+    fn get(&self, s: Shape, name: &str, h: Init, _dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+        let mut data = self.varmap.data().lock().unwrap();
+        if let Some(v) = data.get(name) {
+            if v.shape() != &s {
+                candle_core::bail!("shape mismatch for {name}: expected {s:?}, found {:?}", v.shape());
+            }
+            return Ok(v.as_tensor().clone());
+        }
+        let n = s.elem_count();
+        let mut rng = self.rng.lock().unwrap();
+        let values: Vec<f32> = match h {
+            Init::Const(c) => vec![c as f32; n],
+            Init::Uniform { lo, up } => (0..n).map(|_| rng.random_range(lo as f32..up as f32)).collect(),
+            Init::Randn { mean, stdev } => (0..n)
+                .map(|_| {
+                    // Box-Muller.
+                    let u1: f32 = rng.random_range(f32::EPSILON..1.0);
+                    let u2: f32 = rng.random();
+                    mean as f32 + stdev as f32 * (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+                })
+                .collect(),
+            Init::Kaiming { .. } => candle_core::bail!("{name}: Kaiming init is not supported here, use Uniform"),
+        };
+        let var = Var::from_vec(values, s, dev)?;
+        let t = var.as_tensor().clone();
+        data.insert(name.to_string(), var);
+        Ok(t)
+    }
+
+    fn get_unchecked(&self, name: &str, _dtype: DType, _dev: &Device) -> candle_core::Result<Tensor> {
+        match self.varmap.data().lock().unwrap().get(name) {
+            Some(v) => Ok(v.as_tensor().clone()),
+            None => candle_core::bail!("no variable {name}"),
+        }
+    }
+
+    fn contains_tensor(&self, name: &str) -> bool {
+        self.varmap.data().lock().unwrap().contains_key(name)
+    }
+}
+
+/// The variables of `varmap` sorted by name (`VarMap::all_vars` is in
+/// `HashMap` order, which would make training depend on the run).
+pub fn sorted_vars(varmap: &VarMap) -> Vec<(String, Var)> {
+    let data = varmap.data().lock().unwrap();
+    let mut vars: Vec<(String, Var)> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    vars
+}
+
+/// Sets variable `name` to `values` (same shape).
+pub fn set_var(varmap: &VarMap, name: &str, values: Vec<f32>) -> candle_core::Result<()> {
+    let data = varmap.data().lock().unwrap();
+    let Some(v) = data.get(name) else { candle_core::bail!("no variable {name}") };
+    let t = Tensor::from_vec(values, v.shape(), v.device())?;
+    v.set(&t)
+}
+
+/// Serialises every variable as safetensors bytes.
+pub fn to_safetensors(varmap: &VarMap) -> candle_core::Result<Vec<u8>> {
+    let vars = sorted_vars(varmap);
+    let tensors: Vec<(String, Tensor)> = vars.into_iter().map(|(k, v)| (k, v.as_tensor().clone())).collect();
+    let views: Vec<(&str, &Tensor)> = tensors.iter().map(|(k, t)| (k.as_str(), t)).collect();
+    let bytes = safetensors::tensor::serialize(views, None).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    Ok(bytes)
+}
+
+/// A `VarMap` holding the tensors of safetensors bytes as variables.
+pub fn from_safetensors(bytes: &[u8], dev: &Device) -> candle_core::Result<VarMap> {
+    let tensors: HashMap<String, Tensor> = candle_core::safetensors::load_buffer(bytes, dev)?;
+    let varmap = VarMap::new();
+    {
+        let mut data = varmap.data().lock().unwrap();
+        for (k, t) in tensors {
+            data.insert(k, Var::from_tensor(&t.to_dtype(DType::F32)?)?);
+        }
+    }
+    Ok(varmap)
+}

@@ -1,0 +1,150 @@
+//! The NPI learner end to end on the compiler's real tasks: small, seeded,
+//! seconds each.
+
+use synth_compiler::Task;
+use synth_runtime::npi::{self, Checkpoint, Dataset, Fuse, LoadError, ModelShape, Npi, NpiConfig, TrainConfig};
+use synth_runtime::optim::Adam;
+use synth_runtime::Environment;
+
+const ADD: &str = include_str!("../../stdlib/add.npl");
+const BUBBLESORT: &str = include_str!("../../stdlib/bubblesort.npl");
+
+fn compile(src: &str, stem: &str) -> Task {
+    match synth_compiler::compile(src, stem) {
+        Ok(c) => c.task,
+        Err(d) => panic!("{stem} does not compile: {d:?}"),
+    }
+}
+
+/// stdlib's addition in base 4: the same programs and world, a digit table
+/// of 4 x 4 x 2 entries, so that sizes 1..=3 show every entry.
+fn add_base4() -> Task {
+    compile(&ADD.replace("base: 10", "base: 4").replace("% 10", "% 4").replace(">= 10", ">= 4"), "add")
+}
+
+fn small() -> NpiConfig {
+    NpiConfig { hidden: 48, layers: 2, embedding: 16, key: 8, encoder: 48, state: 32, fuse: Fuse::Mlp, fuse_hidden: 48 }
+}
+
+/// Addition at sizes 1..=3 needs many short traces to show every digit
+/// triple with a carry (zeros appear only below the leading digit).
+fn quick_train_config(seed: u64) -> TrainConfig {
+    TrainConfig {
+        seed,
+        train_sizes: vec![1, 2, 3],
+        traces: 1000,
+        steps: 3000,
+        batch: 32,
+        lr: 1e-3,
+        lr_decay_every: 500,
+        validate_every: 100,
+        validation_sizes: vec![5],
+        validation_count: 8,
+        patience: 3,
+        threads: 1,
+        ..TrainConfig::default()
+    }
+}
+
+#[test]
+fn overfits_a_handful_of_frames() {
+    let task = compile(ADD, "add");
+    let shape = ModelShape::of(&task);
+    let traces: Vec<_> = (0..2).map(|s| task.trace(2, s).unwrap()).collect();
+    let data = Dataset::from_traces(&shape, &traces);
+    let ids: Vec<usize> = (0..data.frames.len()).collect();
+    let batch = data.batch(&ids, &candle_core::Device::Cpu).unwrap();
+    let npi = Npi::new(&small(), &shape, 1).unwrap();
+    let mut opt = Adam::new(&npi.varmap);
+    let mut losses = Vec::new();
+    for _ in 0..300 {
+        let out = npi.forward(&batch).unwrap();
+        let loss = npi.loss(&out, &batch).unwrap();
+        let grads = npi.backward(&loss).unwrap();
+        opt.step(&grads, 1e-2, 1.0, 1).unwrap();
+        losses.push(loss.to_scalar::<f32>().unwrap());
+    }
+    let out = npi.forward(&batch).unwrap();
+    let right = out.score(&batch).unwrap().correct.iter().filter(|&&c| c).count();
+    assert!(losses[299] < losses[0] / 50.0, "loss {} -> {}", losses[0], losses[299]);
+    assert_eq!(right, batch.rows(), "every step decided right after overfitting");
+}
+
+#[test]
+fn learns_addition_and_generalises_to_longer_numbers() {
+    let task = add_base4();
+    let outcome = npi::train(&task, &small(), &quick_train_config(3), &mut npi::NoHooks).unwrap();
+    let best = &outcome.best.meta;
+    assert!(best.validation.iter().all(|s| s.exact == s.count), "validation at step {}: {:?}", best.step, best.validation);
+    let net = outcome.best.load(&task).unwrap();
+    let engine = npi::Engine::new(&net).unwrap();
+    let report = npi::evaluate(&task, &engine, &[5, 8], 16, 99, 1).unwrap();
+    for r in &report.results {
+        assert_eq!(r.exact, r.count, "size {}: {:?}", r.size, report);
+    }
+}
+
+#[test]
+fn same_seed_same_loss_curve() {
+    let task = add_base4();
+    let cfg = TrainConfig { steps: 25, validate_every: 1000, ..quick_train_config(5) };
+    let a = npi::train(&task, &small(), &cfg, &mut npi::NoHooks).unwrap();
+    let b = npi::train(&task, &small(), &cfg, &mut npi::NoHooks).unwrap();
+    assert_eq!(a.losses, b.losses);
+    assert_eq!(a.best.weights, b.best.weights);
+    let c = npi::train(&task, &small(), &TrainConfig { seed: 6, ..cfg.clone() }, &mut npi::NoHooks).unwrap();
+    assert_ne!(a.losses, c.losses);
+    // Threads split the work by sequence and sum in a fixed order.
+    let cfg = TrainConfig { threads: 2, batch: 64, ..cfg };
+    let d = npi::train(&task, &small(), &cfg, &mut npi::NoHooks).unwrap();
+    let e = npi::train(&task, &small(), &cfg, &mut npi::NoHooks).unwrap();
+    assert_eq!(d.losses, e.losses);
+}
+
+#[test]
+fn checkpoint_round_trips_and_refuses_other_tasks() {
+    let task = compile(ADD, "add");
+    let cfg = TrainConfig { steps: 20, validate_every: 1000, validation_sizes: vec![3], validation_count: 2, ..quick_train_config(7) };
+    let outcome = npi::train(&task, &small(), &cfg, &mut npi::NoHooks).unwrap();
+    let ckpt = &outcome.best;
+    // Metadata and weights survive serialisation.
+    let json = serde_json::to_string(&ckpt.meta).unwrap();
+    let back = Checkpoint { meta: serde_json::from_str(&json).unwrap(), weights: ckpt.weights.clone() };
+    assert_eq!(&back, ckpt);
+    // The reloaded model acts exactly as the saved one.
+    let before = npi::Engine::new(&ckpt.model().unwrap()).unwrap();
+    let after = npi::Engine::new(&back.load(&task).unwrap()).unwrap();
+    for seed in 0..3 {
+        let (x, y) = (npi::run(&before, &task, 4, seed).unwrap(), npi::run(&after, &task, 4, seed).unwrap());
+        assert_eq!(x.trace, y.trace);
+        assert_eq!(x.steps, y.steps);
+    }
+
+    let sort = compile(BUBBLESORT, "bubblesort");
+    assert!(matches!(back.load(&sort), Err(LoadError::Task { .. })));
+    let edited = compile(&ADD.replace("test sizes [20, 100, 1000]", "test sizes [20, 100]"), "add");
+    let err = back.load(&edited).unwrap_err();
+    assert!(matches!(err, LoadError::Source { .. }), "{err}");
+    assert!(err.to_string().contains("another version of `add`"), "{err}");
+    let renamed = compile(&ADD.replace("LSHIFT", "SHIFT"), "add");
+    let err = back.load(&renamed).unwrap_err();
+    assert_eq!(err.to_string(), "the checkpoint's programs are [ACT/3, ADD/0, ADD1/0, CARRY/0, LSHIFT/0], the task's are [ACT/3, ADD/0, ADD1/0, CARRY/0, SHIFT/0]");
+    assert!(matches!(back.load(&add_base4()), Err(LoadError::Observation { .. }) | Err(LoadError::Arguments { .. })));
+}
+
+#[test]
+fn an_untrained_model_fails_cleanly() {
+    let task = compile(ADD, "add");
+    let net = Npi::new(&NpiConfig::default(), &ModelShape::of(&task), 9).unwrap();
+    let engine = npi::Engine::new(&net).unwrap();
+    for seed in 0..8 {
+        let run = npi::run(&engine, &task, 6, seed).unwrap();
+        assert!(!run.correct);
+        assert!(run.failure.is_some());
+        let trace = run.trace.unwrap();
+        // The model's own trace renders like a reference trace.
+        assert!(task.render_trace(&trace).starts_with("// add, size 6"));
+        assert_eq!(trace.steps.len(), run.steps);
+    }
+    assert_eq!(task.entry(), 1);
+}
