@@ -259,7 +259,10 @@ pub(crate) fn cmd_learn(a: LearnArgs) -> Result<(), Failure> {
         return Ok(());
     }
 
-    let test_sizes = if task.learn.test_sizes.is_empty() { cfg.validation_sizes() } else { task.learn.test_sizes.clone() };
+    // The compiler fills in test sizes the file leaves out; this is a
+    // fallback for a task built by hand.
+    let top = cfg.train_sizes.iter().copied().max().unwrap_or(1);
+    let test_sizes = if task.learn.test_sizes.is_empty() { vec![2 * top, 10 * top] } else { task.learn.test_sizes.clone() };
     let model = best.model().map_err(|e| Failure::Task(e.into()))?;
     let engine = Engine::new(&model).map_err(|e| Failure::Task(e.into()))?;
     let t = Instant::now();

@@ -53,8 +53,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-fn bench_train(shape: &ModelShape, batch: usize, len: usize) {
-    let cfg = NpiConfig::default();
+fn bench_train(shape: &ModelShape, batch: usize, len: usize, cfg: NpiConfig) {
     let npi = Npi::new(&cfg, shape, 1).unwrap();
     let data = random_frames(shape, batch, len, 2);
     let dev = candle_core::Device::Cpu;
@@ -135,10 +134,14 @@ fn main() {
     let shape = ModelShape::of(&task);
     println!("threads: {}", candle_core::utils::get_num_threads());
     if want("train") || want("train1") {
-        bench_train(&shape, 1, 20);
+        bench_train(&shape, 1, 20, NpiConfig::default());
     }
     if want("train") || want("train64") {
-        bench_train(&shape, 64, 20);
+        bench_train(&shape, 64, 20, NpiConfig::default());
+    }
+    if want("tinycore") {
+        // Everything but the LSTM: the same model with 8 hidden units.
+        bench_train(&shape, 64, 20, NpiConfig { hidden: 8, ..NpiConfig::default() });
     }
     if want("infer") || want("infer1") {
         bench_infer(&task, 1, 1000);

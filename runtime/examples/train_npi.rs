@@ -113,6 +113,9 @@ fn main() -> anyhow::Result<()> {
     if let Some(base) = std::env::var("SYNTH_ADD_BASE").ok().filter(|_| name == "add") {
         src = src.replace("base: 10", &format!("base: {base}")).replace("% 10", &format!("% {base}")).replace(">= 10", &format!(">= {base}"));
     }
+    if std::env::var("SYNTH_RETURN").is_ok_and(|v| v == "after_call") {
+        src = src.replace("learn npi {", "learn npi {\n  return: after_call");
+    }
     let compiled = synth_compiler::compile(&src, &name).map_err(|d| anyhow::anyhow!("{d:?}"))?;
     let task = compiled.task;
     let mut learn = task.learn.clone();
@@ -120,12 +123,16 @@ fn main() -> anyhow::Result<()> {
     let mut count = 32;
     let mut budget = None;
     let mut show: Option<usize> = None;
+    let mut save: Option<String> = None;
+    let mut load: Option<String> = None;
     for a in args {
         let (k, v) = a.split_once('=').ok_or_else(|| anyhow::anyhow!("expected key=value, got {a}"))?;
         match k {
             "eval" => eval_sizes = v.split(',').map(|x| x.parse()).collect::<Result<_, _>>()?,
             "count" => count = v.parse()?,
             "show" => show = Some(v.parse()?),
+            "save" => save = Some(v.to_string()),
+            "load" => load = Some(v.to_string()),
             "time" => budget = Some(v.parse::<f64>()?),
             "steps" => learn.steps = Some(v.parse()?),
             "seed" => learn.seed = Some(v.parse()?),
@@ -150,14 +157,24 @@ fn main() -> anyhow::Result<()> {
         println!("data: {} traces, {frames} frames, {steps} steps, longest frame {longest}", traces.len());
     }
     let start = Instant::now();
-    let mut hooks = Progress { start, budget, last_print: 0.0, loss: (0.0, 0) };
-    let outcome = npi::train(&task, &model, &cfg, &mut hooks)?;
-    let train_time = start.elapsed().as_secs_f64();
-    println!(
-        "trained: {} steps in {train_time:.1}s ({:?}); best at step {} with validation {:?}",
-        outcome.steps, outcome.stop, outcome.best.meta.step, outcome.best.meta.validation
-    );
-    let net = outcome.best.load(&task)?;
+    let best = match &load {
+        Some(path) => npi::Checkpoint { meta: serde_json::from_str(&std::fs::read_to_string(format!("{path}.json"))?)?, weights: std::fs::read(path)? },
+        None => {
+            let mut hooks = Progress { start, budget, last_print: 0.0, loss: (0.0, 0) };
+            let outcome = npi::train(&task, &model, &cfg, &mut hooks)?;
+            let train_time = start.elapsed().as_secs_f64();
+            println!(
+                "trained: {} steps in {train_time:.1}s ({:?}); best at step {} with validation {:?}",
+                outcome.steps, outcome.stop, outcome.best.meta.step, outcome.best.meta.validation
+            );
+            outcome.best
+        }
+    };
+    if let Some(path) = &save {
+        std::fs::write(path, &best.weights)?;
+        std::fs::write(format!("{path}.json"), serde_json::to_string_pretty(&best.meta)?)?;
+    }
+    let net = best.load(&task)?;
     let engine = npi::Engine::new(&net)?;
     let t0 = Instant::now();
     let report = npi::evaluate(&task, &engine, &eval_sizes, count, 12345, cfg.threads())?;

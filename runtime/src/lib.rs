@@ -15,5 +15,6 @@ pub mod kernels;
 pub mod npi;
 pub mod optim;
 pub mod params;
+pub mod sgemm;
 
 pub use env::{Environment, TaskError, World};

@@ -85,11 +85,16 @@ pub struct TrainConfig {
     pub curriculum: Curriculum,
     /// Closed-loop validation every this many steps (`validate_every`).
     pub validate_every: u64,
-    /// Input sizes of the validation runs (`validation_sizes`; default: the
-    /// largest training size and 4 times it).
+    /// Input sizes of the validation runs (`validation_sizes`). Default: the
+    /// largest training size, then 2 and 4 times it while the validation
+    /// budget lasts.
     pub validation_sizes: Vec<usize>,
     /// Validation inputs per size (`validation_count`).
     pub validation_count: usize,
+    /// Most reference steps in one validation, when the sizes are the
+    /// default (`validation_budget`): a task whose runs grow fast with the
+    /// size (bubble sort) validates on fewer and smaller inputs.
+    pub validation_budget: usize,
     /// Stop after this many perfect validations in a row (`patience`).
     pub patience: usize,
     /// Worker threads for the LSTM and GEMMs (`threads`; 0 = one per
@@ -113,6 +118,7 @@ impl Default for TrainConfig {
             validate_every: 200,
             validation_sizes: Vec::new(),
             validation_count: 16,
+            validation_budget: 40_000,
             patience: 3,
             threads: 0,
         }
@@ -120,13 +126,11 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// The validation sizes, defaulted from the training sizes.
-    pub fn validation_sizes(&self) -> Vec<usize> {
-        if !self.validation_sizes.is_empty() {
-            return self.validation_sizes.clone();
-        }
+    /// The sizes to validate on when none are set: the largest training
+    /// size and 2 and 4 times it.
+    pub fn default_validation_sizes(&self) -> Vec<usize> {
         let top = self.train_sizes.iter().copied().max().unwrap_or(1);
-        vec![top, 4 * top]
+        vec![top, 2 * top, 4 * top]
     }
 
     /// The thread count to use.
@@ -174,7 +178,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 const KNOWN: &[&str] = &[
     "hidden", "layers", "embedding", "key", "encoder", "state", "fuse", "fuse_hidden", "batch", "lr", "lr_decay", "lr_decay_every", "clip",
-    "curriculum", "temperature", "hard", "validate_every", "validation_sizes", "validation_count", "patience", "threads", "return",
+    "curriculum", "temperature", "hard", "validate_every", "validation_sizes", "validation_count", "validation_budget", "patience", "threads", "return",
 ];
 
 fn show(v: &SettingValue) -> String {
@@ -276,6 +280,7 @@ impl TrainConfig {
                 "clip" => self.clip = number(k, v, 0.0, 1e9)?,
                 "validate_every" => self.validate_every = positive(k, v)? as u64,
                 "validation_count" => self.validation_count = positive(k, v)?,
+                "validation_budget" => self.validation_budget = positive(k, v)?,
                 "patience" => self.patience = positive(k, v)?,
                 "threads" => self.threads = count(k, v)?,
                 "validation_sizes" => match v {
@@ -350,7 +355,7 @@ mod tests {
         .unwrap();
         assert_eq!((m.hidden, m.fuse, m.layers), (128, Fuse::Concat, 2));
         assert_eq!((t.lr, t.curriculum, t.steps, t.seed, t.traces), (3e-4, Curriculum::Uniform, 500, 4, 30));
-        assert_eq!(t.validation_sizes(), vec![3, 12]);
+        assert_eq!(t.default_validation_sizes(), vec![3, 6, 12]);
     }
 
     #[test]

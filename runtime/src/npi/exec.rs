@@ -316,3 +316,62 @@ where
     let job = Job { world: env.sample(size, seed)?, limits: Limits::of_trace(&reference), size, seed };
     Ok(run_batch(engine, env.entry(), env.end_convention(), vec![job], 1, true).pop().unwrap())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::npi::config::NpiConfig;
+    use crate::npi::model::Npi;
+
+    const ADD: &str = include_str!("../../../stdlib/add.npl");
+
+    /// The reference trace's steps in execution order.
+    fn linear(t: &Trace, f: usize, out: &mut Vec<Step>) {
+        for i in t.frames[f].step_range() {
+            out.push(t.steps[i]);
+            if let Some(c) = t.steps[i].child {
+                linear(t, c as usize, out);
+            }
+        }
+    }
+
+    /// Feeding the machine the reference's own decisions must reproduce the
+    /// reference trace exactly, frame layout and observations included.
+    fn replay(src: &str, end: EndConvention) {
+        let task = synth_compiler::compile(src, "add").unwrap().task;
+        assert_eq!(task.end, end);
+        let shape = ModelShape::of(&task);
+        let engine = Engine::new(&Npi::new(&NpiConfig { hidden: 4, fuse_hidden: 4, encoder: 4, state: 4, ..NpiConfig::default() }, &shape, 0).unwrap()).unwrap();
+        for (size, seed) in [(1, 0), (3, 1), (7, 2)] {
+            let reference = task.trace(size, seed).unwrap();
+            let mut steps = Vec::new();
+            linear(&reference, 0, &mut steps);
+            let world = task.sample(size, seed).unwrap();
+            let mut m = Machine::new(world, &engine, task.entry, Limits::of_trace(&reference), true, size, seed);
+            let mut next = steps.iter();
+            while m.result.is_none() {
+                m.world.observe(&mut m.obs);
+                let s = next.next().expect("the machine runs no longer than the reference");
+                let d = Decision {
+                    end_logit: if s.end { 1.0 } else { -1.0 },
+                    call: s.call.map_or(shape.no_call(), |c| c.program as u32),
+                    args: s.call.map_or([NO_ARG; ARG_SLOTS], |c| c.args),
+                };
+                m.apply(&engine, end, &d);
+            }
+            let out = m.outcome();
+            assert!(out.correct, "{:?}", out.failure);
+            assert_eq!(out.trace.as_ref(), Some(&reference));
+        }
+    }
+
+    #[test]
+    fn replaying_the_reference_reproduces_it_own_step() {
+        replay(ADD, EndConvention::OwnStep);
+    }
+
+    #[test]
+    fn replaying_the_reference_reproduces_it_after_call() {
+        replay(&ADD.replace("learn npi {", "learn npi {\n  return: after_call"), EndConvention::AfterCall);
+    }
+}

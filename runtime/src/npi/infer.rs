@@ -17,18 +17,26 @@ use super::config::Fuse;
 use super::data::ModelShape;
 use super::model::{argmax, Npi};
 use crate::kernels::{self, Mat};
+use crate::sgemm::{self, PackedB};
 use candle_core::Tensor;
 use synth_compiler::ARG_SLOTS;
 
 /// One layer's weights, transposed: `out (n) = bias + x (k) * wt (k, n)`.
-#[derive(Clone, Debug)]
 struct Dense {
-    /// `(k, n)` row-major.
+    /// `(k, n)` row-major, for one or two rows at a time.
     wt: Vec<f32>,
+    /// The same packed for GEMMs over more rows.
+    packed: PackedB,
     /// `(n)`.
     bias: Vec<f32>,
     k: usize,
     n: usize,
+}
+
+impl std::fmt::Debug for Dense {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Dense({} -> {})", self.k, self.n)
+    }
 }
 
 impl Dense {
@@ -40,7 +48,9 @@ impl Dense {
             Some(b) => b.to_vec1()?,
             None => vec![0.0; n],
         };
-        Ok(Dense { wt, bias, k, n })
+        // SAFETY: wt holds k x n elements.
+        let packed = unsafe { PackedB::new(k, n, Mat::rows(&wt, n)) };
+        Ok(Dense { wt, packed, bias, k, n })
     }
 }
 
@@ -114,7 +124,7 @@ pub struct Scratch {
 }
 
 /// A trained NPI's weights as plain vectors (see the module doc).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Engine {
     pub shape: ModelShape,
     hidden: usize,
@@ -217,7 +227,7 @@ impl Engine {
                 for &p in &inputs.programs {
                     s.x.extend_from_slice(&per[p as usize * f..(p as usize + 1) * f]);
                 }
-                matmul_acc(&s.b, rows, &w.wt, w.k, f, &mut s.x);
+                matmul_acc(&s.b, rows, w, &mut s.x);
                 relu(&mut s.x);
                 x_width = f;
             }
@@ -248,7 +258,7 @@ impl Engine {
                     }
                 }
             }
-            matmul_acc(&s.b, rows, &layer.wt, k, 4 * hd, &mut s.gates);
+            matmul_acc(&s.b, rows, layer, &mut s.gates);
             s.c.resize(hd, 0.0);
             s.tc.resize(hd, 0.0);
             s.x.clear();
@@ -290,19 +300,20 @@ fn dense(d: &Dense, x: &[f32], rows: usize, out: &mut Vec<f32>) {
     for _ in 0..rows {
         out.extend_from_slice(&d.bias);
     }
-    matmul_acc(x, rows, &d.wt, d.k, d.n, out);
+    matmul_acc(x, rows, d, out);
 }
 
 /// `out (rows, n) += x (rows, k) * wt (k, n)`.
-fn matmul_acc(x: &[f32], rows: usize, wt: &[f32], k: usize, n: usize, out: &mut [f32]) {
-    debug_assert!(x.len() >= rows * k && wt.len() == k * n && out.len() >= rows * n);
+fn matmul_acc(x: &[f32], rows: usize, d: &Dense, out: &mut [f32]) {
+    let (k, n) = (d.k, d.n);
+    assert!(x.len() >= rows * k && out.len() >= rows * n);
     if rows <= 2 {
         for r in 0..rows {
-            axpy_rows(&mut out[r * n..(r + 1) * n], &x[r * k..(r + 1) * k], wt);
+            axpy_rows(&mut out[r * n..(r + 1) * n], &x[r * k..(r + 1) * k], &d.wt);
         }
     } else {
-        // SAFETY: the views cover x (rows, k), wt (k, n) and out (rows, n).
-        unsafe { kernels::gemm(rows, n, k, out.as_mut_ptr(), n as isize, true, Mat::rows(x, k), Mat::rows(wt, n), 1) };
+        // SAFETY: x holds (rows, k) and out (rows, n), as just checked.
+        unsafe { sgemm::gemm_packed(rows, Mat::rows(x, k), &d.packed, out.as_mut_ptr(), n, true) };
     }
 }
 

@@ -280,12 +280,32 @@ struct ValidationSet {
 
 impl ValidationSet {
     fn new<E: Environment + ?Sized>(env: &E, cfg: &TrainConfig) -> Result<ValidationSet, TaskError> {
+        let item = |size: usize, j: usize| -> Result<(usize, u64, Limits, usize), TaskError> {
+            let seed = derive_seed(cfg.seed, STREAM_VALIDATION, ((size as u64) << 20) + j as u64);
+            let reference = env.trace(size, seed)?;
+            Ok((size, seed, Limits::of_trace(&reference), reference.steps.len()))
+        };
         let mut items = Vec::new();
-        for size in cfg.validation_sizes() {
+        if !cfg.validation_sizes.is_empty() {
+            for &size in &cfg.validation_sizes {
+                for j in 0..cfg.validation_count {
+                    let (size, seed, limits, _) = item(size, j)?;
+                    items.push((size, seed, limits));
+                }
+            }
+            return Ok(ValidationSet { items });
+        }
+        // Default sizes: as many inputs as the budget allows, smallest size
+        // first; at least 4 of the smallest.
+        let mut spent = 0;
+        'sizes: for size in cfg.default_validation_sizes() {
             for j in 0..cfg.validation_count {
-                let seed = derive_seed(cfg.seed, STREAM_VALIDATION, ((size as u64) << 20) + j as u64);
-                let reference = env.trace(size, seed)?;
-                items.push((size, seed, Limits::of_trace(&reference)));
+                let (size, seed, limits, steps) = item(size, j)?;
+                if spent + steps > cfg.validation_budget && items.len() >= 4 {
+                    break 'sizes;
+                }
+                spent += steps;
+                items.push((size, seed, limits));
             }
         }
         Ok(ValidationSet { items })
