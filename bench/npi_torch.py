@@ -129,29 +129,33 @@ class Npi(nn.Module):
         args = self.args(h).view(-1, ARG_SLOTS, ARG_WIDTH)
         return end, calls, args
 
-    def forward(self, x, program, lens=None):
-        """Teacher-forced, every frame from a zero state. x (T, B, INPUT_WIDTH),
-        program (T, B), lens (B) frame lengths sorted longest first, or None
-        when all are T. Returns heads over the T*B rows (time-major)."""
-        t, b, _ = x.shape
-        u = self.core_input(x.reshape(t * b, -1), program.reshape(t * b)).view(t, b, FUSE_HIDDEN)
-        if self.core_kind == "lstm" and lens is not None:
-            # Packed like synth's LSTM: no work on padding.
-            packed = nn.utils.rnn.pack_padded_sequence(u, lens, enforce_sorted=True)
-            h, _ = nn.utils.rnn.pad_packed_sequence(self.lstm(packed)[0], total_length=t)
-        elif self.core_kind == "lstm":
-            h, _ = self.lstm(u)  # zero initial state
+    def forward(self, x, program, batch_sizes):
+        """Teacher-forced, every frame from a zero state, over a packed batch
+        as synth lays it out: rows time-major, frames longest first, step t
+        holding the batch_sizes[t] frames still running (no padding).
+        x (rows, INPUT_WIDTH), program (rows), batch_sizes (T) int64 tensor.
+        Returns the heads over the rows."""
+        u = self.core_input(x, program)
+        t, b = len(batch_sizes), int(batch_sizes[0])
+        if self.core_kind == "lstm":
+            if u.shape[0] == t * b:  # all frames T long: plain (T, B, F)
+                h = self.lstm(u.view(t, b, FUSE_HIDDEN))[0].reshape(t * b, HIDDEN)
+            else:
+                h = self.lstm(nn.utils.rnn.PackedSequence(u, batch_sizes))[0].data
         else:
             hs = []
             state = [None] * LAYERS
-            for i in range(t):
-                y = u[i]
+            off = 0
+            for bt in batch_sizes.tolist():
+                y = u[off:off + bt]
+                off += bt
                 for l, cell in enumerate(self.cells):
-                    state[l] = cell(y, state[l])
+                    prev = None if state[l] is None else (state[l][0][:bt], state[l][1][:bt])
+                    state[l] = cell(y, prev)
                     y = state[l][0]
                 hs.append(y)
-            h = torch.stack(hs)
-        return self.heads(h.reshape(t * b, HIDDEN))
+            h = torch.cat(hs)
+        return self.heads(h)
 
     # --- closed-loop inference: one step, state carried ---------------------
 
@@ -178,11 +182,11 @@ class Npi(nn.Module):
 
 
 def loss_fn(out, batch):
-    """synth's Npi::loss: summed heads, masked, averaged over real steps."""
+    """synth's Npi::loss: heads summed, masked where not trained, divided by
+    the number of steps (rows)."""
     end, calls, args = out
-    valid = batch["valid"]
-    rows = valid.sum()
-    l_end = (F.binary_cross_entropy_with_logits(end, batch["end"], reduction="none") * valid).sum()
+    rows = end.shape[0]
+    l_end = F.binary_cross_entropy_with_logits(end, batch["end"], reduction="sum")
     lp = F.log_softmax(calls, -1).gather(1, batch["call"].unsqueeze(1)).squeeze(1)
     l_call = (lp * batch["call_mask"]).sum()
     la = F.log_softmax(args, -1).gather(2, batch["args"].unsqueeze(2)).squeeze(2)
@@ -190,44 +194,60 @@ def loss_fn(out, batch):
     return (l_end - l_call - l_args) / rows
 
 
+# Frame lengths (steps) of the add task's training frames and how many of
+# each, from 640 reference traces of sizes 1..=10 (`synth trace add --size
+# 1+i%10 --seed i`, i < 640): ADD1 2-3 steps, CARRY 4, LSHIFT 5, ADD 2n+3.
+ADD_FRAME_LENGTHS = {2: 2142, 3: 1798, 4: 1762, 5: 3953, 7: 64, 9: 62, 11: 74, 13: 59, 15: 74, 17: 53, 19: 59, 21: 77, 23: 33}
+
+
+def frame_lengths(b, t, gen, lengths):
+    if lengths == "full":
+        return [t] * b
+    if lengths == "random":  # uniform in 5..t, one frame of t
+        return [t] + torch.randint(min(5, t), t + 1, (b - 1,), generator=gen).tolist()
+    if lengths == "add":  # drawn from the add task's frames
+        ls = list(ADD_FRAME_LENGTHS)
+        w = torch.tensor([ADD_FRAME_LENGTHS[k] for k in ls], dtype=torch.float)
+        return [ls[i] for i in torch.multinomial(w, b, replacement=True, generator=gen).tolist()]
+    raise ValueError(lengths)
+
+
 def make_batch(b, t, gen, lengths="full"):
-    """A random teacher-forcing batch: B frames of T steps (time-major rows),
-    one-hot observations and frame arguments, frame program, targets and masks."""
-    steps = t * b
-    x = torch.zeros(t, b, INPUT_WIDTH)
+    """A random teacher-forcing batch of B frames, packed as synth packs it
+    (time-major, longest first, no padding): one-hot observations and frame
+    arguments, frame program, targets and masks."""
+    lens = sorted(frame_lengths(b, t, gen, lengths), reverse=True)
+    steps_max = lens[0]
+    batch_sizes = torch.tensor([sum(1 for l in lens if l > i) for i in range(steps_max)], dtype=torch.int64)
+    # rows: for each step i, the frames j < batch_sizes[i]
+    frame_of_row = torch.cat([torch.arange(int(n)) for n in batch_sizes])
+    step_of_row = torch.cat([torch.full((int(n),), i) for i, n in enumerate(batch_sizes)])
+    rows = frame_of_row.shape[0]
+    x = torch.zeros(rows, INPUT_WIDTH)
     base = 0
     for c in FEATURES:
-        v = torch.randint(0, c, (t, b), generator=gen)
-        x.scatter_(2, (base + v).unsqueeze(2), 1.0)
+        v = torch.randint(0, c, (rows,), generator=gen)
+        x.scatter_(1, (base + v).unsqueeze(1), 1.0)
         base += c
-    frame_args = torch.randint(0, ARG_WIDTH, (b, ARG_SLOTS), generator=gen)  # constant over the frame
+    frame_args = torch.randint(0, ARG_WIDTH, (b, ARG_SLOTS), generator=gen)  # constant over a frame
     for s in range(ARG_SLOTS):
-        idx = (base + s * ARG_WIDTH + frame_args[:, s]).view(1, b, 1).expand(t, b, 1)
-        x.scatter_(2, idx, 1.0)
-    program = torch.randint(1, N_PROG, (b,), generator=gen).view(1, b).expand(t, b).contiguous()
-    if lengths == "full":
-        lens = torch.full((b,), t)
-    else:  # uniform in 5..t, longest first
-        lens = torch.sort(torch.randint(min(5, t), t + 1, (b,), generator=gen), descending=True).values
-        lens[0] = t
-    valid = (torch.arange(t).view(t, 1) < lens.view(1, b)).float()
-    end = torch.zeros(t, b)
-    end[lens - 1, torch.arange(b)] = 1.0
-    call = torch.randint(0, CALL_CLASSES, (t, b), generator=gen)
-    args = torch.randint(0, ARG_WIDTH, (t, b, ARG_SLOTS), generator=gen)
-    arity = torch.tensor([3, 0, 0, 0, 0, 0])[call]  # ACT has 3 args, the rest 0, no-call 0
-    arg_mask = (torch.arange(ARG_SLOTS).view(1, 1, 3) < arity.unsqueeze(2)).float() * valid.unsqueeze(2)
+        x.scatter_(1, (base + s * ARG_WIDTH + frame_args[frame_of_row, s]).unsqueeze(1), 1.0)
+    program = torch.randint(1, N_PROG, (b,), generator=gen)[frame_of_row]
+    end = (step_of_row == torch.tensor(lens)[frame_of_row] - 1).float()
+    call = torch.randint(0, CALL_CLASSES, (rows,), generator=gen)
+    args = torch.randint(0, ARG_WIDTH, (rows, ARG_SLOTS), generator=gen)
+    arity = torch.tensor([3, 0, 0, 0, 0, 0])[call]  # ACT takes 3 arguments, the others and "no call" none
+    arg_mask = (torch.arange(ARG_SLOTS).view(1, 3) < arity.unsqueeze(1)).float()
     return {
         "x": x,
         "program": program,
-        "valid": valid.view(steps),
-        "end": end.view(steps),
-        "call": call.view(steps),
-        "call_mask": valid.view(steps),
-        "args": args.view(steps, ARG_SLOTS),
-        "arg_mask": arg_mask.view(steps, ARG_SLOTS),
-        "packed_lens": None if lengths == "full" else lens,
-        "real_steps": int(lens.sum()),
+        "batch_sizes": batch_sizes,
+        "end": end,
+        "call": call,
+        "call_mask": torch.ones(rows),
+        "args": args,
+        "arg_mask": arg_mask,
+        "real_steps": rows,
     }
 
 
@@ -242,7 +262,7 @@ def make_optimizer(model, kind):
 
 def train_step(model, opt, batch):
     opt.zero_grad(set_to_none=True)
-    out = model(batch["x"], batch["program"], batch["packed_lens"])
+    out = model(batch["x"], batch["program"], batch["batch_sizes"])
     loss = loss_fn(out, batch)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
@@ -278,6 +298,7 @@ def time_train(core, b, t, runs, steps, warmup, opt_kind, lengths, seed=0):
     ms = statistics.median(per_step) * 1e3
     mean_real = statistics.mean(bt["real_steps"] for bt in batches)
     return {
+        "rows": round(mean_real),
         "ms_per_step": ms,
         "trace_steps_per_s": mean_real / (ms / 1e3),
         "run_trace_steps_per_s": statistics.median(per_run),
@@ -348,7 +369,8 @@ def main():
     ap.add_argument("--infer-batches", default="1,32", help="inference runs in lockstep (default 1,32; synth's bench does 1 and 32)")
     ap.add_argument("--cores", default="lstm,cell", help="LSTM forms: lstm (nn.LSTM), cell (LSTMCell loop)")
     ap.add_argument("--adam", default="fused", choices=["fused", "foreach", "loop"], help="torch Adam implementation (default fused, the fastest on CPU here)")
-    ap.add_argument("--lengths", default="full", choices=["full", "random"], help="frame lengths: all T (default) or uniform 5..T padded to T")
+    ap.add_argument("--lengths", default="full", choices=["full", "random"], help="frame lengths of the B=1/B=64 batches: all T (default) or uniform 5..T (packed)")
+    ap.add_argument("--add-batch", type=int, default=64, help="also train on this many frames with the add task's frame lengths (packed, as synth's `train add` line; 0: skip)")
     ap.add_argument("--no-infer", action="store_true")
     a = ap.parse_args()
 
@@ -386,20 +408,23 @@ def main():
         print(f"model: encoder {ENCODER}->{STATE}, embedding {EMBEDDING}, key {KEY}, fuse mlp {FUSE_HIDDEN}, "
               f"LSTM {LAYERS}x{HIDDEN}; T={T_STEPS}, Adam({a.adam}) lr {LR}, clip {CLIP}, lengths {a.lengths}")
         print()
-        print(f"{'threads':>7} {'core':>6} {'B':>4} {'ms/step':>9} {'trace-steps/s':>14}")
+        print(f"{'threads':>7} {'core':>6} {'B':>6} {'rows':>5} {'ms/step':>9} {'trace-steps/s':>14}")
         sys.stdout.flush()
     train = []
     infer = []
+    # (label, frames, frame lengths, optimiser steps per timed run)
+    configs = [(str(b), b, a.lengths, a.steps_b1 if b == 1 else a.steps_b64) for b in batches]
+    if a.add_batch:
+        configs.append((f"add{a.add_batch}", a.add_batch, "add", a.steps_b1))
     for nt in threads:
         torch.set_num_threads(nt)
         for core in cores:
-            for b in batches:
-                steps = a.steps_b1 if b == 1 else a.steps_b64
-                r = time_train(core, b, T_STEPS, a.runs, steps, a.warmup, a.adam, a.lengths)
-                r.update({"threads": nt, "core": core, "batch": b})
+            for label, b, lengths, steps in configs:
+                r = time_train(core, b, T_STEPS, a.runs, steps, a.warmup, a.adam, lengths)
+                r.update({"threads": nt, "core": core, "batch": label, "frames": b, "lengths": lengths})
                 train.append(r)
                 if not a.json:
-                    print(f"{nt:>7} {core:>6} {b:>4} {r['ms_per_step']:>9.2f} {r['trace_steps_per_s']:>14,.0f}")
+                    print(f"{nt:>7} {core:>6} {label:>6} {r['rows']:>5} {r['ms_per_step']:>9.2f} {r['trace_steps_per_s']:>14,.0f}")
                     sys.stdout.flush()
         if not a.no_infer:
             for ib in infer_batches:
@@ -420,11 +445,11 @@ def main():
     summary = {}
     for nt in threads:
         summary[f"threads{nt}"] = {
-            **{f"train_b{b}": best(train, "trace_steps_per_s", threads=nt, batch=b) for b in batches},
+            **{f"train_b{c[0]}": best(train, "trace_steps_per_s", threads=nt, batch=c[0]) for c in configs},
             **{f"infer_b{b}": best(infer, "steps_per_s", threads=nt, batch=b) for b in infer_batches},
         }
     summary["any"] = {
-        **{f"train_b{b}": best(train, "trace_steps_per_s", batch=b) for b in batches},
+        **{f"train_b{c[0]}": best(train, "trace_steps_per_s", batch=c[0]) for c in configs},
         **{f"infer_b{b}": best(infer, "steps_per_s", batch=b) for b in infer_batches},
     }
     if a.json:

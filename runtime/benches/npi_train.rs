@@ -48,20 +48,45 @@ fn random_frames(shape: &ModelShape, frames: usize, len: usize, seed: u64) -> Da
     Dataset::from_traces(shape, [&trace])
 }
 
+/// CPU time of the calling thread in ms (Linux), to time single-threaded
+/// runs on a busy machine.
+fn thread_cpu_ms() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(s.split_whitespace().next()?.parse::<f64>().ok()? / 1e6)
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
     xs[xs.len() / 2]
 }
 
 fn bench_train(shape: &ModelShape, batch: usize, len: usize, cfg: NpiConfig) {
-    let npi = Npi::new(&cfg, shape, 1).unwrap();
     let data = random_frames(shape, batch, len, 2);
-    let dev = candle_core::Device::Cpu;
     let ids: Vec<usize> = (0..batch).collect();
+    time_train(&format!("train B={batch:3} T={len}"), shape, &data, &ids, cfg);
+}
+
+/// Training on batches like the real ones: 64 frames drawn from the add
+/// task's traces (sizes 1..=10), so mostly short frames.
+fn bench_train_add(task: &synth_compiler::Task, cfg: NpiConfig) {
+    let shape = ModelShape::of(task);
+    let traces: Vec<Trace> = (0..640).map(|i| task.trace(1 + i % 10, i as u64).unwrap()).collect();
+    let data = Dataset::from_traces(&shape, &traces);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let ids: Vec<usize> = (0..64).map(|_| rng.random_range(0..data.frames.len())).collect();
+    let rows: usize = ids.iter().map(|&f| data.frames[f].len).sum();
+    time_train(&format!("train add, 64 frames ({rows} steps), hidden {}", cfg.hidden), &shape, &data, &ids, cfg);
+}
+
+fn time_train(label: &str, shape: &ModelShape, data: &Dataset, ids: &[usize], cfg: NpiConfig) {
+    let npi = Npi::new(&cfg, shape, 1).unwrap();
+    let dev = candle_core::Device::Cpu;
+    let batch = ids.len();
+    let steps: usize = ids.iter().map(|&f| data.frames[f].len).sum();
     let mut opt = Adam::new(&npi.varmap);
     let step = |opt: &mut Adam| -> (f64, f64, f64, f64) {
         let t0 = Instant::now();
-        let b = data.batch(&ids, &dev).unwrap();
+        let b = data.batch(ids, &dev).unwrap();
         let t1 = Instant::now();
         let out = npi.forward(&b).unwrap();
         let loss = npi.loss(&out, &b).unwrap();
@@ -78,17 +103,23 @@ fn bench_train(shape: &ModelShape, batch: usize, len: usize, cfg: NpiConfig) {
         step(&mut opt);
     }
     let mut total = Vec::new();
+    let mut cpu = Vec::new();
     let mut parts = Vec::new();
     for _ in 0..reps {
+        let c0 = thread_cpu_ms();
         let p = step(&mut opt);
+        if let (Some(a), Some(b)) = (c0, thread_cpu_ms()) {
+            cpu.push(b - a);
+        }
         total.push(p.0 + p.1 + p.2 + p.3);
         parts.push(p);
     }
     let ms = median(total);
+    let cpu = if cpu.is_empty() { f64::NAN } else { median(cpu) };
     let part = |f: fn(&(f64, f64, f64, f64)) -> f64| median(parts.iter().map(f).collect());
     println!(
-        "train B={batch:3} T={len}: {ms:8.2} ms/step  {:8.0} trace-steps/s  (batch {:.2} fwd {:.2} bwd {:.2} adam {:.2} ms)",
-        (batch * len) as f64 / ms * 1e3,
+        "{label}: {ms:8.2} ms/step  {:8.0} trace-steps/s  (batch {:.2} fwd {:.2} bwd {:.2} adam {:.2} ms; main thread cpu {cpu:.2} ms)",
+        steps as f64 / ms * 1e3,
         part(|p| p.0),
         part(|p| p.1),
         part(|p| p.2),
@@ -139,9 +170,13 @@ fn main() {
     if want("train") || want("train64") {
         bench_train(&shape, 64, 20, NpiConfig::default());
     }
+    if want("train") || want("trainadd") {
+        bench_train_add(&task, NpiConfig::default());
+    }
     if want("tinycore") {
         // Everything but the LSTM: the same model with 8 hidden units.
         bench_train(&shape, 64, 20, NpiConfig { hidden: 8, ..NpiConfig::default() });
+        bench_train_add(&task, NpiConfig { hidden: 8, ..NpiConfig::default() });
     }
     if want("infer") || want("infer1") {
         bench_infer(&task, 1, 1000);

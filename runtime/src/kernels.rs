@@ -5,8 +5,8 @@
 //! Why: without MKL, candle calls scalar libm for `exp`/`tanh`, which took a
 //! fifth of an LSTM training step (research/candle.md). The functions here
 //! are written as plain loops over slices that LLVM turns into SIMD code; on
-//! x86-64 each is compiled twice, once for the baseline (SSE2) and once with
-//! AVX2+FMA enabled, and picked at run time.
+//! x86-64 each is compiled three times, for the baseline (SSE2), with
+//! AVX2+FMA and with AVX-512, and picked at run time.
 //!
 //! Architecture invariant: no allocation and no threads here; callers own
 //! buffers and parallelism.
@@ -30,7 +30,7 @@ pub fn exp(x: f32) -> f32 {
     p = p * r + 8.333_452e-3;
     p = p * r + 4.166_579_6e-2;
     p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
+    p = p * r + 0.5;
     let y = p * r2 + r + 1.0;
     let bits = ((n as i32 + 127) as u32) << 23;
     y * f32::from_bits(bits)
@@ -46,17 +46,26 @@ pub fn tanh(x: f32) -> f32 {
     1.0 - 2.0 / (exp(2.0 * x) + 1.0)
 }
 
-/// Defines `pub fn $name(args)` that runs `$generic` compiled with AVX2+FMA
-/// when the CPU has them, and the baseline build otherwise.
+/// Defines `fn $name(args)` that runs `$generic` compiled with AVX-512,
+/// else with AVX2+FMA, when the CPU has them, and the baseline build
+/// otherwise.
 macro_rules! multiversion {
     ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $generic:ident) => {
         $(#[$m])*
         $vis fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                unsafe fn avx512($($arg: $ty),*) {
+                    $generic($($arg),*)
+                }
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn avx2($($arg: $ty),*) {
                     $generic($($arg),*)
+                }
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the features were just detected.
+                    return unsafe { avx512($($arg),*) };
                 }
                 if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
                     // SAFETY: the features were just detected.

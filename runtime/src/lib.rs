@@ -2,13 +2,25 @@
 //!
 //! The compiler hands over a task (programs, observation and argument
 //! layouts, reference traces, a world to act in), seen here through the
-//! [`Environment`] and [`World`] traits. The [`npi`] module trains a
-//! Neural Programmer-Interpreter on the task's traces and runs it as an
+//! [`Environment`] and [`World`] traits, which `synth_compiler::Task` and
+//! `Instance` implement. The [`npi`] module trains a Neural
+//! Programmer-Interpreter on the task's traces and runs it as an
 //! interpreter on new inputs.
+//!
+//! Code map:
+//! - [`env`]: the two traits the learners are written against.
+//! - [`npi`]: the NPI learner (config, data, model, training, execution,
+//!   evaluation, checkpoints); start at [`npi::train`] and [`npi::evaluate`].
+//! - [`optim`]: Adam with global-norm clipping, in place and deterministic.
+//! - [`params`]: seeded parameter creation and safetensors (de)serialisation.
+//! - [`kernels`], [`sgemm`]: the hand-written CPU kernels (vectorised `exp`,
+//!   the LSTM cell, GEMM wrappers and an AVX-512 GEMM for packed weights).
 //!
 //! Architecture invariant: no file IO, no terminal output, no clock reads.
 //! Training reports progress through hooks ([`npi::TrainHooks`]) and returns
-//! checkpoints as bytes plus metadata; the `synth` binary does the rest.
+//! checkpoints as bytes plus metadata ([`npi::Checkpoint`]); the `synth`
+//! binary does the rest. Same seed, same machine, same thread count: the same
+//! losses and weights.
 
 pub mod env;
 pub mod kernels;

@@ -31,6 +31,9 @@ impl Adam {
         Adam { vars, m, v, step: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
     }
 
+    /// Parameters above which [`Adam::step`] uses several threads.
+    pub const PARALLEL: usize = 4_000_000;
+
     /// Steps taken.
     pub fn steps(&self) -> u64 {
         self.step
@@ -48,10 +51,17 @@ impl Adam {
     /// One update with learning rate `lr`, after scaling the gradients so
     /// that their global norm is at most `clip` (0: no clipping). Returns the
     /// norm before clipping. Variables without a gradient are left alone.
-    /// The variables are split over `threads` threads (the update is
-    /// memory-bound); the result does not depend on the split.
+    /// Models of more than [`Adam::PARALLEL`] parameters are split over
+    /// `threads` threads (the update is memory-bound; below that size a
+    /// second thread costs more than it saves); the result does not depend
+    /// on the split.
     pub fn step(&mut self, grads: &GradStore, lr: f64, clip: f64, threads: usize) -> candle_core::Result<f64> {
-        let groups = self.groups(threads.max(1));
+        let params: usize = self.m.iter().map(|m| m.len()).sum();
+        self.step_split(grads, lr, clip, if params > Self::PARALLEL { threads.max(1) } else { 1 })
+    }
+
+    fn step_split(&mut self, grads: &GradStore, lr: f64, clip: f64, threads: usize) -> candle_core::Result<f64> {
+        let groups = self.groups(threads);
         // Per-variable sums of squares in parallel, added up in order.
         let sums: Vec<candle_core::Result<Vec<f64>>> = run_groups(&groups, |range| range.map(|i| sum_squares(grads, &self.vars[i].1)).collect());
         let mut total = 0f64;
@@ -72,12 +82,12 @@ impl Adam {
         let vars = &self.vars;
         // Hand each group its own moments.
         let mut moments: Vec<(&mut Vec<f32>, &mut Vec<f32>)> = self.m.iter_mut().zip(self.v.iter_mut()).collect();
-        let mut per_group: Vec<Vec<(usize, &mut Vec<f32>, &mut Vec<f32>)>> = Vec::new();
+        let mut per_group: Vec<Vec<Moments>> = Vec::new();
         let mut rest = moments.drain(..).enumerate();
         for g in &groups {
             per_group.push(rest.by_ref().take(g.len()).map(|(i, (m, v))| (i, m, v)).collect());
         }
-        let work = |group: Vec<(usize, &mut Vec<f32>, &mut Vec<f32>)>| -> candle_core::Result<()> {
+        let work = |group: Vec<Moments>| -> candle_core::Result<()> {
             for (i, m, v) in group {
                 let var = &vars[i].1;
                 let Some(g) = grads.get(var) else { continue };
@@ -167,6 +177,9 @@ fn run_groups<T: Send>(groups: &[std::ops::Range<usize>], f: impl Fn(std::ops::R
     })
 }
 
+/// A variable's index and its first and second moments.
+type Moments<'a> = (usize, &'a mut Vec<f32>, &'a mut Vec<f32>);
+
 struct Update<'a> {
     m: RefCell<&'a mut Vec<f32>>,
     v: RefCell<&'a mut Vec<f32>>,
@@ -222,6 +235,23 @@ fn update_generic(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], scale:
 mod tests {
     use super::*;
     use candle_core::{Device, Tensor};
+
+    #[test]
+    fn threads_do_not_change_the_update() {
+        let run = |threads: usize| -> Vec<Vec<f32>> {
+            let varmap = VarMap::new();
+            let dev = Device::Cpu;
+            let vs: Vec<Tensor> = (0..5).map(|i| varmap.get(10 + 7 * i, &format!("v{i}"), candle_nn::Init::Const(1.0 + i as f64), candle_core::DType::F32, &dev).unwrap()).collect();
+            let mut opt = Adam::new(&varmap);
+            assert_eq!(opt.groups(threads).len(), threads.min(5));
+            for _ in 0..3 {
+                let loss = vs.iter().map(|v| v.sqr().unwrap().sum_all().unwrap()).reduce(|a, b| (a + b).unwrap()).unwrap();
+                opt.step_split(&loss.backward().unwrap(), 0.1, 5.0, threads).unwrap();
+            }
+            vs.iter().map(|v| v.to_vec1().unwrap()).collect()
+        };
+        assert_eq!(run(1), run(3));
+    }
 
     #[test]
     fn adam_minimises_a_quadratic_and_clips() {

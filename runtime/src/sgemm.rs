@@ -118,6 +118,7 @@ pub unsafe fn gemm_packed(m: usize, a: Mat, b: &PackedB, c: *mut f32, ldc: usize
 ///
 /// # Safety
 /// As [`gemm_packed`], and `b` must address `k x n` valid elements.
+#[allow(clippy::too_many_arguments)]
 pub unsafe fn gemm(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: *mut f32, ldc: usize, accumulate: bool) {
     if !has_avx512() {
         crate::kernels::gemm(m, n, k, c, ldc as isize, accumulate, a, b, 1);
@@ -130,6 +131,7 @@ pub unsafe fn gemm(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: *mut f32, ld
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{PackedB, KC, MR, NR};
+
     use crate::kernels::Mat;
     use std::arch::x86_64::*;
 
@@ -137,48 +139,63 @@ mod avx512 {
     pub unsafe fn gemm(m: usize, a: Mat, b: &PackedB, c: *mut f32, ldc: usize, accumulate: bool) {
         let (k, n) = (b.k, b.n);
         let panels = n.div_ceil(NR);
-        // A block packed p-major: ap[p * MR + r].
+        // A block packed p-major: ap[p * rows + r].
         let mut ap = [0f32; KC * MR];
         let mut boff = 0;
         for k0 in (0..k).step_by(KC) {
             let kc = KC.min(k - k0);
             let add = accumulate || k0 > 0;
-            for i0 in (0..m).step_by(MR) {
-                let rows = MR.min(m - i0);
+            let mut i0 = 0;
+            while i0 < m {
+                // The largest block of 8, 4, 2 or 1 rows that fits: no padded rows.
+                let rows = match m - i0 {
+                    r if r >= 8 => 8,
+                    r if r >= 4 => 4,
+                    r if r >= 2 => 2,
+                    _ => 1,
+                };
                 for p in 0..kc {
-                    for r in 0..MR {
-                        ap[p * MR + r] = if r < rows { *a.ptr.offset((i0 + r) as isize * a.rs + (k0 + p) as isize * a.cs) } else { 0.0 };
+                    for r in 0..rows {
+                        ap[p * rows + r] = *a.ptr.offset((i0 + r) as isize * a.rs + (k0 + p) as isize * a.cs);
                     }
                 }
                 for jp in 0..panels {
                     let j0 = jp * NR;
                     let w = NR.min(n - j0);
                     let bp = b.data.as_ptr().add(boff + jp * kc * NR);
-                    kernel(kc, ap.as_ptr(), bp, c.add(i0 * ldc + j0), ldc, rows, w, add);
+                    let cp = c.add(i0 * ldc + j0);
+                    match rows {
+                        8 => kernel::<8>(kc, ap.as_ptr(), bp, cp, ldc, w, add),
+                        4 => kernel::<4>(kc, ap.as_ptr(), bp, cp, ldc, w, add),
+                        2 => kernel::<2>(kc, ap.as_ptr(), bp, cp, ldc, w, add),
+                        _ => kernel::<1>(kc, ap.as_ptr(), bp, cp, ldc, w, add),
+                    }
                 }
+                i0 += rows;
             }
             boff += kc * panels * NR;
         }
     }
 
-    /// `c (rows, w) [+]= ap (kc, MR)^T * bp (kc, NR)`.
+    /// `c (R, w) [+]= ap (kc, R)^T * bp (kc, NR)`: an `R x 32` block of the
+    /// result in `2 R` registers.
     #[target_feature(enable = "avx512f")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn kernel(kc: usize, ap: *const f32, bp: *const f32, c: *mut f32, ldc: usize, rows: usize, w: usize, add: bool) {
-        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+    #[inline]
+    unsafe fn kernel<const R: usize>(kc: usize, ap: *const f32, bp: *const f32, c: *mut f32, ldc: usize, w: usize, add: bool) {
+        let mut acc = [[_mm512_setzero_ps(); 2]; R];
         for p in 0..kc {
             let b0 = _mm512_loadu_ps(bp.add(p * NR));
             let b1 = _mm512_loadu_ps(bp.add(p * NR + 16));
-            let a = ap.add(p * MR);
-            for r in 0..MR {
+            let a = ap.add(p * R);
+            for (r, acc) in acc.iter_mut().enumerate() {
                 let x = _mm512_set1_ps(*a.add(r));
-                acc[r][0] = _mm512_fmadd_ps(x, b0, acc[r][0]);
-                acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
+                acc[0] = _mm512_fmadd_ps(x, b0, acc[0]);
+                acc[1] = _mm512_fmadd_ps(x, b1, acc[1]);
             }
         }
         let m0: __mmask16 = if w >= 16 { 0xffff } else { ((1u32 << w) - 1) as u16 };
         let m1: __mmask16 = if w >= 32 { 0xffff } else if w > 16 { ((1u32 << (w - 16)) - 1) as u16 } else { 0 };
-        for (r, acc) in acc.iter().enumerate().take(rows) {
+        for (r, acc) in acc.iter().enumerate() {
             let cr = c.add(r * ldc);
             let (mut v0, mut v1) = (acc[0], acc[1]);
             if add {

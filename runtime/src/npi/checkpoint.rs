@@ -72,6 +72,8 @@ pub enum LoadError {
     Arguments { expected: u16, found: u16 },
     #[error("the checkpoint ends frames {found:?}, the task {expected:?}")]
     EndConvention { expected: synth_compiler::EndConvention, found: synth_compiler::EndConvention },
+    #[error("the checkpoint's model config is invalid: {0}")]
+    Config(String),
     #[error("the checkpoint's weights do not load: {0}")]
     Weights(String),
 }
@@ -133,6 +135,13 @@ impl Checkpoint {
 
     /// The model, without checking it against a task.
     pub fn model(&self) -> Result<Npi, LoadError> {
+        if !self.meta.config.is_valid() {
+            return Err(LoadError::Config(format!("{:?}", self.meta.config)));
+        }
+        let shape = &self.meta.shape;
+        if shape.programs.is_empty() || shape.programs.len() != shape.arities.len() {
+            return Err(LoadError::Config(format!("{} programs with {} arities", shape.programs.len(), shape.arities.len())));
+        }
         let varmap = crate::params::from_safetensors(&self.weights, &candle_core::Device::Cpu).map_err(|e| LoadError::Weights(e.to_string()))?;
         Npi::from_varmap(&self.meta.config, &self.meta.shape, varmap).map_err(|e| LoadError::Weights(e.to_string()))
     }

@@ -219,6 +219,11 @@ fn number(key: &str, v: &SettingValue, lo: f64, hi: f64) -> Result<f64, ConfigEr
 }
 
 impl NpiConfig {
+    /// Every size is at least 1 (a checkpoint's config comes from a file).
+    pub fn is_valid(&self) -> bool {
+        [self.hidden, self.layers, self.embedding, self.key, self.encoder, self.state, self.fuse_hidden].iter().all(|&x| (1..=1 << 16).contains(&x))
+    }
+
     /// Applies the model settings among `settings` (`hidden 128`, `fuse
     /// concat`, ...); other keys are left alone.
     pub fn apply(&mut self, settings: &BTreeMap<String, SettingValue>) -> Result<(), ConfigError> {

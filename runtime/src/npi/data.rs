@@ -10,7 +10,7 @@ use super::lstm::Packing;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use synth_compiler::{Args, EndConvention, ProgramInfo, Trace, ACT, ARG_SLOTS, NO_ARG};
+use synth_compiler::{Args, EndConvention, ProgramInfo, Trace, ARG_SLOTS, NO_ARG};
 
 /// The task-dependent sizes of a model: what a checkpoint must agree on
 /// with the task it is loaded for.
@@ -284,9 +284,4 @@ impl Batch {
     pub fn rows(&self) -> usize {
         self.targets.len()
     }
-}
-
-/// Whether program `p` is the primitive-action program.
-pub fn is_act(p: u32) -> bool {
-    p == ACT as u32
 }

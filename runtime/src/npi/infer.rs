@@ -219,8 +219,7 @@ impl Engine {
         // Encoder, second layer.
         dense(&self.enc2, &s.a, rows, &mut s.b);
         // Fuse.
-        let x_width;
-        match &self.fuse {
+        let x_width = match &self.fuse {
             Some((w, per)) => {
                 let f = w.n;
                 s.x.clear();
@@ -229,13 +228,13 @@ impl Engine {
                 }
                 matmul_acc(&s.b, rows, w, &mut s.x);
                 relu(&mut s.x);
-                x_width = f;
+                f
             }
             None => {
                 std::mem::swap(&mut s.x, &mut s.b);
-                x_width = self.enc2.n;
+                self.enc2.n
             }
-        }
+        };
         // Core LSTM.
         let mut width = x_width;
         for (l, layer) in self.core.iter().enumerate() {

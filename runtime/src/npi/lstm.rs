@@ -16,6 +16,7 @@
 //! needs no synchronisation between steps.
 
 use crate::kernels::{self, Mat, SendPtr};
+use crate::sgemm::{self, PackedB};
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 use candle_nn::VarBuilder;
 use std::sync::{Arc, Mutex};
@@ -42,11 +43,6 @@ impl Packing {
             offsets.push(offsets.last().unwrap() + n);
         }
         Packing { batch_sizes, offsets }
-    }
-
-    /// The same length `steps` for `batch` sequences.
-    pub fn uniform(batch: usize, steps: usize) -> Packing {
-        Packing::new(&vec![steps; batch])
     }
 
     /// Total rows (sum of the lengths).
@@ -196,7 +192,7 @@ impl LstmLayer {
         (seqs, Packing::new(&lengths))
     }
 
-    fn forward_part(&self, k: usize, n: usize, x: &[f32], w: &[f32], wt_hh: &[f32], h_out: SendPtr) -> Part {
+    fn forward_part(&self, k: usize, n: usize, x: &[f32], w: &[f32], wt_hh: &PackedB, h_out: SendPtr) -> Part {
         let (inp, hd) = (self.input, self.hidden);
         let cols = inp + 1 + hd;
         let g4 = 4 * hd;
@@ -234,7 +230,7 @@ impl LstmLayer {
                     s[r * cols + inp + 1..(r + 1) * cols].copy_from_slice(&h[(q0 + j) * hd..(q0 + j + 1) * hd]);
                 }
                 // SAFETY: h rows q0..q0+m (H wide), wt_hh (H, 4H), gates rows r0..r0+m.
-                unsafe { kernels::gemm(m, g4, hd, gates.as_mut_ptr().add(r0 * g4), g4 as isize, true, Mat::rows(&h[q0 * hd..], hd), Mat::rows(wt_hh, g4), 1) };
+                unsafe { sgemm::gemm_packed(m, Mat::rows(&h[q0 * hd..], hd), wt_hh, gates.as_mut_ptr().add(r0 * g4), g4, true) };
             }
             for j in 0..m {
                 let r = r0 + j;
@@ -260,7 +256,7 @@ impl LstmLayer {
 
     /// Returns this thread's `dw` share `(4H, cols)`; writes its rows of
     /// `dx`.
-    fn backward_part(&self, part: &Part, grad: &[f32], w: &[f32], dx_out: SendPtr) -> Vec<f32> {
+    fn backward_part(&self, part: &Part, grad: &[f32], w: &[f32], w_hh: &PackedB, dx_out: SendPtr) -> Vec<f32> {
         let (inp, hd) = (self.input, self.hidden);
         let cols = inp + 1 + hd;
         let g4 = 4 * hd;
@@ -296,11 +292,8 @@ impl LstmLayer {
             }
             if t > 0 {
                 // dh_{t-1} = dG_t W_hh, for the sequences still running at t.
-                // SAFETY: dg rows r0..r0+m (4H wide); W_hh is w's last H columns.
-                unsafe {
-                    let rhs = Mat { ptr: w.as_ptr().add(inp + 1), rs: cols as isize, cs: 1 };
-                    kernels::gemm(m, hd, g4, dh_rec.as_mut_ptr(), hd as isize, false, Mat::rows(&dg[r0 * g4..], g4), rhs, 1);
-                }
+                // SAFETY: dg rows r0..r0+m (4H wide); dh_rec has room for m rows.
+                unsafe { sgemm::gemm_packed(m, Mat::rows(&dg[r0 * g4..], g4), w_hh, dh_rec.as_mut_ptr(), hd, false) };
             }
         }
         // dx = dG W_ih for every row, then scattered.
@@ -376,18 +369,9 @@ impl CustomOp2 for LstmLayer {
         }
         let x = f32_slice(s1, l1, "x")?;
         let w = f32_slice(s2, l2, "w")?;
-        // W_hh^T (H, 4H), row-major for the recurrent GEMMs; in 16 x 16
-        // tiles so that reads and writes both stay in cache.
-        let mut wt_hh = vec![0f32; hd * 4 * hd];
-        for g0 in (0..4 * hd).step_by(16) {
-            for i0 in (0..hd).step_by(16) {
-                for g in g0..(g0 + 16).min(4 * hd) {
-                    for i in i0..(i0 + 16).min(hd) {
-                        wt_hh[i * 4 * hd + g] = w[g * cols + inp + 1 + i];
-                    }
-                }
-            }
-        }
+        // W_hh^T (H, 4H), packed once for the recurrent GEMM of every step.
+        // SAFETY: the view addresses w's last H columns, transposed.
+        let wt_hh = unsafe { PackedB::new(hd, 4 * hd, Mat { ptr: w.as_ptr().add(inp + 1), rs: 1, cs: cols as isize }) };
         let mut h = vec![0f32; rows * hd];
         let hp = SendPtr(h.as_mut_ptr());
         let n = self.threads_for();
@@ -411,7 +395,10 @@ impl CustomOp2 for LstmLayer {
         let wv = tensor_f32(&ws, wl, "w")?;
         let mut dx = vec![0f32; rows * inp];
         let dxp = SendPtr(dx.as_mut_ptr());
-        let shares = run_split(parts.len(), |k| self.backward_part(&parts[k], grad, wv, dxp));
+        // W_hh (4H, H), packed once for the recurrent GEMM of every step.
+        // SAFETY: the view addresses w's last H columns.
+        let w_hh = unsafe { PackedB::new(4 * hd, hd, Mat { ptr: wv.as_ptr().add(inp + 1), rs: cols as isize, cs: 1 }) };
+        let shares = run_split(parts.len(), |k| self.backward_part(&parts[k], grad, wv, &w_hh, dxp));
         let mut shares = shares.into_iter();
         let mut dw = shares.next().unwrap();
         for s in shares {

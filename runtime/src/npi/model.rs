@@ -261,9 +261,9 @@ impl Outputs {
             if let Some(c) = t.call {
                 ok &= argmax(&calls[r]) == c as usize;
             }
-            for s in 0..ARG_SLOTS {
-                if let Some(a) = t.args[s] {
-                    ok &= argmax(&args[r][s]) == a as usize;
+            for (logits, target) in args[r].iter().zip(&t.args) {
+                if let Some(a) = target {
+                    ok &= argmax(logits) == *a as usize;
                 }
             }
             correct.push(ok);

@@ -224,12 +224,12 @@ where
         let scores = out.score(&batch)?;
         let (right, frames) = sampler.observe(&data, &batch.row_frame, &scores.correct);
         window_frames = (window_frames.0 + right, window_frames.1 + frames);
-        if step % sampler.every() == 0 {
+        if step.is_multiple_of(sampler.every()) {
             sampler.reweigh();
         }
         let report = StepReport { step, loss: loss as f64, lr, grad_norm, frames: ids.len(), rows: batch.rows() };
         let mut control = hooks.on_step(&report);
-        if step % cfg.validate_every == 0 || step == cfg.steps || control == Control::Stop {
+        if step.is_multiple_of(cfg.validate_every) || step == cfg.steps || control == Control::Stop {
             let engine = Engine::new(&npi)?;
             let scores = validation.run(env, &engine, threads)?;
             let mean_loss = window_loss.0 / window_loss.1.max(1) as f64;
