@@ -6,7 +6,12 @@
 //! cargo bench -p synth-runtime --bench npi_train            # all
 //! cargo bench -p synth-runtime --bench npi_train -- train   # training only
 //! cargo bench -p synth-runtime --bench npi_train -- infer   # inference only
+//! SYNTH_BENCH_MODEL=runs/add cargo bench -p synth-runtime --bench npi_train -- infer
 //! ```
+//!
+//! Inference runs an untrained model unless `SYNTH_BENCH_MODEL` names a run
+//! directory of the add task (a trained model is slower per step: its
+//! activations have fewer exact zeros to skip).
 //!
 //! Model: the default `NpiConfig` (LSTM 2 x 256, fuse MLP 256, encoder
 //! 128, embedding 64, key 32) on the add task's shapes. Prints the median of
@@ -127,9 +132,17 @@ fn time_train(label: &str, shape: &ModelShape, data: &Dataset, ids: &[usize], cf
     );
 }
 
-fn bench_infer(task: &synth_compiler::Task, runs: usize, size: usize) {
+fn bench_infer(task: &synth_compiler::Task, runs: usize, size: usize, threads: usize) {
     let shape = ModelShape::of(task);
-    let npi = Npi::new(&NpiConfig::default(), &shape, 3).unwrap();
+    let npi = match std::env::var("SYNTH_BENCH_MODEL") {
+        Ok(dir) => {
+            let dir = std::path::Path::new(&dir);
+            let meta = serde_json::from_slice(&std::fs::read(dir.join("model.json")).unwrap()).unwrap();
+            let weights = std::fs::read(dir.join("model.safetensors")).unwrap();
+            npi::Checkpoint { meta, weights }.load(task).unwrap()
+        }
+        Err(_) => Npi::new(&NpiConfig::default(), &shape, 3).unwrap(),
+    };
     let engine = Engine::new(&npi).unwrap();
     // An untrained model loops or fails early; a fixed step budget per run
     // measures the step rate alone. Failed runs restart until the budget is
@@ -147,7 +160,7 @@ fn bench_infer(task: &synth_compiler::Task, runs: usize, size: usize) {
                     npi::Job { world: task.sample(size, k + i as u64).unwrap(), limits: npi::Limits { max_steps: budget / runs, max_depth: 16 }, size, seed: k }
                 })
                 .collect();
-            let out = npi::run_batch(&engine, task.entry, task.end, jobs, 1, false);
+            let out = npi::run_batch(&engine, task.entry, task.end, jobs, threads, false);
             steps += out.iter().map(|o| o.steps).sum::<usize>();
         }
         let dt = t0.elapsed().as_secs_f64();
@@ -155,7 +168,8 @@ fn bench_infer(task: &synth_compiler::Task, runs: usize, size: usize) {
             rates.push(steps as f64 / dt);
         }
     }
-    println!("infer {runs:2} run(s) in lockstep, 1 thread: {:9.0} model steps/s", median(rates));
+    let model = if std::env::var("SYNTH_BENCH_MODEL").is_ok() { "trained" } else { "untrained" };
+    println!("infer {runs:2} run(s) in lockstep, {threads} thread(s), {model} model: {:9.0} model steps/s", median(rates));
 }
 
 fn main() {
@@ -179,9 +193,10 @@ fn main() {
         bench_train_add(&task, NpiConfig { hidden: 8, ..NpiConfig::default() });
     }
     if want("infer") || want("infer1") {
-        bench_infer(&task, 1, 1000);
+        bench_infer(&task, 1, 1000, 1);
+        bench_infer(&task, 1, 1000, 2);
     }
     if want("infer") || want("infer32") {
-        bench_infer(&task, 32, 1000);
+        bench_infer(&task, 32, 1000, 1);
     }
 }

@@ -12,6 +12,8 @@
 //! - [`npi`]: the NPI learner (config, data, model, training, execution,
 //!   evaluation, checkpoints); start at [`npi::train`] and [`npi::evaluate`].
 //! - [`optim`]: Adam with global-norm clipping, in place and deterministic.
+//! - [`pair`]: two threads in lockstep, for batch-1 inference split over
+//!   two cores.
 //! - [`params`]: seeded parameter creation and safetensors (de)serialisation.
 //! - [`kernels`], [`sgemm`]: the hand-written CPU kernels (vectorised `exp`,
 //!   the LSTM cell, GEMM wrappers and an AVX-512 GEMM for packed weights).
@@ -26,6 +28,7 @@ pub mod env;
 pub mod kernels;
 pub mod npi;
 pub mod optim;
+pub mod pair;
 pub mod params;
 pub mod sgemm;
 

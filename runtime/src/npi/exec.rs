@@ -14,7 +14,8 @@
 //! forward pass over all of them ([`run_batch`]), split over threads.
 
 use super::data::ModelShape;
-use super::infer::{Decision, Engine, Scratch, State, StepInputs};
+use super::infer::{Decision, Engine, Scratch, SplitCore, State, StepInputs};
+use crate::pair::Pair;
 use crate::env::{Environment, TaskError, World};
 use serde::{Deserialize, Serialize};
 use synth_compiler::{Args, Call, EndConvention, Frame, ProgramId, Step, Trace, ACT, ARG_SLOTS, NO_ARG, NO_ARGS};
@@ -241,9 +242,14 @@ pub struct Job<W> {
 /// step), over `threads` threads. `record`: keep each run's trace.
 pub fn run_batch<W: World + Send>(engine: &Engine, entry: ProgramId, end: EndConvention, jobs: Vec<Job<W>>, threads: usize, record: bool) -> Vec<RunOutcome> {
     let n = jobs.len();
+    if n == 1 && threads >= 2 {
+        // One run: its LSTM layers split over two cores.
+        let split = engine.split();
+        return crate::pair::with_pair(|pair| run_lockstep(engine, entry, end, jobs, record, Some((split, pair))));
+    }
     let threads = threads.clamp(1, n.max(1));
     if threads == 1 {
-        return run_lockstep(engine, entry, end, jobs, record);
+        return run_lockstep(engine, entry, end, jobs, record, None);
     }
     // Deal the jobs round-robin so that long and short runs mix.
     let mut groups: Vec<Vec<(usize, Job<W>)>> = (0..threads).map(|_| Vec::new()).collect();
@@ -257,7 +263,7 @@ pub fn run_batch<W: World + Send>(engine: &Engine, entry: ProgramId, end: EndCon
             .map(|g| {
                 s.spawn(move || {
                     let (ids, jobs): (Vec<usize>, Vec<Job<W>>) = g.into_iter().unzip();
-                    ids.into_iter().zip(run_lockstep(engine, entry, end, jobs, record)).collect::<Vec<_>>()
+                    ids.into_iter().zip(run_lockstep(engine, entry, end, jobs, record, None)).collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -269,7 +275,7 @@ pub fn run_batch<W: World + Send>(engine: &Engine, entry: ProgramId, end: EndCon
     results.into_iter().map(|o| o.expect("every job ran")).collect()
 }
 
-fn run_lockstep<W: World>(engine: &Engine, entry: ProgramId, end: EndConvention, jobs: Vec<Job<W>>, record: bool) -> Vec<RunOutcome> {
+fn run_lockstep<W: World>(engine: &Engine, entry: ProgramId, end: EndConvention, jobs: Vec<Job<W>>, record: bool, split: Option<(&SplitCore, &Pair)>) -> Vec<RunOutcome> {
     let mut machines: Vec<Machine<W>> = jobs.into_iter().map(|j| Machine::new(j.world, engine, entry, j.limits, record, j.size, j.seed)).collect();
     let mut inputs = StepInputs::default();
     let mut scratch = Scratch::default();
@@ -296,7 +302,7 @@ fn run_lockstep<W: World>(engine: &Engine, entry: ProgramId, end: EndConvention,
                 rest = tail;
                 base = i + 1;
             }
-            engine.step(&inputs, &mut states, &mut decisions, &mut scratch);
+            engine.step_split(&inputs, &mut states, &mut decisions, &mut scratch, split);
         }
         for (k, &i) in active.iter().enumerate() {
             machines[i].apply(engine, end, &decisions[k]);

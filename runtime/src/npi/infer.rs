@@ -16,7 +16,9 @@
 use super::config::Fuse;
 use super::data::ModelShape;
 use super::model::{argmax, Npi};
-use crate::kernels::{self, Mat};
+use crate::kernels::{self, Mat, SendPtr};
+use crate::pair::Pair;
+use std::sync::Mutex;
 use crate::sgemm::{self, PackedB};
 use candle_core::Tensor;
 use synth_compiler::ARG_SLOTS;
@@ -146,6 +148,82 @@ pub struct Engine {
     /// `(key, programs + 1)`.
     keys_t: Vec<f32>,
     key: usize,
+    /// The core split in two, made on first use.
+    split: std::sync::OnceLock<SplitCore>,
+}
+
+/// One half of an LSTM layer's gate columns (see [`Engine::split`]).
+#[derive(Debug)]
+struct Half {
+    /// `(k, 4 * units)`: the i, f, g, o columns of `units`, row-major.
+    wt: Vec<f32>,
+    bias: Vec<f32>,
+    units: std::ops::Range<usize>,
+}
+
+/// Work buffers of one half.
+#[derive(Default)]
+struct HalfScratch {
+    gates: Vec<f32>,
+    c: Vec<f32>,
+    tc: Vec<f32>,
+}
+
+/// The core LSTM's weights split by hidden unit over two threads.
+#[derive(Debug)]
+pub struct SplitCore {
+    layers: Vec<[Half; 2]>,
+    /// `fuse concat`: each half's columns of `Engine::core0_program`.
+    core0_program: Option<[Vec<f32>; 2]>,
+    halves: [Mutex<HalfScratch>; 2],
+}
+
+impl std::fmt::Debug for HalfScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HalfScratch")
+    }
+}
+
+impl SplitCore {
+    /// Layer `l`'s gates, cell and output for half `h`'s units, for `rows`
+    /// rows of staged input `b` (`rows x k`).
+    ///
+    /// # Safety
+    /// `cs[r]`, `hs[r]` address row `r`'s `c` and `h` of layer `l`
+    /// (`hidden` long) and `xo` the `rows x hidden` output; no other thread
+    /// touches this half's units of them during the call.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn layer_half(&self, l: usize, h: usize, rows: usize, k: usize, b: &[f32], programs: &[u16], cs: &[SendPtr; 2], hs: &[SendPtr; 2], xo: SendPtr) {
+        let half = &self.layers[l][h];
+        let m = half.units.len();
+        let hd = self.layers[l][1].units.end;
+        let mut guard = self.halves[h].lock().unwrap_or_else(|e| e.into_inner());
+        let sc = &mut *guard;
+        sc.c.resize(m, 0.0);
+        sc.tc.resize(m, 0.0);
+        for r in 0..rows {
+            sc.gates.clear();
+            sc.gates.extend_from_slice(&half.bias);
+            if l == 0 {
+                if let Some(per) = &self.core0_program {
+                    let p = programs[r] as usize;
+                    add_to(&mut sc.gates, &per[h][p * 4 * m..(p + 1) * 4 * m]);
+                }
+            }
+            axpy_rows(&mut sc.gates, &b[r * k..(r + 1) * k], &half.wt);
+            // SAFETY: per the contract, these ranges are this half's alone.
+            let (c_row, h_row, x_row) = unsafe {
+                (
+                    std::slice::from_raw_parts_mut(cs[r].0.add(half.units.start), m),
+                    std::slice::from_raw_parts_mut(hs[r].0.add(half.units.start), m),
+                    std::slice::from_raw_parts_mut(xo.0.add(r * hd + half.units.start), m),
+                )
+            };
+            kernels::cell_forward(&mut sc.gates, Some(c_row), &mut sc.c, &mut sc.tc, x_row);
+            c_row.copy_from_slice(&sc.c);
+            h_row.copy_from_slice(x_row);
+        }
+    }
 }
 
 impl Engine {
@@ -184,7 +262,48 @@ impl Engine {
         let heads = Dense::from(&hw, Some(&hb))?;
         let keys_t: Vec<f32> = npi.memory.keys.t()?.contiguous()?.flatten_all()?.to_vec1()?;
         debug_assert_eq!(keys_t.len(), cfg.key * (n + 1));
-        Ok(Engine { shape, hidden: cfg.hidden, layers: cfg.layers, enc1, enc2, fuse, core0_program, core, heads, keys_t, key: cfg.key })
+        Ok(Engine { shape, hidden: cfg.hidden, layers: cfg.layers, enc1, enc2, fuse, core0_program, core, heads, keys_t, key: cfg.key, split: Default::default() })
+    }
+
+    /// The core's weights split by hidden unit into two halves, for
+    /// [`Engine::step_split`] (made once, on the first call).
+    pub fn split(&self) -> &SplitCore {
+        self.split.get_or_init(|| self.make_split())
+    }
+
+    fn make_split(&self) -> SplitCore {
+        let hd = self.hidden;
+        let cut = [0, hd / 2, hd];
+        // Half `h`'s columns of a `(.., 4H)` row: i, f, g, o of its units.
+        let columns = |row: &[f32], h: usize, out: &mut Vec<f32>| {
+            for g in 0..4 {
+                out.extend_from_slice(&row[g * hd + cut[h]..g * hd + cut[h + 1]]);
+            }
+        };
+        let layers = self
+            .core
+            .iter()
+            .map(|d| {
+                std::array::from_fn(|h| {
+                    let (mut wt, mut bias) = (Vec::new(), Vec::new());
+                    for r in 0..d.k {
+                        columns(&d.wt[r * d.n..(r + 1) * d.n], h, &mut wt);
+                    }
+                    columns(&d.bias, h, &mut bias);
+                    Half { wt, bias, units: cut[h]..cut[h + 1] }
+                })
+            })
+            .collect();
+        let core0_program = self.core0_program.as_ref().map(|per| {
+            std::array::from_fn(|h| {
+                let mut out = Vec::new();
+                for row in per.chunks(4 * hd) {
+                    columns(row, h, &mut out);
+                }
+                out
+            })
+        });
+        SplitCore { layers, core0_program, halves: Default::default() }
     }
 
     /// The state of a frame that has just been called.
@@ -195,6 +314,14 @@ impl Engine {
     /// One step for every row of `inputs`; `states[r]` is row `r`'s frame
     /// state, advanced in place. Decisions are written to `out`.
     pub fn step(&self, inputs: &StepInputs, states: &mut [&mut State], out: &mut Vec<Decision>, s: &mut Scratch) {
+        self.step_split(inputs, states, out, s, None)
+    }
+
+    /// [`Engine::step`], with the LSTM layers of steps of at most two rows
+    /// run half on this thread and half on `pair`'s partner when `split` is
+    /// given (`split` from [`Engine::split`]). The decisions and states are
+    /// the same bits either way.
+    pub fn step_split(&self, inputs: &StepInputs, states: &mut [&mut State], out: &mut Vec<Decision>, s: &mut Scratch, split: Option<(&SplitCore, &Pair)>) {
         let rows = inputs.rows();
         assert_eq!(states.len(), rows);
         out.clear();
@@ -245,6 +372,26 @@ impl Engine {
             for (r, st) in states.iter().enumerate() {
                 s.b.extend_from_slice(&s.x[r * width..(r + 1) * width]);
                 s.b.extend_from_slice(&st.h[l * hd..(l + 1) * hd]);
+            }
+            if let Some((split, pair)) = split.filter(|_| rows <= 2) {
+                s.x.clear();
+                s.x.resize(rows * hd, 0.0);
+                let xo = SendPtr(s.x.as_mut_ptr());
+                let mut cs = [SendPtr(std::ptr::null_mut()); 2];
+                let mut hs = [SendPtr(std::ptr::null_mut()); 2];
+                for (r, st) in states.iter_mut().enumerate() {
+                    cs[r] = SendPtr(st.c[l * hd..].as_mut_ptr());
+                    hs[r] = SendPtr(st.h[l * hd..].as_mut_ptr());
+                }
+                let b = &s.b;
+                let programs = &inputs.programs;
+                pair.run(&|h| {
+                    // SAFETY: half h reads and writes only units split.layers[l][h].units
+                    // of each row's c, h and x; the two halves are disjoint.
+                    unsafe { split.layer_half(l, h, rows, k, b, programs, &cs, &hs, xo) }
+                });
+                width = hd;
+                continue;
             }
             s.gates.clear();
             for r in 0..rows {
@@ -474,5 +621,45 @@ mod tests {
     #[test]
     fn engine_matches_model_fuse_concat() {
         engine_matches_model(Fuse::Concat);
+    }
+
+    /// Stepping with the core split over two threads gives the same bits
+    /// as one thread, one and two rows at a time, odd hidden sizes included.
+    fn split_matches_one_thread(fuse: Fuse, hidden: usize) {
+        let shape = shape();
+        let cfg = NpiConfig { hidden, layers: 2, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14 };
+        let engine = Engine::new(&Npi::new(&cfg, &shape, 3).unwrap()).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let (mut scratch, mut tmp) = (Scratch::default(), Vec::new());
+        crate::pair::with_pair(|pair| {
+            for rows in [1, 2] {
+                let mut one: Vec<State> = (0..rows).map(|_| engine.fresh_state()).collect();
+                let mut two = one.clone();
+                for _ in 0..12 {
+                    let mut inputs = StepInputs::default();
+                    for _ in 0..rows {
+                        let obs = [rng.random_range(0..5), rng.random_range(0..2), rng.random_range(0..3)];
+                        inputs.push(&shape, rng.random_range(1..3), &obs, &[rng.random_range(0..4), 0, 0], &mut tmp);
+                    }
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    engine.step(&inputs, &mut one.iter_mut().collect::<Vec<_>>(), &mut a, &mut scratch);
+                    engine.step_split(&inputs, &mut two.iter_mut().collect::<Vec<_>>(), &mut b, &mut scratch, Some((engine.split(), pair)));
+                    assert_eq!(a, b);
+                    assert_eq!(one, two);
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn split_matches_one_thread_fuse_mlp() {
+        split_matches_one_thread(Fuse::Mlp, 16);
+        split_matches_one_thread(Fuse::Mlp, 15);
+    }
+
+    #[test]
+    fn split_matches_one_thread_fuse_concat() {
+        split_matches_one_thread(Fuse::Concat, 16);
+        split_matches_one_thread(Fuse::Concat, 7);
     }
 }

@@ -26,6 +26,6 @@ pub use config::{settings, ConfigError, Curriculum, Fuse, NpiConfig, TrainConfig
 pub use data::{Batch, Dataset, ModelShape};
 pub use eval::{evaluate, EvalReport, SizeReport};
 pub use exec::{run, run_batch, Failure, Job, Limits, RunOutcome};
-pub use infer::Engine;
+pub use infer::{Engine, SplitCore};
 pub use model::Npi;
 pub use train::{train, train_model, Control, NoHooks, StepReport, StopReason, TrainError, TrainHooks, TrainOutcome, ValidationReport};
