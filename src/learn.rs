@@ -198,6 +198,11 @@ pub(crate) fn cmd_learn(a: LearnArgs) -> Result<(), Failure> {
         let _ = std::fs::remove_file(dir.file(synth::rundir::METRICS));
     }
 
+    let offset = resume.as_ref().map_or(0, |(c, _)| c.meta.step);
+    if let Some((c, _)) = &resume {
+        let state = if c.optimizer.is_some() { "with its optimiser state" } else { "with a fresh optimiser (no optimiser state saved)" };
+        eprintln!("resuming from the checkpoint at step {offset}, {state}");
+    }
     let sizes = cfg.train_sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     eprintln!(
         "training npi on `{}`: {} traces of sizes {}..={}, at most {} steps{}, seed {}; writing to {}",
@@ -214,7 +219,6 @@ pub(crate) fn cmd_learn(a: LearnArgs) -> Result<(), Failure> {
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}").expect("valid template").progress_chars("=> "),
     );
-    let offset = resume.as_ref().map_or(0, |(c, _)| c.meta.step);
     let mut hooks = CliHooks {
         dir: &dir,
         bar: bar.clone(),
@@ -230,7 +234,7 @@ pub(crate) fn cmd_learn(a: LearnArgs) -> Result<(), Failure> {
         stopped_by: None,
     };
     let outcome = match resume {
-        Some((_, model)) => npi::train_model(&task, model, &cfg, &mut hooks),
+        Some((ckpt, _)) => npi::resume(&task, &ckpt, &cfg, &mut hooks),
         None => npi::train(&task, &model_cfg, &cfg, &mut hooks),
     };
     bar.finish_and_clear();

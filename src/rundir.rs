@@ -21,6 +21,8 @@ use synth_runtime::npi::{Checkpoint, CheckpointMeta};
 
 pub const WEIGHTS: &str = "model.safetensors";
 pub const META: &str = "model.json";
+/// Adam's state at the checkpoint's step, for `synth learn --resume`.
+pub const OPTIMIZER: &str = "optimizer.safetensors";
 pub const METRICS: &str = "metrics.jsonl";
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +68,13 @@ impl RunDir {
     /// each atomically.
     pub fn save(&self, ckpt: &Checkpoint) -> Result<(), RunDirError> {
         self.write(WEIGHTS, &ckpt.weights)?;
+        match &ckpt.optimizer {
+            Some(bytes) => self.write(OPTIMIZER, bytes)?,
+            None => {
+                // A stale state would not belong to these weights.
+                let _ = fs::remove_file(self.file(OPTIMIZER));
+            }
+        }
         let meta = serde_json::to_vec_pretty(&ckpt.meta).expect("metadata serialises");
         self.write(META, &meta)
     }
@@ -79,7 +88,9 @@ impl RunDir {
         let meta: CheckpointMeta = serde_json::from_slice(&read(&meta_path)?)
             .map_err(|err| RunDirError::BadMeta { path: meta_path.display().to_string(), err })?;
         let weights = read(&self.file(WEIGHTS))?;
-        Ok(Checkpoint { meta, weights })
+        let opt_path = self.file(OPTIMIZER);
+        let optimizer = if opt_path.is_file() { Some(read(&opt_path)?) } else { None };
+        Ok(Checkpoint { meta, weights, optimizer })
     }
 
     /// Appends one line to `metrics.jsonl`.

@@ -139,7 +139,7 @@ fn bench_infer(task: &synth_compiler::Task, runs: usize, size: usize, threads: u
             let dir = std::path::Path::new(&dir);
             let meta = serde_json::from_slice(&std::fs::read(dir.join("model.json")).unwrap()).unwrap();
             let weights = std::fs::read(dir.join("model.safetensors")).unwrap();
-            npi::Checkpoint { meta, weights }.load(task).unwrap()
+            npi::Checkpoint { meta, weights, optimizer: None }.load(task).unwrap()
         }
         Err(_) => Npi::new(&NpiConfig::default(), &shape, 3).unwrap(),
     };

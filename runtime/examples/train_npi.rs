@@ -158,7 +158,7 @@ fn main() -> anyhow::Result<()> {
     }
     let start = Instant::now();
     let best = match &load {
-        Some(path) => npi::Checkpoint { meta: serde_json::from_str(&std::fs::read_to_string(format!("{path}.json"))?)?, weights: std::fs::read(path)? },
+        Some(path) => npi::Checkpoint { meta: serde_json::from_str(&std::fs::read_to_string(format!("{path}.json"))?)?, weights: std::fs::read(path)?, optimizer: None },
         None => {
             let mut hooks = Progress { start, budget, last_print: 0.0, loss: (0.0, 0) };
             let outcome = npi::train(&task, &model, &cfg, &mut hooks)?;

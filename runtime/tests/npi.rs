@@ -109,7 +109,7 @@ fn checkpoint_round_trips_and_refuses_other_tasks() {
     let ckpt = &outcome.best;
     // Metadata and weights survive serialisation.
     let json = serde_json::to_string(&ckpt.meta).unwrap();
-    let back = Checkpoint { meta: serde_json::from_str(&json).unwrap(), weights: ckpt.weights.clone() };
+    let back = Checkpoint { meta: serde_json::from_str(&json).unwrap(), weights: ckpt.weights.clone(), optimizer: ckpt.optimizer.clone() };
     assert_eq!(&back, ckpt);
     // The reloaded model acts exactly as the saved one.
     let before = npi::Engine::new(&ckpt.model().unwrap()).unwrap();

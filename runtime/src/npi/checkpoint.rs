@@ -46,11 +46,15 @@ pub struct CheckpointMeta {
     pub validation: Vec<SizeScore>,
 }
 
-/// A trained model: metadata plus safetensors bytes.
+/// A trained model: metadata plus safetensors bytes, and the optimiser's
+/// state at the same step so that training can resume where it was.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checkpoint {
     pub meta: CheckpointMeta,
     pub weights: Vec<u8>,
+    /// Adam's moments and step count (`Adam::state_to_safetensors`); `None`
+    /// for a checkpoint saved without them.
+    pub optimizer: Option<Vec<u8>>,
 }
 
 /// Why a checkpoint cannot be used with a task.
@@ -93,7 +97,13 @@ impl Checkpoint {
     pub fn save(npi: &Npi, mut meta: CheckpointMeta) -> candle_core::Result<Checkpoint> {
         meta.config = npi.config.clone();
         meta.shape = npi.shape.clone();
-        Ok(Checkpoint { meta, weights: crate::params::to_safetensors(&npi.varmap)? })
+        Ok(Checkpoint { meta, weights: crate::params::to_safetensors(&npi.varmap)?, optimizer: None })
+    }
+
+    /// The same checkpoint with `opt`'s state.
+    pub fn with_optimizer(mut self, opt: &crate::optim::Adam) -> candle_core::Result<Checkpoint> {
+        self.optimizer = Some(opt.state_to_safetensors()?);
+        Ok(self)
     }
 
     /// Checks that the checkpoint fits `env` (see the module doc).

@@ -126,6 +126,8 @@ pub enum TrainError {
     Task(#[from] TaskError),
     #[error("the task produced no training frames")]
     NoData,
+    #[error("cannot resume: {0}")]
+    Resume(String),
     #[error("model: {0}")]
     Model(#[from] candle_core::Error),
 }
@@ -168,12 +170,36 @@ where
     train_model(env, npi, cfg, hooks)
 }
 
-/// Trains `npi` further on `env`'s traces.
-pub fn train_model<E>(env: &E, mut npi: Npi, cfg: &TrainConfig, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError>
+/// Trains `npi` further on `env`'s traces, with a fresh optimiser.
+pub fn train_model<E>(env: &E, npi: Npi, cfg: &TrainConfig, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError>
 where
     E: Environment,
     E::Instance: Send,
 {
+    run(env, npi, None, cfg, hooks)
+}
+
+/// Continues the training that saved `from`: its weights, its optimiser
+/// state when it has one, the learning-rate schedule from its step, and a
+/// new stream of batches. Its validation score is the one to beat, so a
+/// checkpoint the new steps do not improve on comes back unchanged. Step
+/// numbers in hooks and in the outcome count from the start of this call
+/// (add `from.meta.step` for the total).
+pub fn resume<E>(env: &E, from: &Checkpoint, cfg: &TrainConfig, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError>
+where
+    E: Environment,
+    E::Instance: Send,
+{
+    let npi = from.load(env).map_err(|e| TrainError::Resume(e.to_string()))?;
+    run(env, npi, Some(from), cfg, hooks)
+}
+
+fn run<E>(env: &E, mut npi: Npi, from: Option<&Checkpoint>, cfg: &TrainConfig, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError>
+where
+    E: Environment,
+    E::Instance: Send,
+{
+    let offset = from.map_or(0, |c| c.meta.step);
     let threads = cfg.threads();
     npi.set_threads(threads);
     let dev = Device::Cpu;
@@ -183,9 +209,12 @@ where
         return Err(TrainError::NoData);
     }
     drop(traces);
-    let mut sampler = Sampler::new(&data, cfg.curriculum, derive_seed(cfg.seed, STREAM_SAMPLER, 0));
+    let mut sampler = Sampler::new(&data, cfg.curriculum, derive_seed(cfg.seed, STREAM_SAMPLER, offset));
     let validation = ValidationSet::new(env, cfg)?;
     let mut opt = Adam::new(&npi.varmap);
+    if let Some(bytes) = from.and_then(|c| c.optimizer.as_ref()) {
+        opt.load_state(bytes).map_err(|e| TrainError::Resume(e.to_string()))?;
+    }
 
     let meta = |npi: &Npi, step: u64, loss: f64, validation: Vec<SizeScore>| CheckpointMeta {
         format: FORMAT,
@@ -201,7 +230,13 @@ where
         loss,
         validation,
     };
-    let mut best: Option<(usize, f64, Checkpoint)> = None;
+    // Resuming: the checkpoint's own score, when it was measured on the
+    // same validation inputs, is the one to beat.
+    let mut best: Option<(usize, f64, Checkpoint)> = from.filter(|c| c.meta.seed == cfg.seed && validation.sizes() == c.meta.validation.iter().map(|s| (s.size, s.count)).collect::<Vec<_>>()).map(|c| {
+        let mut c = c.clone();
+        c.meta.step = 0;
+        (c.meta.validation.iter().map(|s| s.exact).sum(), c.meta.loss, c)
+    });
     let mut losses = Vec::new();
     let mut validations = Vec::new();
     let mut window_loss = (0.0f64, 0usize);
@@ -216,7 +251,7 @@ where
         let out = npi.forward(&batch)?;
         let loss = npi.loss(&out, &batch)?;
         let grads = npi.backward(&loss)?;
-        let lr = cfg.lr * cfg.lr_decay.powi((step / cfg.lr_decay_every.max(1)) as i32);
+        let lr = cfg.lr * cfg.lr_decay.powi(((offset + step) / cfg.lr_decay_every.max(1)) as i32);
         let grad_norm = opt.step(&grads, lr, cfg.clip, threads)?;
         let loss = loss.to_scalar::<f32>()?;
         losses.push(loss);
@@ -239,7 +274,7 @@ where
                 Some((e, l, _)) => exact > *e || (exact == *e && mean_loss < *l),
             };
             if improved {
-                best = Some((exact, mean_loss, Checkpoint::save(&npi, meta(&npi, step, mean_loss, scores.clone()))?));
+                best = Some((exact, mean_loss, Checkpoint::save(&npi, meta(&npi, step, mean_loss, scores.clone()))?.with_optimizer(&opt)?));
             }
             let report = ValidationReport {
                 step,
@@ -267,7 +302,7 @@ where
     }
     let best = match best {
         Some((_, _, c)) => c,
-        None => Checkpoint::save(&npi, meta(&npi, step, f64::NAN, Vec::new()))?,
+        None => Checkpoint::save(&npi, meta(&npi, step, f64::NAN, Vec::new()))?.with_optimizer(&opt)?,
     };
     Ok(TrainOutcome { best, steps: step, stop, losses, validations })
 }
@@ -309,6 +344,18 @@ impl ValidationSet {
             }
         }
         Ok(ValidationSet { items })
+    }
+
+    /// `(size, count)` per size, in order.
+    fn sizes(&self) -> Vec<(usize, usize)> {
+        let mut out: Vec<(usize, usize)> = Vec::new();
+        for &(size, _, _) in &self.items {
+            match out.last_mut() {
+                Some((s, n)) if *s == size => *n += 1,
+                _ => out.push((size, 1)),
+            }
+        }
+        out
     }
 
     fn run<E>(&self, env: &E, engine: &Engine, threads: usize) -> Result<Vec<SizeScore>, TaskError>

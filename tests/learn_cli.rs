@@ -1,0 +1,134 @@
+//! `synth learn`, `eval` and `run` end to end on a tiny model: the files a
+//! run writes, `eval --json`, resuming, and refusals with clear messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn synth(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_synth")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("synth-learn-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The stdlib's binary increment with a small model, so that a few dozen
+/// steps take a second or two.
+fn tiny_task(dir: &Path) -> PathBuf {
+    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("stdlib/increment.npl")).unwrap();
+    let head = src.split("learn npi").next().unwrap();
+    let learn = "learn npi {\n  train sizes 1..=4, traces 16\n  test sizes [6]\n  hidden 24\n  encoder 16\n  state 16\n  fuse_hidden 24\n  embedding 8\n  key 8\n  batch 16\n  validate_every 10\n  validation_sizes [4]\n  validation_count 4\n}\n";
+    let path = dir.join("increment.npl");
+    std::fs::write(&path, format!("{head}{learn}")).unwrap();
+    path
+}
+
+fn metric_steps(dir: &Path) -> Vec<u64> {
+    let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    text.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["step"].as_u64()).collect()
+}
+
+#[test]
+fn learn_writes_a_run_that_eval_and_run_read_and_resume_continues() {
+    let dir = scratch("flow");
+    let task = tiny_task(&dir);
+    let task = task.to_str().unwrap();
+    let out = dir.join("run");
+    let out_s = out.to_str().unwrap();
+
+    let o = synth(&["learn", task, "--out", out_s, "--steps", "30", "--count", "4", "--quiet", "--threads", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for f in ["model.safetensors", "model.json", "optimizer.safetensors", "metrics.jsonl", "eval.json", "loss.svg", "validation.svg", "accuracy.svg"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    assert_eq!(meta["task"], "increment");
+    assert_eq!(meta["learner"], "npi");
+    let first = metric_steps(&out);
+    assert_eq!(first.iter().max(), Some(&30));
+
+    // eval --json is one object with the documented fields.
+    let o = synth(&["eval", task, "--model", out_s, "--sizes", "3,6", "--count", "5", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("eval --json prints JSON");
+    assert_eq!(v["task"], "increment");
+    assert_eq!(v["learner"], "npi");
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for (r, size) in results.iter().zip([3, 6]) {
+        assert_eq!(r["size"], size);
+        assert_eq!(r["count"], 5);
+        let exact = r["exact"].as_u64().unwrap();
+        assert!(exact <= 5);
+        assert!((r["accuracy"].as_f64().unwrap() - exact as f64 / 5.0).abs() < 1e-9);
+        assert!(r["mean_steps"].as_f64().unwrap() > 0.0);
+    }
+
+    // run shows the learned trace and says how it ended.
+    let o = synth(&["run", task, "--model", out_s, "--size", "3", "--seed", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("INCREMENT()"), "{text}");
+    assert!(text.contains("// result:"), "{text}");
+
+    // A second learn into the same directory is refused, nothing touched.
+    let before = std::fs::read(out.join("model.safetensors")).unwrap();
+    let o = synth(&["learn", task, "--out", out_s, "--steps", "5", "--quiet"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(out.join("model.safetensors")).unwrap(), before);
+
+    // Resume: the step count goes on from the checkpoint's.
+    let saved = meta["step"].as_u64().unwrap();
+    let o = synth(&["learn", task, "--out", out_s, "--steps", "20", "--count", "2", "--quiet", "--threads", "1", "--resume"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let steps = metric_steps(&out);
+    assert!(steps.len() > first.len());
+    assert_eq!(steps.iter().max(), Some(&(saved + 20)), "{steps:?}");
+    let meta2: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    assert!(meta2["step"].as_u64().unwrap() >= saved);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_checkpoint_for_another_task_or_source_is_refused() {
+    let dir = scratch("refuse");
+    let task = tiny_task(&dir);
+    let out = dir.join("run");
+    let o = synth(&["learn", task.to_str().unwrap(), "--out", out.to_str().unwrap(), "--steps", "10", "--count", "1", "--quiet", "--threads", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let o = synth(&["eval", "add", "--model", out.to_str().unwrap(), "--sizes", "3"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("trained on task `increment`, not `add`"), "{}", stderr(&o));
+
+    // The same task with its source changed.
+    let src = std::fs::read_to_string(&task).unwrap().replace("write(p, 1)", "write(p, 1)\n  move(p, right)");
+    let changed = dir.join("changed");
+    std::fs::create_dir_all(&changed).unwrap();
+    let changed = changed.join("increment.npl");
+    std::fs::write(&changed, src).unwrap();
+    let o = synth(&["eval", changed.to_str().unwrap(), "--model", out.to_str().unwrap(), "--sizes", "3"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("another version"), "{}", stderr(&o));
+
+    // A corrupt sidecar is an error message, not a panic.
+    std::fs::write(out.join("model.json"), "{ not json").unwrap();
+    let o = synth(&["eval", task.to_str().unwrap(), "--model", out.to_str().unwrap(), "--sizes", "3"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).starts_with("error:"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+
+    // No model at all.
+    let o = synth(&["eval", task.to_str().unwrap(), "--model", dir.join("nowhere").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("holds no model"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
