@@ -11,9 +11,11 @@
 
 pub mod ast;
 pub mod diagnostic;
+pub mod distance;
 pub mod parser;
 pub mod span;
 
 pub use diagnostic::{render_all, Diagnostic, Label, Severity};
+pub use distance::edit_distance;
 pub use parser::parse;
 pub use span::Span;

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use synth_compiler::{LearnSpec, SettingValue};
+use synth_dsl::edit_distance;
 
 /// How the program embedding and the encoded state become the core's input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,20 +162,6 @@ fn hint(key: &str) -> String {
     }
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for j in 0..b.len() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + (ca != b[j]) as usize).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
 
 const KNOWN: &[&str] = &[
     "hidden", "layers", "embedding", "key", "encoder", "state", "fuse", "fuse_hidden", "batch", "lr", "lr_decay", "lr_decay_every", "clip",
