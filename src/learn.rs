@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use synth::plot::{self, Chart, Series};
 use synth::rundir::{RunDir, RunDirError};
-use synth_compiler::Task;
+use synth_compiler::{SettingValue, Task};
 use synth_runtime::npi::{self, Checkpoint, Control, Engine, EvalReport, StepReport, StopReason, TrainHooks, ValidationReport};
 
 impl From<RunDirError> for Failure {
@@ -153,11 +153,48 @@ impl TrainHooks for CliHooks<'_> {
     }
 }
 
+/// `KEY=VALUE` of `--set`: an integer, a decimal, `true`/`false`, a
+/// comma-separated list of integers, or a word.
+fn parse_setting(s: &str) -> Result<(String, SettingValue), anyhow::Error> {
+    let Some((key, value)) = s.split_once('=') else {
+        return Err(anyhow!("--set expects KEY=VALUE (like `hidden=128`), found `{s}`"));
+    };
+    let (key, value) = (key.trim(), value.trim());
+    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(anyhow!("--set: `{key}` is not a setting name (letters, digits and `_`)"));
+    }
+    if value.is_empty() {
+        return Err(anyhow!("--set {key}: no value after `=`"));
+    }
+    let list = value.trim_start_matches('[').trim_end_matches(']');
+    let value = if let Ok(i) = value.parse::<i64>() {
+        SettingValue::Int(i)
+    } else if let Ok(f) = value.parse::<f64>() {
+        SettingValue::Float(f)
+    } else if value == "true" || value == "false" {
+        SettingValue::Flag(value == "true")
+    } else if list.contains(',') || value.starts_with('[') {
+        let items: Result<Vec<i64>, _> = list.split(',').map(|x| x.trim().parse::<i64>()).collect();
+        SettingValue::List(items.map_err(|_| anyhow!("--set {key}: `{value}` is not a list of integers"))?)
+    } else {
+        SettingValue::Word(value.to_string())
+    };
+    Ok((key.to_string(), value))
+}
+
 pub(crate) fn cmd_learn(a: LearnArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let task = compile(&source)?;
     require_npi(a.learner.as_deref().unwrap_or(&task.learn.learner))?;
-    let (model_cfg, mut cfg) = npi::settings(&task.learn).map_err(|e| Failure::Task(anyhow!("{}: in the learn block: {e}", source.display)))?;
+    let mut learn = task.learn.clone();
+    for s in &a.set {
+        let (key, value) = parse_setting(s).map_err(Failure::Task)?;
+        learn.settings.insert(key, value);
+    }
+    let (model_cfg, mut cfg) = npi::settings(&learn).map_err(|e| {
+        let place = if a.set.is_empty() { "in the learn block" } else { "in the learn block or --set" };
+        Failure::Task(anyhow!("{}: {place}: {e}", source.display))
+    })?;
     if let Some(s) = a.seed {
         cfg.seed = s;
     }

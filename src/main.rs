@@ -73,6 +73,10 @@ struct LearnArgs {
     /// No progress bar (one line per validation instead).
     #[arg(long)]
     quiet: bool,
+    /// Overrides a learner setting of the `learn` block, e.g. `--set hidden=128
+    /// --set lr=3e-4 --set validation_sizes=20,40` (repeatable; see docs/npi.md).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 #[derive(Args)]

@@ -126,6 +126,19 @@ fn a_checkpoint_for_another_task_or_source_is_refused() {
     assert!(stderr(&o).starts_with("error:"), "{}", stderr(&o));
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 
+    // --set overrides the learn block, and a misspelt setting is refused.
+    let fresh = dir.join("set");
+    let o = synth(&["learn", task.to_str().unwrap(), "--out", fresh.to_str().unwrap(), "--steps", "2", "--count", "1", "--quiet", "--set", "hidden=12", "--set", "lr=0.01"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(fresh.join("model.json")).unwrap()).unwrap();
+    assert_eq!(meta["config"]["hidden"], 12);
+    let o = synth(&["learn", task.to_str().unwrap(), "--out", fresh.to_str().unwrap(), "--force", "--set", "hiden=12"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("did you mean `hidden`"), "{}", stderr(&o));
+    let o = synth(&["learn", task.to_str().unwrap(), "--out", fresh.to_str().unwrap(), "--force", "--set", "hidden"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("KEY=VALUE"), "{}", stderr(&o));
+
     // No model at all.
     let o = synth(&["eval", task.to_str().unwrap(), "--model", dir.join("nowhere").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
