@@ -407,7 +407,9 @@ pub(crate) fn cmd_run(a: RunArgs) -> Result<(), Failure> {
     let model_trace = outcome.trace.as_ref().expect("run records its trace");
     let ours = body(&task.render_trace(model_trace));
     let theirs = body(&task.render_trace(&reference));
-    let first_diff = ours.iter().zip(&theirs).position(|(a, b)| a != b).or(if ours.len() != theirs.len() {
+    // The two renderings align their observation columns to their own
+    // deepest frame, so compare lines with the padding taken out.
+    let first_diff = ours.iter().zip(&theirs).position(|(a, b)| split_line(a) != split_line(b)).or(if ours.len() != theirs.len() {
         Some(ours.len().min(theirs.len()))
     } else {
         None
@@ -416,7 +418,12 @@ pub(crate) fn cmd_run(a: RunArgs) -> Result<(), Failure> {
     for (i, line) in ours.iter().enumerate() {
         if Some(i) == first_diff {
             println!("{line}    <-- first difference");
-            println!("{}    <-- the reference does this", theirs.get(i).map_or("(the reference has ended)", |s| s.as_str()));
+            let col = split_line(line).0.len() + (line.len() - split_line(line).0.len() - split_line(line).1.len());
+            let reference = theirs.get(i).map_or("(the reference has ended)".to_string(), |l| {
+                let (call, obs) = split_line(l);
+                if obs.is_empty() { call.to_string() } else { format!("{call:<col$}{obs}") }
+            });
+            println!("{reference}    <-- the reference does this");
         } else {
             println!("{line}");
         }
@@ -443,6 +450,16 @@ fn describe(f: &npi::Failure) -> String {
 }
 
 /// A rendered trace without its `//` header lines.
+/// A trace line's call (with its indentation) and its observation, without
+/// the padding between them.
+fn split_line(line: &str) -> (&str, &str) {
+    let indent = line.len() - line.trim_start().len();
+    match line[indent..].find("  ") {
+        Some(k) => (&line[..indent + k], line[indent + k..].trim_start()),
+        None => (line.trim_end(), ""),
+    }
+}
+
 fn body(text: &str) -> Vec<String> {
     text.lines().filter(|l| !l.starts_with("//")).map(str::to_string).collect()
 }

@@ -98,7 +98,7 @@ pub fn compile_file(file: &ast::File, src: &str, stem: &str) -> Result<Compiled,
     warnings.extend(lint::lint(file, &ops));
     let task = Task {
         name: c.name,
-        source_hash: sha256_hex(src),
+        source_hash: sha256_hex(&fingerprint(file, src)),
         programs: c.programs,
         entry: c.module.entry,
         pointers: c.pointers,
@@ -120,6 +120,46 @@ pub fn compile_file(file: &ast::File, src: &str, stem: &str) -> Result<Compiled,
 fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diags.sort_by_key(|d| (!d.is_error(), d.span.map(|s| (s.start, s.end))));
     diags
+}
+
+/// What a task's source hash covers: every item but `learn`, without
+/// comments and with each run of whitespace made one space, so that editing
+/// a comment, the layout or the `learn` block keeps a trained checkpoint
+/// usable, and any other edit does not.
+fn fingerprint(file: &ast::File, src: &str) -> String {
+    let mut out = String::new();
+    for item in &file.items {
+        if matches!(item.kind, ast::ItemKind::Learn(_)) {
+            continue;
+        }
+        let text = src.get(item.span.start as usize..item.span.end as usize).unwrap_or("");
+        let mut in_string = false;
+        let mut chars = text.chars().peekable();
+        let mut code = String::new();
+        while let Some(c) = chars.next() {
+            if in_string {
+                code.push(c);
+                match c {
+                    '\\' => code.extend(chars.next()),
+                    '"' => in_string = false,
+                    _ => {}
+                }
+            } else if c == '/' && chars.peek() == Some(&'/') {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        code.push('\n');
+                        break;
+                    }
+                }
+            } else {
+                in_string = c == '"';
+                code.push(c);
+            }
+        }
+        out.push_str(&code.split_whitespace().collect::<Vec<_>>().join(" "));
+        out.push('\n');
+    }
+    out
 }
 
 fn sha256_hex(src: &str) -> String {

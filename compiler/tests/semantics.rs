@@ -132,3 +132,20 @@ learn npi { max_steps 1000 }
     assert_eq!(e.kind, RunErrorKind::StepLimit);
     assert!(e.to_string().contains("in `input`"), "{e}");
 }
+
+/// The source hash that checkpoints are checked against covers what the task
+/// means, not comments, layout or the `learn` block.
+#[test]
+fn source_hash_ignores_comments_layout_and_learn() {
+    let add = include_str!("../../stdlib/add.npl");
+    let hash = |src: &str| compile(src, "add").unwrap().task.source_hash;
+    let base = hash(add);
+    let commented = add.replace("program ADD1 {", "// one column\nprogram   ADD1 {  // here");
+    assert_eq!(hash(&commented), base);
+    let relearned = add.replace("traces 320", "traces 64\n  hidden 128");
+    assert_eq!(hash(&relearned), base);
+    let changed = add.replace("write(out, s % 10)", "write(out, s % 10)\n  move(out, left)\n  move(out, right)");
+    assert_ne!(hash(&changed), base);
+    let renamed = add.replace("LSHIFT", "SHIFTL");
+    assert_ne!(hash(&renamed), base);
+}
