@@ -6,9 +6,9 @@
 //! thread streams them from L3 at every step. Split by output columns over
 //! two cores, each half stays in its core's cache. The hand-off has to cost
 //! well under a microsecond, which rules out a mutex and condition variable
-//! (a wake-up is tens of microseconds): both sides spin on an atomic counter,
-//! and yield to the OS after a while so that a busy machine is not made
-//! busier.
+//! (a wake-up is tens of microseconds): both sides poll an atomic counter,
+//! spinning briefly and then yielding to the OS between polls, so that a
+//! busy machine is not made busier.
 //!
 //! Architecture invariant: the job's result must not depend on the split
 //! (each half computes its own outputs in the order one thread would), so
@@ -38,11 +38,13 @@ pub struct Pair<'s> {
     shared: &'s Shared,
 }
 
-/// Spins until `ready` holds, yielding the core after the first ~50 µs.
+/// Spins until `ready` holds, then yields the core between checks: on an
+/// idle machine a yield returns at once, and on a busy one it lets the
+/// thread the other side is waiting for run.
 fn wait(ready: impl Fn() -> bool) {
     let mut spins = 0u32;
     while !ready() {
-        if spins < 1 << 14 {
+        if spins < 1 << 8 {
             std::hint::spin_loop();
             spins += 1;
         } else {
