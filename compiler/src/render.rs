@@ -174,12 +174,12 @@ impl Task {
         };
         let _ = writeln!(
             out,
-            "// {}, size {}, seed {}: {} steps in {} frames; {convention}",
+            "// {}, size {}, seed {}: {} in {}; {convention}",
             self.name,
             trace.size,
             trace.seed,
-            trace.steps.len(),
-            trace.frames.len()
+            plural(trace.steps.len(), "step"),
+            plural(trace.frames.len(), "frame")
         );
         let _ =
             writeln!(out, "// observation per pointer: its cell (_ = blank), [ = at the row's start, ] = at its end");
@@ -247,6 +247,15 @@ impl Task {
 fn obs_of(trace: &Trace, step: usize) -> &[u16] {
     let w = trace.obs_width;
     trace.obs.get(step * w..(step + 1) * w).unwrap_or(&[])
+}
+
+/// `1 frame`, `2 frames`.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 #[cfg(test)]

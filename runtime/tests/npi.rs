@@ -122,7 +122,10 @@ fn checkpoint_round_trips_and_refuses_other_tasks() {
 
     let sort = compile(BUBBLESORT, "bubblesort");
     assert!(matches!(back.load(&sort), Err(LoadError::Task { .. })));
-    let edited = compile(&ADD.replace("test sizes [20, 100, 1000]", "test sizes [20, 100]"), "add");
+    // Another learn block is the same task; another program body is not.
+    let relearned = compile(&ADD.replace("test sizes [20, 100, 1000]", "test sizes [20, 100]"), "add");
+    assert!(back.load(&relearned).is_ok());
+    let edited = compile(&ADD.replace("if s >= 10", "if s > 9"), "add");
     let err = back.load(&edited).unwrap_err();
     assert!(matches!(err, LoadError::Source { .. }), "{err}");
     assert!(err.to_string().contains("another version of `add`"), "{err}");
