@@ -418,7 +418,8 @@ pub(crate) fn cmd_run(a: RunArgs) -> Result<(), Failure> {
     for (i, line) in ours.iter().enumerate() {
         if Some(i) == first_diff {
             println!("{line}    <-- first difference");
-            let col = split_line(line).0.len() + (line.len() - split_line(line).0.len() - split_line(line).1.len());
+            // Our observation column, for the reference line too.
+            let col = line.len() - split_line(line).1.len();
             let reference = theirs.get(i).map_or("(the reference has ended)".to_string(), |l| {
                 let (call, obs) = split_line(l);
                 if obs.is_empty() { call.to_string() } else { format!("{call:<col$}{obs}") }
