@@ -172,6 +172,33 @@ fn bench_infer(task: &synth_compiler::Task, runs: usize, size: usize, threads: u
     println!("infer {runs:2} run(s) in lockstep, {threads} thread(s), {model} model: {:9.0} model steps/s", median(rates));
 }
 
+/// GFLOP/s of the `gemm` crate and of synth's AVX-512 GEMM (packing its
+/// right-hand side on every call) on the LSTM's shapes, one thread.
+fn bench_gemm() {
+    use synth_runtime::kernels::{self, Mat};
+    // (m, n, k, what): per-thread shapes of a B=64, T=20 step (two threads).
+    let shapes = [(640, 1024, 257, "input projection"), (640, 256, 1024, "dx = dG W_ih"), (1024, 513, 640, "dW = dG^T [x 1 h]"), (32, 1024, 256, "recurrent, 32 rows")];
+    for (m, n, k, what) in shapes {
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
+        let mut c = vec![0f32; m * n];
+        let flops = 2.0 * (m * n * k) as f64;
+        let time = |f: &mut dyn FnMut()| {
+            let reps = ((2e9 / flops) as usize).max(3);
+            f();
+            let t0 = Instant::now();
+            for _ in 0..reps {
+                f();
+            }
+            flops * reps as f64 / t0.elapsed().as_secs_f64() / 1e9
+        };
+        // SAFETY: a (m, k), b (k, n), c (m, n), all row-major and in bounds.
+        let crate_gflops = time(&mut || unsafe { kernels::gemm(m, n, k, c.as_mut_ptr(), n as isize, false, Mat::rows(&a, k), Mat::rows(&b, n), 1) });
+        let ours = time(&mut || unsafe { synth_runtime::sgemm::gemm(m, n, k, Mat::rows(&a, k), Mat::rows(&b, n), c.as_mut_ptr(), n, false) });
+        println!("gemm {m:5} x {n:5} x {k:5} ({what}): gemm crate {crate_gflops:6.1} GFLOP/s, synth sgemm {ours:6.1} GFLOP/s");
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let want = |what: &str| args.is_empty() || args.iter().any(|a| a == what);
@@ -191,6 +218,9 @@ fn main() {
         // Everything but the LSTM: the same model with 8 hidden units.
         bench_train(&shape, 64, 20, NpiConfig { hidden: 8, ..NpiConfig::default() });
         bench_train_add(&task, NpiConfig { hidden: 8, ..NpiConfig::default() });
+    }
+    if want("gemm") {
+        bench_gemm();
     }
     if want("infer") || want("infer1") {
         bench_infer(&task, 1, 1000, 1);
