@@ -187,6 +187,15 @@ impl From<std::io::Error> for Failure {
 }
 
 fn main() -> ExitCode {
+    // `synth trace add --size 1000 | head` should stop quietly when `head`
+    // has read enough, as other command-line tools do, not panic on the
+    // closed pipe (Rust ignores SIGPIPE by default).
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of a signal at start-up,
+    // before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(a) => cmd_check(a),
