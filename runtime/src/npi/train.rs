@@ -23,7 +23,7 @@ use super::config::{ConfigError, Curriculum, NpiConfig, TrainConfig};
 use super::data::{Dataset, ModelShape};
 use super::exec::{run_batch, Job, Limits};
 use super::infer::Engine;
-use super::model::Npi;
+use super::model::{Npi, Scores};
 use crate::env::{Environment, TaskError};
 use crate::optim::Adam;
 use candle_core::Device;
@@ -242,6 +242,9 @@ where
     let mut window_loss = (0.0f64, 0usize);
     let mut window_frames = (0usize, 0usize);
     let mut perfect_streak = 0;
+    // Reduce-on-plateau: validations since the best last improved, and the
+    // factor the schedule's rate is multiplied by.
+    let (mut stale, mut lr_scale) = (0usize, 1.0f64);
     let mut stop = StopReason::Steps;
     let mut step = 0u64;
     while step < cfg.steps {
@@ -251,13 +254,13 @@ where
         let out = npi.forward(&batch)?;
         let loss = npi.loss(&out, &batch)?;
         let grads = npi.backward(&loss)?;
-        let lr = cfg.lr * cfg.lr_decay.powi(((offset + step) / cfg.lr_decay_every.max(1)) as i32);
+        let lr = lr_scale * cfg.lr * cfg.lr_decay.powi(((offset + step) / cfg.lr_decay_every.max(1)) as i32);
         let grad_norm = opt.step(&grads, lr, cfg.clip, threads)?;
         let loss = loss.to_scalar::<f32>()?;
         losses.push(loss);
         window_loss = (window_loss.0 + loss as f64, window_loss.1 + 1);
         let scores = out.score(&batch)?;
-        let (right, frames) = sampler.observe(&data, &batch.row_frame, &scores.correct);
+        let (right, frames) = sampler.observe(&data, &batch.row_frame, &scores);
         window_frames = (window_frames.0 + right, window_frames.1 + frames);
         if step.is_multiple_of(sampler.every()) {
             sampler.reweigh();
@@ -273,6 +276,11 @@ where
                 None => true,
                 Some((e, l, _)) => exact > *e || (exact == *e && mean_loss < *l),
             };
+            stale = if improved { 0 } else { stale + 1 };
+            if cfg.plateau > 0 && stale >= cfg.plateau && lr_scale > 1.0 / 64.0 {
+                lr_scale /= 2.0;
+                stale = 0;
+            }
             if improved {
                 best = Some((exact, mean_loss, Checkpoint::save(&npi, meta(&npi, step, mean_loss, scores.clone()))?.with_optimizer(&opt)?));
             }
@@ -461,18 +469,24 @@ impl Sampler {
     }
 
     /// Counts the frames of a batch decided right; returns (right, frames).
-    fn observe(&mut self, data: &Dataset, row_frame: &[usize], correct: &[bool]) -> (usize, usize) {
+    /// A frame goes to the hard set unless every decision in it is sure
+    /// (`Scores::sure`): a rare case the model gets right by a hair (the
+    /// 19 of `9 + 9 + carry` against the 18 of its common neighbours) would
+    /// otherwise be replayed no more than any other and can stay at a tie
+    /// for thousands of steps, flipping with every update.
+    fn observe(&mut self, data: &Dataset, row_frame: &[usize], scores: &Scores) -> (usize, usize) {
         // Rows are packed time-major; collect per-frame verdicts by frame id
         // (a frame drawn twice counts twice, as it was trained twice).
-        let mut verdict: std::collections::BTreeMap<usize, (bool, usize)> = std::collections::BTreeMap::new();
-        for (&f, &ok) in row_frame.iter().zip(correct) {
-            let e = verdict.entry(f).or_insert((true, 0));
+        let mut verdict: std::collections::BTreeMap<usize, (bool, bool, usize)> = std::collections::BTreeMap::new();
+        for ((&f, &ok), &sure) in row_frame.iter().zip(&scores.correct).zip(&scores.sure) {
+            let e = verdict.entry(f).or_insert((true, true, 0));
             e.0 &= ok;
-            e.1 += 1;
+            e.1 &= sure;
+            e.2 += 1;
         }
         let (mut right, mut frames) = (0, 0);
-        for (f, (ok, rows)) in verdict {
-            self.mark(f, !ok);
+        for (f, (ok, sure, rows)) in verdict {
+            self.mark(f, !sure);
             let fr = &data.frames[f];
             let copies = rows / fr.len.max(1);
             let p = fr.program as usize;
