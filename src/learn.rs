@@ -36,10 +36,17 @@ fn require_npi(learner: &str) -> Result<(), Failure> {
 }
 
 /// Loads a checkpoint and checks that it belongs to `task`.
-fn load_model(task: &Task, dir: &RunDir) -> Result<(Checkpoint, npi::Npi), Failure> {
+/// The checkpoint in `dir`, checked against `task`.
+fn load_checkpoint(task: &Task, dir: &RunDir) -> Result<Checkpoint, Failure> {
     let ckpt = dir.load()?;
     require_npi(&ckpt.meta.learner)?;
-    let model = ckpt.load(task).map_err(|e| Failure::Task(anyhow!("cannot use the model in `{}`: {e}", dir.path.display())))?;
+    ckpt.check(task).map_err(|e| Failure::Task(anyhow!("cannot use the model in `{}`: {e}", dir.path.display())))?;
+    Ok(ckpt)
+}
+
+fn load_model(task: &Task, dir: &RunDir) -> Result<(Checkpoint, npi::Npi), Failure> {
+    let ckpt = load_checkpoint(task, dir)?;
+    let model = ckpt.model().map_err(|e| Failure::Task(anyhow!("cannot use the model in `{}`: {e}", dir.path.display())))?;
     Ok((ckpt, model))
 }
 
@@ -215,7 +222,8 @@ pub(crate) fn cmd_learn(a: LearnArgs) -> Result<(), Failure> {
 
     let resume = if dir.has_model() {
         if a.resume {
-            Some(load_model(&task, &dir)?)
+            // Checked here for a clear message; `npi::resume` builds the model.
+            Some(load_checkpoint(&task, &dir)?)
         } else if a.force {
             None
         } else {
@@ -235,8 +243,8 @@ pub(crate) fn cmd_learn(a: LearnArgs) -> Result<(), Failure> {
         let _ = std::fs::remove_file(dir.file(synth::rundir::METRICS));
     }
 
-    let offset = resume.as_ref().map_or(0, |(c, _)| c.meta.step);
-    if let Some((c, _)) = &resume {
+    let offset = resume.as_ref().map_or(0, |c| c.meta.step);
+    if let Some(c) = &resume {
         let state = if c.optimizer.is_some() { "with its optimiser state" } else { "with a fresh optimiser (no optimiser state saved)" };
         eprintln!("resuming from the checkpoint at step {offset}, {state}");
     }
@@ -271,7 +279,7 @@ pub(crate) fn cmd_learn(a: LearnArgs) -> Result<(), Failure> {
         stopped_by: None,
     };
     let outcome = match resume {
-        Some((ckpt, _)) => npi::resume(&task, &ckpt, &cfg, &mut hooks),
+        Some(ckpt) => npi::resume(&task, &ckpt, &cfg, &mut hooks),
         None => npi::train(&task, &model_cfg, &cfg, &mut hooks),
     };
     bar.finish_and_clear();

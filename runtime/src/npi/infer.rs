@@ -18,9 +18,9 @@ use super::data::ModelShape;
 use super::model::{argmax, Npi};
 use crate::kernels::{self, Mat, SendPtr};
 use crate::pair::Pair;
-use std::sync::Mutex;
 use crate::sgemm::{self, PackedB};
 use candle_core::Tensor;
+use std::sync::Mutex;
 use synth_compiler::ARG_SLOTS;
 
 /// One layer's weights, transposed: `out (n) = bias + x (k) * wt (k, n)`.
@@ -153,7 +153,6 @@ pub struct Engine {
 }
 
 /// One half of an LSTM layer's gate columns (see [`Engine::split`]).
-#[derive(Debug)]
 struct Half {
     /// `(k, 4 * units)`: the i, f, g, o columns of `units`, row-major.
     wt: Vec<f32>,
@@ -162,7 +161,7 @@ struct Half {
 }
 
 /// Work buffers of one half.
-#[derive(Default)]
+#[derive(Default, Debug)]
 struct HalfScratch {
     gates: Vec<f32>,
     c: Vec<f32>,
@@ -178,9 +177,10 @@ pub struct SplitCore {
     halves: [Mutex<HalfScratch>; 2],
 }
 
-impl std::fmt::Debug for HalfScratch {
+impl std::fmt::Debug for Half {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HalfScratch")
+        // Like `Dense`: the shape, not the weights.
+        write!(f, "Half(units {:?}, {} inputs)", self.units, self.wt.len() / (4 * self.units.len()).max(1))
     }
 }
 
