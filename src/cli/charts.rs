@@ -3,13 +3,21 @@
 //! Each is a pure function of what it plots, so tests render them from
 //! synthetic data; [`super::plot`] draws them.
 
-use super::plot::{self, Chart, Series};
+use super::plot::{self, Chart, Scale, Series};
 use synth_runtime::npi::{EvalReport, ValidationReport};
 
-/// The training loss: `(step, mean loss)` points.
+/// The training loss: `(step, mean loss)` points, on a log axis when it
+/// falls by decades (as it does when a task is learned).
 pub fn loss(losses: &[(f64, f64)]) -> String {
     plot::svg(
-        &Chart { title: "training loss", x_label: "step", y_label: "loss (mean over 10 steps)", log_x: false, y_range: None },
+        &Chart {
+            title: "training loss",
+            x_label: "step",
+            y_label: "loss (mean over 10 steps)",
+            x_scale: Scale::Linear,
+            y_scale: Scale::Auto,
+            y_range: None,
+        },
         &[Series { name: "loss", points: losses.to_vec() }],
     )
 }
@@ -39,19 +47,21 @@ pub fn validation(validations: &[ValidationReport], offset: u64) -> String {
         points: validations.iter().map(|v| ((v.step + offset) as f64, v.frame_accuracy)).collect(),
     });
     plot::svg(
-        &Chart { title: "validation", x_label: "step", y_label: "accuracy", log_x: false, y_range: Some((0.0, 1.0)) },
+        &Chart { title: "validation", x_label: "step", y_label: "accuracy", x_scale: Scale::Linear, y_scale: Scale::Linear, y_range: Some((0.0, 1.0)) },
         &series,
     )
 }
 
-/// Exact match against input size, from the final table.
+/// Exact match against input size, from the final table; sizes on a log
+/// axis (test sizes grow geometrically: 20, 100, 1000).
 pub fn accuracy(report: &EvalReport) -> String {
     plot::svg(
         &Chart {
             title: &format!("{}: exact match against input size", report.task),
             x_label: "input size",
             y_label: "exact match",
-            log_x: true,
+            x_scale: Scale::Log,
+            y_scale: Scale::Linear,
             y_range: Some((0.0, 1.0)),
         },
         &[Series { name: &report.learner, points: report.results.iter().map(|r| (r.size as f64, r.accuracy)).collect() }],

@@ -19,6 +19,8 @@ mod interrupt;
 mod learn;
 mod model;
 mod plot;
+#[cfg(test)]
+mod plot_tests;
 mod progress;
 mod rundir;
 mod run;
