@@ -1,7 +1,8 @@
 //! `synth`: neural program learning from reference programs written in NPL.
 //!
-//! This crate is the facade over the three library crates and the home of
-//! everything that touches the outside world (files, terminal, clock):
+//! This crate is the facade over the three library crates: what a Rust
+//! program embeds to compile tasks, run their reference programs and train
+//! learners on them.
 //!
 //! - [`synth_dsl`]: NPL text to a syntax tree, and the [`Diagnostic`] type.
 //! - [`synth_compiler`]: the syntax tree to a [`Task`] that samples inputs,
@@ -10,8 +11,14 @@
 //! - [`synth_runtime`]: the learners (NPI first) trained on those traces.
 //!
 //! Here: [`Source`] (a task file, or a stdlib task named by its stem),
-//! [`compile`] and [`check`] (what `synth check` does, also used by the
-//! snapshot tests), and the CLI's commands in `main.rs`.
+//! [`stdlib`] (the embedded task library), [`compile`] and [`check`] (what
+//! `synth check` does, also used by the snapshot tests). A compiled [`Task`]
+//! runs its reference programs (`Task::trace`); `runtime::npi` trains and
+//! runs a learner on it.
+//!
+//! The `synth` binary (`src/main.rs` and its private `cli` module) adds what
+//! only a command line needs: the run directory, plots, the progress bar, the
+//! clock and Ctrl-C. None of it is part of this API.
 
 pub use synth_compiler as compiler;
 pub use synth_dsl as dsl;
@@ -32,5 +39,3 @@ pub use source::{Source, SourceError};
 pub fn compile(source: &Source) -> Result<synth_compiler::Compiled, Vec<Diagnostic>> {
     synth_compiler::compile(&source.text, &source.stem)
 }
-pub mod plot;
-pub mod rundir;

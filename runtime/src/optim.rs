@@ -48,7 +48,7 @@ impl Adam {
     /// Restores what [`Adam::state_to_safetensors`] wrote, for the same
     /// variables; refuses bytes whose names or sizes differ.
     pub fn load_state(&mut self, bytes: &[u8]) -> candle_core::Result<()> {
-        let err = |m: String| candle_core::Error::Msg(format!("optimiser state: {m}"));
+        let err = candle_core::Error::Msg;
         let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| err(e.to_string()))?;
         let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| err(e.to_string()))?;
         let step: u64 = header.metadata().as_ref().and_then(|m| m.get("step")).and_then(|s| s.parse().ok()).ok_or_else(|| err("no step count".into()))?;
@@ -60,7 +60,15 @@ impl Adam {
             if t.dtype() != safetensors::Dtype::F32 || t.data().len() != 4 * len {
                 return Err(err(format!("`{name}` has the wrong type or size")));
             }
-            Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+            let values: Vec<f32> = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+            // Corrupt bytes read as NaN, or as a negative second moment
+            // whose square root is NaN: either would poison every weight
+            // at the first step.
+            let bad = if name.starts_with("v.") { values.iter().find(|x| !(x.is_finite() && **x >= 0.0)) } else { values.iter().find(|x| !x.is_finite()) };
+            if let Some(x) = bad {
+                return Err(err(format!("`{name}` holds {x}")));
+            }
+            Ok(values)
         };
         let mut m = Vec::with_capacity(self.vars.len());
         let mut v = Vec::with_capacity(self.vars.len());

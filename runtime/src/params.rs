@@ -10,8 +10,8 @@ use candle_core::{DType, Device, Shape, Tensor, Var};
 use candle_nn::{Init, VarBuilder, VarMap};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 /// A `VarBuilder` backend that returns the variable already in `varmap` or
 /// creates it from the seeded generator.
@@ -63,6 +63,63 @@ impl candle_nn::var_builder::SimpleBackend for SeededInit {
             Some(v) => Ok(v.as_tensor().clone()),
             None => candle_core::bail!("no variable {name}"),
         }
+    }
+
+    fn contains_tensor(&self, name: &str) -> bool {
+        self.varmap.data().lock().unwrap().contains_key(name)
+    }
+}
+
+/// A `VarBuilder` over the variables already in `varmap` that refuses a
+/// name it does not hold or a shape that differs, instead of creating a
+/// variable: a model built from loaded weights gets exactly those weights,
+/// and a config that does not fit them (from a corrupt or edited
+/// checkpoint) fails by name before anything is allocated for it. The
+/// returned [`Used`] tells afterwards which variables nothing asked for.
+pub fn existing_builder(varmap: &VarMap, dev: &Device) -> (VarBuilder<'static>, Used) {
+    let used = Used(Arc::new(Mutex::new(BTreeSet::new())));
+    let backend = Existing { varmap: varmap.clone(), used: used.clone() };
+    (VarBuilder::from_backend(Box::new(backend), DType::F32, dev.clone()), used)
+}
+
+/// The names an [`existing_builder`] was asked for.
+#[derive(Clone)]
+pub struct Used(Arc<Mutex<BTreeSet<String>>>);
+
+impl Used {
+    /// The variables of `varmap` that were never asked for, sorted.
+    pub fn unused(&self, varmap: &VarMap) -> Vec<String> {
+        let used = self.0.lock().unwrap();
+        sorted_vars(varmap).into_iter().map(|(k, _)| k).filter(|k| !used.contains(k)).collect()
+    }
+}
+
+struct Existing {
+    varmap: VarMap,
+    used: Used,
+}
+
+impl Existing {
+    fn lookup(&self, name: &str) -> candle_core::Result<Var> {
+        self.used.0.lock().unwrap().insert(name.to_string());
+        match self.varmap.data().lock().unwrap().get(name) {
+            Some(v) => Ok(v.clone()),
+            None => candle_core::bail!("the weights have no `{name}`"),
+        }
+    }
+}
+
+impl candle_nn::var_builder::SimpleBackend for Existing {
+    fn get(&self, s: Shape, name: &str, _h: Init, _dtype: DType, _dev: &Device) -> candle_core::Result<Tensor> {
+        let v = self.lookup(name)?;
+        if v.shape() != &s {
+            candle_core::bail!("`{name}` is {:?} in the weights, the config makes it {:?}", v.dims(), s.dims());
+        }
+        Ok(v.as_tensor().clone())
+    }
+
+    fn get_unchecked(&self, name: &str, _dtype: DType, _dev: &Device) -> candle_core::Result<Tensor> {
+        Ok(self.lookup(name)?.as_tensor().clone())
     }
 
     fn contains_tensor(&self, name: &str) -> bool {

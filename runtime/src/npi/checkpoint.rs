@@ -6,7 +6,12 @@
 //! Loading checks the record against the task before touching the weights
 //! and refuses, with a message that says what differs, a checkpoint for
 //! another task, another version of the task's source, another program set,
-//! or other observation or argument layouts.
+//! or other observation or argument layouts. Then the bytes: weights that
+//! are not safetensors or not finite, weights that are not the model the
+//! record's config describes (checked by name and shape before the model
+//! allocates anything), and an optimiser state that does not fit them are
+//! refused too, each with its own [`LoadError`], so that a caller can name
+//! the file at fault.
 
 use super::config::NpiConfig;
 use super::data::ModelShape;
@@ -78,8 +83,25 @@ pub enum LoadError {
     EndConvention { expected: synth_compiler::EndConvention, found: synth_compiler::EndConvention },
     #[error("the checkpoint's model config is invalid: {0}")]
     Config(String),
+    /// The weights are not safetensors, or hold values that are not finite.
     #[error("the checkpoint's weights do not load: {0}")]
     Weights(String),
+    /// The weights load but are not the model the metadata describes.
+    #[error("the checkpoint's weights do not fit its model config: {0}")]
+    Mismatch(String),
+    /// Adam's saved state does not load or does not fit the weights.
+    #[error("the checkpoint's optimiser state does not load: {0}")]
+    Optimizer(String),
+}
+
+/// A candle error's message without the backtrace candle attaches when
+/// `RUST_BACKTRACE` is set: a refusal is one line for a user, not a report
+/// of where in candle it was noticed.
+pub(crate) fn message(e: &candle_core::Error) -> String {
+    match e {
+        candle_core::Error::WithBacktrace { inner, .. } => message(inner),
+        e => e.to_string(),
+    }
 }
 
 fn programs_list(shape: &ModelShape) -> String {
@@ -152,7 +174,15 @@ impl Checkpoint {
         if shape.programs.is_empty() || shape.programs.len() != shape.arities.len() {
             return Err(LoadError::Config(format!("{} programs with {} arities", shape.programs.len(), shape.arities.len())));
         }
-        let varmap = crate::params::from_safetensors(&self.weights, &candle_core::Device::Cpu).map_err(|e| LoadError::Weights(e.to_string()))?;
-        Npi::from_varmap(&self.meta.config, &self.meta.shape, varmap).map_err(|e| LoadError::Weights(e.to_string()))
+        let varmap = crate::params::from_safetensors(&self.weights, &candle_core::Device::Cpu).map_err(|e| LoadError::Weights(message(&e)))?;
+        // Corrupt bytes inside a well-formed file read as NaN or huge
+        // values; a model of them would only ever produce garbage.
+        for (name, var) in crate::params::sorted_vars(&varmap) {
+            let values = var.as_tensor().flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(|e| LoadError::Weights(message(&e)))?;
+            if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+                return Err(LoadError::Weights(format!("`{name}` holds {v}")));
+            }
+        }
+        Npi::from_varmap(&self.meta.config, &self.meta.shape, varmap).map_err(|e| LoadError::Mismatch(message(&e)))
     }
 }

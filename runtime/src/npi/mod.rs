@@ -28,4 +28,4 @@ pub use eval::{evaluate, EvalReport, SizeReport};
 pub use exec::{run, run_batch, Failure, Job, Limits, RunOutcome};
 pub use infer::{Engine, SplitCore};
 pub use model::Npi;
-pub use train::{resume, train, train_model, Control, NoHooks, StepReport, StopReason, TrainError, TrainHooks, TrainOutcome, ValidationReport};
+pub use train::{resume, resume_checked, train, train_model, Control, Resumable, NoHooks, StepReport, StopReason, TrainError, TrainHooks, TrainOutcome, ValidationReport};

@@ -120,11 +120,11 @@ impl Npi {
 
     /// The model over existing parameters (checked by name and shape).
     pub fn from_varmap(config: &NpiConfig, shape: &ModelShape, varmap: VarMap) -> candle_core::Result<Npi> {
-        let vb = VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &Device::Cpu);
-        let n = varmap.data().lock().unwrap().len();
+        let (vb, used) = params::existing_builder(&varmap, &Device::Cpu);
         let npi = Npi::build(config, shape, varmap.clone(), vb)?;
-        if varmap.data().lock().unwrap().len() != n {
-            candle_core::bail!("the weights lack some of the model's parameters");
+        let unused = used.unused(&varmap);
+        if let Some(name) = unused.first() {
+            candle_core::bail!("the weights hold {} tensor{} the config's model does not use, such as `{name}`", unused.len(), if unused.len() == 1 { "" } else { "s" });
         }
         Ok(npi)
     }

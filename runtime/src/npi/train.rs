@@ -18,7 +18,7 @@
 //! Architecture invariant: no clock and no IO; the caller's [`TrainHooks`]
 //! see every step and may stop the run (time budgets, Ctrl-C).
 
-use super::checkpoint::{Checkpoint, CheckpointMeta, SizeScore, FORMAT};
+use super::checkpoint::{Checkpoint, CheckpointMeta, LoadError, SizeScore, FORMAT};
 use super::config::{ConfigError, Curriculum, NpiConfig, TrainConfig};
 use super::data::{Dataset, ModelShape};
 use super::exec::{run_batch, Job, Limits};
@@ -127,7 +127,7 @@ pub enum TrainError {
     #[error("the task produced no training frames")]
     NoData,
     #[error("cannot resume: {0}")]
-    Resume(String),
+    Resume(LoadError),
     #[error("model: {0}")]
     Model(#[from] candle_core::Error),
 }
@@ -176,7 +176,30 @@ where
     E: Environment,
     E::Instance: Send,
 {
-    run(env, npi, None, cfg, hooks)
+    let opt = Adam::new(&npi.varmap);
+    run(env, npi, opt, None, cfg, hooks)
+}
+
+/// A checkpoint ready to resume: its model built and its optimiser state
+/// loaded, both checked against the task and each other (see
+/// [`Resumable::new`]), before any training work starts.
+pub struct Resumable<'a> {
+    from: &'a Checkpoint,
+    npi: Npi,
+    opt: Adam,
+}
+
+impl<'a> Resumable<'a> {
+    /// Checks `from` against `env` ([`Checkpoint::load`]) and loads its
+    /// optimiser state, if it has one, into an optimiser over its weights.
+    pub fn new<E: Environment + ?Sized>(env: &E, from: &'a Checkpoint) -> Result<Resumable<'a>, LoadError> {
+        let npi = from.load(env)?;
+        let mut opt = Adam::new(&npi.varmap);
+        if let Some(bytes) = &from.optimizer {
+            opt.load_state(bytes).map_err(|e| LoadError::Optimizer(super::checkpoint::message(&e)))?;
+        }
+        Ok(Resumable { from, npi, opt })
+    }
 }
 
 /// Continues the training that saved `from`: its weights, its optimiser
@@ -190,11 +213,20 @@ where
     E: Environment,
     E::Instance: Send,
 {
-    let npi = from.load(env).map_err(|e| TrainError::Resume(e.to_string()))?;
-    run(env, npi, Some(from), cfg, hooks)
+    resume_checked(env, Resumable::new(env, from).map_err(TrainError::Resume)?, cfg, hooks)
 }
 
-fn run<E>(env: &E, mut npi: Npi, from: Option<&Checkpoint>, cfg: &TrainConfig, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError>
+/// [`resume`] from a checkpoint already checked, so that a caller can refuse
+/// a bad one before it announces training.
+pub fn resume_checked<E>(env: &E, r: Resumable, cfg: &TrainConfig, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError>
+where
+    E: Environment,
+    E::Instance: Send,
+{
+    run(env, r.npi, r.opt, Some(r.from), cfg, hooks)
+}
+
+fn run<E>(env: &E, mut npi: Npi, mut opt: Adam, from: Option<&Checkpoint>, cfg: &TrainConfig, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError>
 where
     E: Environment,
     E::Instance: Send,
@@ -211,10 +243,6 @@ where
     drop(traces);
     let mut sampler = Sampler::new(&data, cfg.curriculum, derive_seed(cfg.seed, STREAM_SAMPLER, offset));
     let validation = ValidationSet::new(env, cfg)?;
-    let mut opt = Adam::new(&npi.varmap);
-    if let Some(bytes) = from.and_then(|c| c.optimizer.as_ref()) {
-        opt.load_state(bytes).map_err(|e| TrainError::Resume(e.to_string()))?;
-    }
 
     let meta = |npi: &Npi, step: u64, loss: f64, validation: Vec<SizeScore>| CheckpointMeta {
         format: FORMAT,

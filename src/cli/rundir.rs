@@ -35,6 +35,8 @@ pub enum RunDirError {
     NoModel { path: String },
     #[error("`{path}` is not a synth checkpoint: {err}")]
     BadMeta { path: String, err: serde_json::Error },
+    #[error("`{path}` is missing: the run directory has the metadata ({META}) but not the file it goes with")]
+    Missing { path: String },
 }
 
 pub struct RunDir {
@@ -79,18 +81,28 @@ impl RunDir {
         self.write(META, &meta)
     }
 
+    /// The checkpoint's metadata and weights, without the optimiser state
+    /// (what `eval` and `run` need).
     pub fn load(&self) -> Result<Checkpoint, RunDirError> {
         let meta_path = self.file(META);
         if !meta_path.is_file() {
             return Err(RunDirError::NoModel { path: self.path.display().to_string() });
         }
-        let read = |p: &Path| fs::read(p).map_err(|err| RunDirError::Read { path: p.display().to_string(), err });
-        let meta: CheckpointMeta = serde_json::from_slice(&read(&meta_path)?)
-            .map_err(|err| RunDirError::BadMeta { path: meta_path.display().to_string(), err })?;
+        let meta: CheckpointMeta =
+            serde_json::from_slice(&read(&meta_path)?).map_err(|err| RunDirError::BadMeta { path: meta_path.display().to_string(), err })?;
         let weights = read(&self.file(WEIGHTS))?;
+        Ok(Checkpoint { meta, weights, optimizer: None })
+    }
+
+    /// The checkpoint with its optimiser state when there is one (what
+    /// `learn --resume` needs).
+    pub fn load_with_optimizer(&self) -> Result<Checkpoint, RunDirError> {
+        let mut ckpt = self.load()?;
         let opt_path = self.file(OPTIMIZER);
-        let optimizer = if opt_path.is_file() { Some(read(&opt_path)?) } else { None };
-        Ok(Checkpoint { meta, weights, optimizer })
+        if opt_path.exists() {
+            ckpt.optimizer = Some(read(&opt_path)?);
+        }
+        Ok(ckpt)
     }
 
     /// Appends one line to `metrics.jsonl`.
@@ -103,6 +115,13 @@ impl RunDir {
             .map_err(|err| RunDirError::Write { path: path.display().to_string(), err })?;
         writeln!(f, "{line}").map_err(|err| RunDirError::Write { path: path.display().to_string(), err })
     }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, RunDirError> {
+    fs::read(path).map_err(|err| match err.kind() {
+        std::io::ErrorKind::NotFound => RunDirError::Missing { path: path.display().to_string() },
+        _ => RunDirError::Read { path: path.display().to_string(), err },
+    })
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunDirError> {

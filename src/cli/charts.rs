@@ -1,0 +1,69 @@
+//! The plots a run directory holds: `loss.svg` and `validation.svg` from the
+//! training history, `accuracy.svg` from the final generalisation table.
+//! Each is a pure function of what it plots, so tests render them from
+//! synthetic data; [`super::plot`] draws them.
+
+use super::plot::{self, Chart, Scale, Series};
+use synth_runtime::npi::{EvalReport, ValidationReport};
+
+/// The training loss: `(step, mean loss)` points, on a log axis when it
+/// falls by decades (as it does when a task is learned).
+pub fn loss(losses: &[(f64, f64)]) -> String {
+    plot::svg(
+        &Chart {
+            title: "training loss",
+            x_label: "step",
+            y_label: "loss (mean over 10 steps)",
+            x_scale: Scale::Linear,
+            y_scale: Scale::Auto,
+            y_range: None,
+        },
+        &[Series { name: "loss", points: losses.to_vec() }],
+    )
+}
+
+/// Closed-loop exact match per validation size and teacher-forced frame
+/// accuracy, against the step (`offset` steps were taken before these).
+pub fn validation(validations: &[ValidationReport], offset: u64) -> String {
+    let mut sizes: Vec<usize> = validations.iter().flat_map(|v| v.scores.iter().map(|s| s.size)).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let names: Vec<String> = sizes.iter().map(|s| format!("closed loop, n={s}")).collect();
+    let mut series: Vec<Series> = sizes
+        .iter()
+        .zip(&names)
+        .map(|(&size, name)| Series {
+            name,
+            points: validations
+                .iter()
+                .filter_map(|v| {
+                    v.scores.iter().find(|s| s.size == size).map(|s| ((v.step + offset) as f64, s.exact as f64 / s.count.max(1) as f64))
+                })
+                .collect(),
+        })
+        .collect();
+    series.push(Series {
+        name: "frames right (teacher forced)",
+        points: validations.iter().map(|v| ((v.step + offset) as f64, v.frame_accuracy)).collect(),
+    });
+    plot::svg(
+        &Chart { title: "validation", x_label: "step", y_label: "accuracy", x_scale: Scale::Linear, y_scale: Scale::Linear, y_range: Some((0.0, 1.0)) },
+        &series,
+    )
+}
+
+/// Exact match against input size, from the final table; sizes on a log
+/// axis (test sizes grow geometrically: 20, 100, 1000).
+pub fn accuracy(report: &EvalReport) -> String {
+    plot::svg(
+        &Chart {
+            title: &format!("{}: exact match against input size", report.task),
+            x_label: "input size",
+            y_label: "exact match",
+            x_scale: Scale::Log,
+            y_scale: Scale::Linear,
+            y_range: Some((0.0, 1.0)),
+        },
+        &[Series { name: &report.learner, points: report.results.iter().map(|r| (r.size as f64, r.accuracy)).collect() }],
+    )
+}

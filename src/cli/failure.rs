@@ -1,0 +1,47 @@
+//! Why a command failed, and so which exit code it gets: the one place that
+//! turns errors into the codes documented in [`super`].
+
+use super::rundir::RunDirError;
+use std::process::ExitCode;
+
+/// Why a command failed.
+pub enum Failure {
+    /// Diagnostics or a message already printed: exit 1.
+    Reported,
+    /// Exit 1 with this message.
+    Task(anyhow::Error),
+    /// Exit 3 with this message.
+    Io(anyhow::Error),
+}
+
+impl Failure {
+    /// Prints the message (if not printed yet) and gives the exit code.
+    pub fn report(self) -> ExitCode {
+        match self {
+            Failure::Reported => ExitCode::from(1),
+            Failure::Task(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+            Failure::Io(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(3)
+            }
+        }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Io(e.into())
+    }
+}
+
+impl From<RunDirError> for Failure {
+    fn from(e: RunDirError) -> Self {
+        match e {
+            RunDirError::Write { .. } | RunDirError::Read { .. } => Failure::Io(e.into()),
+            RunDirError::NoModel { .. } | RunDirError::BadMeta { .. } | RunDirError::Missing { .. } => Failure::Task(e.into()),
+        }
+    }
+}

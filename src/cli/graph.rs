@@ -1,0 +1,39 @@
+//! `synth graph`: the call graph or every program's operation graph, as
+//! text or DOT.
+
+use super::failure::Failure;
+use super::task::{compile, load, TaskArg};
+use clap::{Args, ValueEnum};
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Text,
+    Dot,
+}
+
+#[derive(Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    task: TaskArg,
+    /// The call graph (the default).
+    #[arg(long, conflicts_with = "ops")]
+    calls: bool,
+    /// The operation graph of every program.
+    #[arg(long)]
+    ops: bool,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    format: GraphFormat,
+}
+
+pub fn run(a: GraphArgs) -> Result<(), Failure> {
+    let source = load(&a.task)?;
+    let task = compile(&source)?;
+    let text = match (a.ops, a.format) {
+        (false, GraphFormat::Text) => task.call_graph().to_text(),
+        (false, GraphFormat::Dot) => task.call_graph().to_dot(),
+        (true, GraphFormat::Text) => task.op_graph().to_text(),
+        (true, GraphFormat::Dot) => task.op_graph().to_dot(),
+    };
+    print!("{text}");
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! `synth learn`: trains a learner on the task's traces. Training itself is
+//! `synth_runtime::npi::train`; this command adds what needs the terminal,
+//! the clock and the disk: the settings from the command line, the run
+//! directory and its refusal to overwrite a model, resuming, the progress
+//! and the time budget ([`super::progress`]), the plots and the final
+//! generalisation table.
+
+use super::charts;
+use super::eval::table;
+use super::failure::Failure;
+use super::interrupt::interrupt_flag;
+use super::model::{load_resumable, refusal, require_npi, threads};
+use super::progress::{CliHooks, INTERRUPTED};
+use super::rundir::{self, RunDir};
+use super::settings::parse_setting;
+use super::task::{compile, load, TaskArg};
+use anyhow::anyhow;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::time::Instant;
+use synth_runtime::npi::{self, Engine, Resumable, StopReason};
+
+#[derive(Args)]
+pub struct LearnArgs {
+    #[command(flatten)]
+    task: TaskArg,
+    /// The learner (default: the `learn` block's).
+    #[arg(long)]
+    learner: Option<String>,
+    /// Where the checkpoint, metrics and plots go (default: runs/<task>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Wall-clock budget in seconds.
+    #[arg(long)]
+    time: Option<u64>,
+    /// Most optimiser steps.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Training traces in all, spread over the train sizes.
+    #[arg(long)]
+    traces: Option<usize>,
+    /// Continue training the checkpoint in --out.
+    #[arg(long, conflicts_with = "force")]
+    resume: bool,
+    /// Replace a checkpoint already in --out.
+    #[arg(long)]
+    force: bool,
+    /// Inputs per size in the final table.
+    #[arg(long, default_value_t = 32)]
+    count: usize,
+    /// Worker threads (default: one per physical core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress bar (one line per validation instead).
+    #[arg(long)]
+    quiet: bool,
+    /// Overrides a learner setting of the `learn` block, e.g. `--set hidden=128
+    /// --set lr=3e-4 --set validation_sizes=20,40` (repeatable; see docs/npi.md).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+pub fn run(a: LearnArgs) -> Result<(), Failure> {
+    let source = load(&a.task)?;
+    let task = compile(&source)?;
+    require_npi(a.learner.as_deref().unwrap_or(&task.learn.learner))?;
+    let mut learn = task.learn.clone();
+    for s in &a.set {
+        let (key, value) = parse_setting(s).map_err(Failure::Task)?;
+        learn.settings.insert(key, value);
+    }
+    let (model_cfg, mut cfg) = npi::settings(&learn).map_err(|e| {
+        let place = if a.set.is_empty() { "in the learn block" } else { "in the learn block or --set" };
+        Failure::Task(anyhow!("{}: {place}: {e}", source.display))
+    })?;
+    if let Some(s) = a.seed {
+        cfg.seed = s;
+    }
+    if let Some(s) = a.steps {
+        cfg.steps = s;
+    }
+    if let Some(t) = a.traces {
+        cfg.traces = t;
+    }
+    if let Some(t) = a.threads {
+        cfg.threads = t;
+    }
+    if cfg.traces == 0 || cfg.train_sizes.is_empty() {
+        return Err(Failure::Task(anyhow!("nothing to train on: the learn block needs `train sizes ...` and at least one trace")));
+    }
+    let budget = a.time.or(task.learn.time);
+    let dir = RunDir::new(a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&task.name)));
+
+    let resume = if dir.has_model() {
+        if a.resume {
+            Some(load_resumable(&task, &dir)?)
+        } else if a.force {
+            None
+        } else {
+            return Err(Failure::Task(anyhow!(
+                "`{}` already holds a trained model; pass --resume to continue training it, --force to replace it, or --out DIR",
+                dir.path.display()
+            )));
+        }
+    } else if a.resume {
+        return Err(Failure::Task(anyhow!("nothing to resume: `{}` holds no model (no {})", dir.path.display(), rundir::META)));
+    } else {
+        None
+    };
+    // The whole checkpoint (model and optimiser state) is checked before
+    // anything is announced or written, so a bad one is refused with the
+    // user's files untouched.
+    let resumable = resume.as_ref().map(|c| Resumable::new(&task, c).map_err(|e| refusal(&dir, &e))).transpose()?;
+    dir.create()?;
+    if resume.is_none() {
+        // A fresh run starts a fresh log.
+        let _ = std::fs::remove_file(dir.file(rundir::METRICS));
+    }
+
+    let offset = resume.as_ref().map_or(0, |c| c.meta.step);
+    if let Some(c) = &resume {
+        let state = if c.optimizer.is_some() { "with its optimiser state" } else { "with a fresh optimiser (no optimiser state saved)" };
+        eprintln!("resuming from the checkpoint at step {offset}, {state}");
+    }
+    let sizes = cfg.train_sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    eprintln!(
+        "training npi on `{}`: {} traces of sizes {}..={}, at most {} steps{}, seed {}; writing to {}",
+        task.name,
+        cfg.traces,
+        sizes.first().unwrap(),
+        sizes.last().unwrap(),
+        cfg.steps,
+        budget.map(|b| format!(" or {b} s")).unwrap_or_default(),
+        cfg.seed,
+        dir.path.display()
+    );
+    let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.steps) };
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}").expect("valid template").progress_chars("=> "),
+    );
+    let mut hooks = CliHooks::new(&dir, bar.clone(), budget, interrupt_flag(), offset);
+    let outcome = match resumable {
+        Some(r) => npi::resume_checked(&task, r, &cfg, &mut hooks),
+        None => npi::train(&task, &model_cfg, &cfg, &mut hooks),
+    };
+    bar.finish_and_clear();
+    if let Some(e) = hooks.error.take() {
+        return Err(e.into());
+    }
+    let outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
+    let mut best = outcome.best.clone();
+    best.meta.step += offset;
+    dir.save(&best)?;
+    let seconds = hooks.start.elapsed().as_secs_f64();
+    let why = match (outcome.stop, hooks.stopped_by) {
+        (StopReason::Converged, _) => "validation perfect".to_string(),
+        (StopReason::Steps, _) => "step budget used".to_string(),
+        (StopReason::Stopped, Some(w)) => w.to_string(),
+        (StopReason::Stopped, None) => "stopped".to_string(),
+    };
+    eprintln!(
+        "stopped after {} steps in {seconds:.1} s ({why}); best checkpoint: step {} -> {}",
+        outcome.steps,
+        best.meta.step,
+        dir.file(rundir::WEIGHTS).display()
+    );
+    dir.write("loss.svg", charts::loss(&hooks.losses).as_bytes())?;
+    dir.write("validation.svg", charts::validation(&hooks.validations, offset).as_bytes())?;
+    if hooks.stopped_by == Some(INTERRUPTED) {
+        return Ok(());
+    }
+
+    // The compiler fills in test sizes the file leaves out; this is a
+    // fallback for a task built by hand.
+    let top = cfg.train_sizes.iter().copied().max().unwrap_or(1);
+    let test_sizes = if task.learn.test_sizes.is_empty() { vec![2 * top, 10 * top] } else { task.learn.test_sizes.clone() };
+    let model = best.model().map_err(|e| Failure::Task(e.into()))?;
+    let engine = Engine::new(&model).map_err(|e| Failure::Task(e.into()))?;
+    let t = Instant::now();
+    let report = npi::evaluate(&task, &engine, &test_sizes, a.count, 0, threads(a.threads)).map_err(|e| Failure::Task(e.into()))?;
+    let eval_seconds = t.elapsed().as_secs_f64();
+    dir.write("eval.json", serde_json::to_string_pretty(&report).expect("serialisable").as_bytes())?;
+    dir.write("accuracy.svg", charts::accuracy(&report).as_bytes())?;
+    println!("{}", table(&report));
+    eprintln!("evaluated in {eval_seconds:.1} s; plots and metrics in {}", dir.path.display());
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! The `synth` command line: check, trace, graph, learn, eval, run.
+//!
+//! One module per command, each holding its flags (a clap `Args` struct) and
+//! a `run` function; [`failure`] maps what went wrong to an exit code, and
+//! [`task`] loads and compiles the task every command starts from. The
+//! commands around a trained model share [`model`] (loading a checkpoint),
+//! [`rundir`] (the files of a run), [`progress`] (what training shows and
+//! logs while it runs), [`charts`] and [`plot`] (the SVG plots).
+//!
+//! Exit codes: 0 success (warnings allowed), 1 the task or model has errors
+//! (diagnostics printed), 2 bad usage (clap), 3 an input/output failure.
+
+mod charts;
+mod check;
+mod eval;
+mod failure;
+mod graph;
+mod interrupt;
+mod learn;
+mod model;
+mod plot;
+#[cfg(test)]
+mod plot_tests;
+mod progress;
+mod rundir;
+mod run;
+mod settings;
+mod task;
+mod trace;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "synth", version, about = "Neural program learning from reference programs written in NPL")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse, compile and lint a task, then run its reference on sampled inputs.
+    Check(check::CheckArgs),
+    /// Print one execution trace of the reference programs.
+    Trace(trace::TraceArgs),
+    /// Print the call graph or the operation graphs.
+    Graph(graph::GraphArgs),
+    /// Train a learner on the task's traces; keeps the best checkpoint.
+    Learn(learn::LearnArgs),
+    /// Closed-loop exact-match accuracy of a trained model per input size.
+    Eval(eval::EvalArgs),
+    /// Run a trained model on one input, its trace beside the reference's.
+    Run(run::RunArgs),
+}
+
+/// Runs the command, prints why it failed if it did, and gives its exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::Trace(a) => trace::run(a),
+        Command::Graph(a) => graph::run(a),
+        Command::Learn(a) => learn::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Run(a) => run::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}

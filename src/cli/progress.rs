@@ -1,0 +1,121 @@
+//! What `synth learn` shows and records while training runs: the progress
+//! bar, one line per validation, `metrics.jsonl`, a new best checkpoint
+//! saved as soon as it is found, and the stop conditions that need the
+//! clock or the terminal (the time budget, Ctrl-C). The training loop calls
+//! these hooks; it never sees the disk or the clock itself.
+
+use super::rundir::{RunDir, RunDirError};
+use indicatif::ProgressBar;
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use synth_runtime::npi::{Checkpoint, Control, StepReport, TrainHooks, ValidationReport};
+
+/// Why the hooks stopped training, when they did.
+pub const INTERRUPTED: &str = "interrupted";
+const TIME_BUDGET: &str = "time budget reached";
+
+pub struct CliHooks<'a> {
+    pub dir: &'a RunDir,
+    pub bar: ProgressBar,
+    pub start: Instant,
+    /// Wall-clock budget in seconds.
+    pub budget: Option<u64>,
+    pub interrupted: Arc<AtomicBool>,
+    /// Steps already taken by the checkpoint being resumed.
+    pub offset: u64,
+    /// `(step, mean loss)` every `every` steps, for the plot.
+    pub losses: Vec<(f64, f64)>,
+    window: (f64, usize),
+    every: u64,
+    pub validations: Vec<ValidationReport>,
+    /// The first failure to write the run directory; training stops on it.
+    pub error: Option<RunDirError>,
+    pub stopped_by: Option<&'static str>,
+}
+
+impl<'a> CliHooks<'a> {
+    pub fn new(dir: &'a RunDir, bar: ProgressBar, budget: Option<u64>, interrupted: Arc<AtomicBool>, offset: u64) -> CliHooks<'a> {
+        CliHooks {
+            dir,
+            bar,
+            start: Instant::now(),
+            budget,
+            interrupted,
+            offset,
+            losses: Vec::new(),
+            window: (0.0, 0),
+            every: 10,
+            validations: Vec::new(),
+            error: None,
+            stopped_by: None,
+        }
+    }
+}
+
+impl TrainHooks for CliHooks<'_> {
+    fn on_step(&mut self, r: &StepReport) -> Control {
+        let step = r.step + self.offset;
+        self.bar.set_position(r.step);
+        self.window = (self.window.0 + r.loss, self.window.1 + 1);
+        if r.step % self.every == 0 {
+            let mean = self.window.0 / self.window.1.max(1) as f64;
+            self.window = (0.0, 0);
+            self.losses.push((step as f64, mean));
+            self.bar.set_message(format!("loss {mean:.4}"));
+            let line = json!({"step": step, "loss": mean, "lr": r.lr, "grad_norm": r.grad_norm, "seconds": self.start.elapsed().as_secs_f64()});
+            if let Err(e) = self.dir.log(&line) {
+                self.error = Some(e);
+                return Control::Stop;
+            }
+        }
+        if self.interrupted.load(Ordering::SeqCst) {
+            self.stopped_by = Some(INTERRUPTED);
+            return Control::Stop;
+        }
+        if let Some(b) = self.budget {
+            if self.start.elapsed().as_secs() >= b {
+                self.stopped_by = Some(TIME_BUDGET);
+                return Control::Stop;
+            }
+        }
+        Control::Continue
+    }
+
+    fn on_validation(&mut self, r: &ValidationReport, best: &Checkpoint) -> Control {
+        let step = r.step + self.offset;
+        let scores: Vec<String> = r.scores.iter().map(|s| format!("n={}: {}/{}", s.size, s.exact, s.count)).collect();
+        let text = format!(
+            "{:>7.1}s  step {step:>6}  loss {:.4}  frames right {:.3}  closed loop {}{}",
+            self.start.elapsed().as_secs_f64(),
+            r.loss,
+            r.frame_accuracy,
+            scores.join(", "),
+            if r.improved { "  (best, saved)" } else { "" }
+        );
+        // A hidden bar (not a terminal, or --quiet) swallows println.
+        if self.bar.is_hidden() {
+            eprintln!("{text}");
+        } else {
+            self.bar.println(text);
+        }
+        let mut line = serde_json::to_value(r).expect("serialisable");
+        line["step"] = json!(step);
+        line["seconds"] = json!(self.start.elapsed().as_secs_f64());
+        let mut result = self.dir.log(&json!({"validation": line}));
+        if r.improved && result.is_ok() {
+            let mut ckpt = best.clone();
+            ckpt.meta.step += self.offset;
+            result = self.dir.save(&ckpt);
+        }
+        self.validations.push(r.clone());
+        match result {
+            Ok(()) => Control::Continue,
+            Err(e) => {
+                self.error = Some(e);
+                Control::Stop
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! `synth run`: a trained model on one input, its trace printed and marked
+//! where it first leaves the reference's.
+
+use super::failure::Failure;
+use super::model::load_model;
+use super::rundir::RunDir;
+use super::task::{compile, load, report_run_error, TaskArg};
+use clap::Args;
+use std::path::PathBuf;
+use synth_runtime::npi::{self, Engine};
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    task: TaskArg,
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long, default_value_t = 5)]
+    size: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+pub fn run(a: RunArgs) -> Result<(), Failure> {
+    let source = load(&a.task)?;
+    let task = compile(&source)?;
+    let (_, model) = load_model(&task, &RunDir::new(&a.model))?;
+    let engine = Engine::new(&model).map_err(|e| Failure::Task(e.into()))?;
+    let reference = task.trace(a.size, a.seed).map_err(|e| report_run_error(&source, &e))?;
+    let outcome = npi::run(&engine, &task, a.size, a.seed).map_err(|e| Failure::Task(e.into()))?;
+    let model_trace = outcome.trace.as_ref().expect("run records its trace");
+    let ours = body(&task.render_trace(model_trace));
+    let theirs = body(&task.render_trace(&reference));
+    // The two renderings align their observation columns to their own
+    // deepest frame, so compare lines with the padding taken out.
+    let first_diff = ours.iter().zip(&theirs).position(|(a, b)| split_line(a) != split_line(b)).or(if ours.len() != theirs.len() {
+        Some(ours.len().min(theirs.len()))
+    } else {
+        None
+    });
+    println!("// the learned program on `{}`, size {}, seed {}: {} steps (the reference takes {})", task.name, a.size, a.seed, outcome.steps, reference.steps.len());
+    for (i, line) in ours.iter().enumerate() {
+        if Some(i) == first_diff {
+            println!("{line}    <-- first difference");
+            // Our observation column, for the reference line too.
+            let col = line.len() - split_line(line).1.len();
+            let reference = theirs.get(i).map_or("(the reference has ended)".to_string(), |l| {
+                let (call, obs) = split_line(l);
+                if obs.is_empty() { call.to_string() } else { format!("{call:<col$}{obs}") }
+            });
+            println!("{reference}    <-- the reference does this");
+        } else {
+            println!("{line}");
+        }
+    }
+    if first_diff == Some(ours.len()) {
+        println!("(the model has ended)    <-- first difference");
+        println!("{}    <-- the reference does this", theirs[ours.len()]);
+    }
+    match (&outcome.failure, outcome.correct) {
+        (_, true) => println!("// result: `expect` holds{}", if first_diff.is_none() { "; the trace matches the reference step for step" } else { "" }),
+        (Some(f), false) => println!("// result: failed ({})", describe(f)),
+        (None, false) => println!("// result: `expect` does not hold"),
+    }
+    Ok(())
+}
+
+fn describe(f: &npi::Failure) -> String {
+    match f {
+        npi::Failure::Wrong => "the program returned but `expect` does not hold".into(),
+        npi::Failure::StepLimit => "the step limit was reached".into(),
+        npi::Failure::DepthLimit => "the call-depth limit was reached".into(),
+        npi::Failure::World(m) => format!("the world refused an action: {m}"),
+    }
+}
+
+/// A trace line's call (with its indentation) and its observation, without
+/// the padding between them.
+fn split_line(line: &str) -> (&str, &str) {
+    let indent = line.len() - line.trim_start().len();
+    match line[indent..].find("  ") {
+        Some(k) => (&line[..indent + k], line[indent + k..].trim_start()),
+        None => (line.trim_end(), ""),
+    }
+}
+
+/// A rendered trace without its `//` header lines.
+fn body(text: &str) -> Vec<String> {
+    text.lines().filter(|l| !l.starts_with("//")).map(str::to_string).collect()
+}

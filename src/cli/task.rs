@@ -1,0 +1,45 @@
+//! The task every command starts from: the positional argument (a `.npl`
+//! file or a stdlib task's name), loaded and compiled with its warnings
+//! printed.
+
+use super::failure::Failure;
+use clap::Args;
+use synth::Source;
+use synth_dsl::render_all;
+
+#[derive(Args)]
+pub struct TaskArg {
+    /// A `.npl` file, or the name of a stdlib task (`add`, `bubblesort`, ...).
+    task: String,
+}
+
+/// Loads the task's source; an unreadable file is an IO failure, a missing
+/// one or an unknown name a task failure.
+pub fn load(arg: &TaskArg) -> Result<Source, Failure> {
+    Source::load(&arg.task).map_err(|e| match e {
+        synth::SourceError::Read { .. } => Failure::Io(e.into()),
+        _ => Failure::Task(e.into()),
+    })
+}
+
+/// Compiles, printing warnings; on errors prints them and fails.
+pub fn compile(source: &Source) -> Result<synth_compiler::Task, Failure> {
+    match synth::compile(source) {
+        Ok(c) => {
+            if !c.warnings.is_empty() {
+                eprint!("{}", render_all(&c.warnings, &source.display, &source.text));
+            }
+            Ok(c.task)
+        }
+        Err(diags) => {
+            eprint!("{}", render_all(&diags, &source.display, &source.text));
+            Err(Failure::Reported)
+        }
+    }
+}
+
+/// Prints a reference run's error as a diagnostic on the source.
+pub fn report_run_error(source: &Source, e: &synth_compiler::RunError) -> Failure {
+    eprint!("{}", e.to_diagnostic().render(&source.display, &source.text));
+    Failure::Reported
+}

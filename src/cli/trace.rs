@@ -1,0 +1,39 @@
+//! `synth trace`: one execution trace of the reference programs, as text or
+//! JSON.
+
+use super::failure::Failure;
+use super::task::{compile, load, report_run_error, TaskArg};
+use clap::{Args, ValueEnum};
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TraceFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+pub struct TraceArgs {
+    #[command(flatten)]
+    task: TaskArg,
+    /// The input size `n`.
+    #[arg(long, default_value_t = 3)]
+    size: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, value_enum, default_value_t = TraceFormat::Text)]
+    format: TraceFormat,
+}
+
+pub fn run(a: TraceArgs) -> Result<(), Failure> {
+    let source = load(&a.task)?;
+    let task = compile(&source)?;
+    let trace = task.trace(a.size, a.seed).map_err(|e| report_run_error(&source, &e))?;
+    match a.format {
+        TraceFormat::Text => print!("{}", task.render_trace(&trace)),
+        TraceFormat::Json => {
+            let json = serde_json::to_string_pretty(&task.trace_json(&trace)).map_err(|e| Failure::Task(e.into()))?;
+            println!("{json}");
+        }
+    }
+    Ok(())
+}
