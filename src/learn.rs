@@ -44,8 +44,13 @@ fn load_checkpoint(task: &Task, dir: &RunDir) -> Result<Checkpoint, Failure> {
     Ok(ckpt)
 }
 
-fn load_model(task: &Task, dir: &RunDir) -> Result<(Checkpoint, npi::Npi), Failure> {
+/// The checkpoint in `dir` and its model, for `runs` closed-loop runs at a
+/// time; a model too large for this machine's memory is refused before it
+/// is built.
+fn load_model(task: &Task, dir: &RunDir, runs: usize) -> Result<(Checkpoint, npi::Npi), Failure> {
     let ckpt = load_checkpoint(task, dir)?;
+    crate::machine::check_inference(&ckpt.meta.config, &ckpt.meta.shape, runs)
+        .map_err(|e| Failure::Task(anyhow!("cannot use the model in `{}`: {e}", dir.path.display())))?;
     let model = ckpt.model().map_err(|e| Failure::Task(anyhow!("cannot use the model in `{}`: {e}", dir.path.display())))?;
     Ok((ckpt, model))
 }
@@ -237,6 +242,10 @@ pub(crate) fn cmd_learn(a: LearnArgs) -> Result<(), Failure> {
     } else {
         None
     };
+    // Refused before anything is built or written: a model or data that
+    // would not fit in memory.
+    let model_to_train = resume.as_ref().map_or(&model_cfg, |c| &c.meta.config);
+    crate::machine::check_training(&task, model_to_train, &cfg).map_err(|e| Failure::Task(anyhow!("{}: {e}", source.display)))?;
     dir.create()?;
     if resume.is_none() {
         // A fresh run starts a fresh log.
@@ -387,7 +396,7 @@ fn table(report: &EvalReport) -> String {
 pub(crate) fn cmd_eval(a: EvalArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let task = compile(&source)?;
-    let (_, model) = load_model(&task, &RunDir::new(&a.model))?;
+    let (_, model) = load_model(&task, &RunDir::new(&a.model), a.count)?;
     let sizes = a.sizes.clone().unwrap_or_else(|| task.learn.test_sizes.clone());
     if sizes.is_empty() {
         return Err(Failure::Task(anyhow!("no sizes to evaluate: pass --sizes or add `test sizes [...]` to the learn block")));
@@ -405,7 +414,7 @@ pub(crate) fn cmd_eval(a: EvalArgs) -> Result<(), Failure> {
 pub(crate) fn cmd_run(a: RunArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let task = compile(&source)?;
-    let (_, model) = load_model(&task, &RunDir::new(&a.model))?;
+    let (_, model) = load_model(&task, &RunDir::new(&a.model), 1)?;
     let engine = Engine::new(&model).map_err(|e| Failure::Task(e.into()))?;
     let reference = task.trace(a.size, a.seed).map_err(|e| {
         eprint!("{}", e.to_diagnostic().render(&source.display, &source.text));

@@ -4,6 +4,7 @@
 //! (diagnostics printed), 2 bad usage (clap), 3 an input/output failure.
 
 mod learn;
+mod machine;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -197,6 +198,10 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    if let Err(e) = machine::apply_cpu_override() {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Check(a) => cmd_check(a),
         Command::Trace(a) => cmd_trace(a),
