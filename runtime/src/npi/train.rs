@@ -219,6 +219,7 @@ where
     let mut sampler = Sampler::new(&data, cfg.curriculum, derive_seed(cfg.seed, STREAM_SAMPLER, offset));
     let validation = ValidationSet::new(env, cfg)?;
     let mut opt = Adam::new(&npi.varmap);
+    opt.cpu = npi.cpu();
     if let Some(bytes) = from.and_then(|c| c.optimizer.as_ref()) {
         opt.load_state(bytes).map_err(|e| TrainError::Resume(e.to_string()))?;
     }
