@@ -145,3 +145,77 @@ fn a_checkpoint_for_another_task_or_source_is_refused() {
     assert!(stderr(&o).contains("holds no model"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn synth_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_synth")).args(args).envs(env.iter().copied()).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
+}
+
+/// Asserts a clean refusal for want of memory: exit 1, a message that says
+/// how much the run needs and how much there is, no panic.
+fn refused_for_memory(o: &Output, what: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(&format!("{what} would need about ")), "{err}");
+    assert!(err.contains("iB of memory") && err.contains("available"), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("memory allocation"), "{err}");
+}
+
+#[test]
+fn settings_that_imply_absurd_memory_are_refused_before_allocating() {
+    let dir = scratch("memory");
+    let task = tiny_task(&dir);
+    let task = task.to_str().unwrap();
+
+    // A fresh run: nothing is created.
+    let out = dir.join("huge");
+    let o = synth(&["learn", task, "--out", out.to_str().unwrap(), "--set", "hidden=1000000", "--quiet"]);
+    refused_for_memory(&o, "training this model");
+    assert!(stderr(&o).contains("lower the model's sizes"), "{}", stderr(&o));
+    assert!(!out.exists());
+    // The stdlib's own add task, as a user would type it.
+    let o = synth(&["learn", "add", "--out", out.to_str().unwrap(), "--set", "hidden=1000000"]);
+    refused_for_memory(&o, "training this model");
+    let o = synth(&["learn", task, "--out", out.to_str().unwrap(), "--set", "batch=1000000000000", "--quiet"]);
+    refused_for_memory(&o, "training this model");
+    assert!(stderr(&o).contains("lower `batch`"), "{}", stderr(&o));
+    assert!(!out.exists());
+
+    // A trained model asked for more closed-loop runs at once than memory
+    // holds: eval refuses before it starts them. (A model.json edited to an
+    // absurd config no longer fits its weights and is refused for that:
+    // tests/checkpoints.rs.)
+    let run = dir.join("run");
+    let run_s = run.to_str().unwrap();
+    let o = synth(&["learn", task, "--out", run_s, "--steps", "2", "--count", "1", "--quiet", "--threads", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = synth(&["eval", task, "--model", run_s, "--sizes", "3", "--count", "1000000000000"]);
+    refused_for_memory(&o, "running this model");
+    assert!(stderr(&o).contains("cannot use `"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn synth_cpu_picks_a_kernel_path_and_refuses_unknown_ones() {
+    let o = synth_env(&["eval", "add", "--model", "/nonexistent"], &[("SYNTH_CPU", "avx-512")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(stderr(&o).trim_end(), "error: SYNTH_CPU: unknown instruction set `avx-512` (expected portable, avx2 or avx512)");
+
+    let dir = scratch("cpu");
+    let task = tiny_task(&dir);
+    let task = task.to_str().unwrap();
+    let out = dir.join("run");
+    let out_s = out.to_str().unwrap();
+    let o = synth_env(&["learn", task, "--out", out_s, "--steps", "3", "--count", "2", "--quiet", "--threads", "1"], &[("SYNTH_CPU", "portable")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Every path the machine has runs the model; one it lacks is refused.
+    for isa in ["portable", "avx2", "avx512"] {
+        let o = synth_env(&["eval", task, "--model", out_s, "--sizes", "3", "--count", "3", "--json"], &[("SYNTH_CPU", isa)]);
+        match o.status.code() {
+            Some(0) => assert!(serde_json::from_slice::<serde_json::Value>(&o.stdout).is_ok()),
+            Some(2) => assert!(stderr(&o).contains(&format!("SYNTH_CPU={isa}: this cpu lacks {isa}")), "{}", stderr(&o)),
+            _ => panic!("{isa}: {}", stderr(&o)),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -7,6 +7,7 @@
 //! cargo bench -p synth-runtime --bench npi_train -- train   # training only
 //! cargo bench -p synth-runtime --bench npi_train -- infer   # inference only
 //! SYNTH_BENCH_MODEL=runs/add cargo bench -p synth-runtime --bench npi_train -- infer
+//! SYNTH_CPU=avx2 cargo bench -p synth-runtime --bench npi_train   # a lower kernel path
 //! ```
 //!
 //! Inference runs an untrained model unless `SYNTH_BENCH_MODEL` names a run
@@ -172,10 +173,12 @@ fn bench_infer(task: &synth_compiler::Task, runs: usize, size: usize, threads: u
     println!("infer {runs:2} run(s) in lockstep, {threads} thread(s), {model} model: {:9.0} model steps/s", median(rates));
 }
 
-/// GFLOP/s of the `gemm` crate and of synth's AVX-512 GEMM (packing its
-/// right-hand side on every call) on the LSTM's shapes, one thread.
+/// GFLOP/s of `kernels::gemm` with a dense right-hand side (the `gemm`
+/// crate) and with one packed on every call (the AVX-512 kernel where the
+/// CPU has it), on the LSTM's shapes, one thread.
 fn bench_gemm() {
-    use synth_runtime::kernels::{self, Mat};
+    use synth_runtime::kernels::{gemm, Cpu, Mat, PackedB, Rhs};
+    let cpu = Cpu::default();
     // (m, n, k, what): per-thread shapes of a B=64, T=20 step (two threads).
     let shapes = [(640, 1024, 257, "input projection"), (640, 256, 1024, "dx = dG W_ih"), (1024, 513, 640, "dW = dG^T [x 1 h]"), (32, 1024, 256, "recurrent, 32 rows")];
     for (m, n, k, what) in shapes {
@@ -193,9 +196,9 @@ fn bench_gemm() {
             flops * reps as f64 / t0.elapsed().as_secs_f64() / 1e9
         };
         // SAFETY: a (m, k), b (k, n), c (m, n), all row-major and in bounds.
-        let crate_gflops = time(&mut || unsafe { kernels::gemm(m, n, k, c.as_mut_ptr(), n as isize, false, Mat::rows(&a, k), Mat::rows(&b, n), 1) });
-        let ours = time(&mut || unsafe { synth_runtime::sgemm::gemm(m, n, k, Mat::rows(&a, k), Mat::rows(&b, n), c.as_mut_ptr(), n, false) });
-        println!("gemm {m:5} x {n:5} x {k:5} ({what}): gemm crate {crate_gflops:6.1} GFLOP/s, synth sgemm {ours:6.1} GFLOP/s");
+        let dense = time(&mut || unsafe { gemm(m, Mat::rows(&a, k), Rhs::Dense { k, n, b: Mat::rows(&b, n) }, c.as_mut_ptr(), n, false) });
+        let packed = time(&mut || unsafe { gemm(m, Mat::rows(&a, k), Rhs::Packed(&PackedB::new(cpu, k, n, Mat::rows(&b, n))), c.as_mut_ptr(), n, false) });
+        println!("gemm {m:5} x {n:5} x {k:5} ({what}): dense (gemm crate) {dense:6.1} GFLOP/s, packed per call ({}) {packed:6.1} GFLOP/s", cpu.isa());
     }
 }
 
@@ -204,7 +207,12 @@ fn main() {
     let want = |what: &str| args.is_empty() || args.iter().any(|a| a == what);
     let task = add_task();
     let shape = ModelShape::of(&task);
-    println!("threads: {}", candle_core::utils::get_num_threads());
+    // The instruction set, as the `synth` binary takes it.
+    if let Ok(v) = std::env::var("SYNTH_CPU") {
+        let isa: synth_runtime::kernels::Isa = v.parse().unwrap_or_else(|e| panic!("SYNTH_CPU: {e}"));
+        synth_runtime::kernels::set_default(synth_runtime::kernels::Cpu::new(isa).unwrap_or_else(|e| panic!("SYNTH_CPU: {e}")));
+    }
+    println!("threads: {}, kernels: {}", candle_core::utils::get_num_threads(), synth_runtime::kernels::Cpu::default().isa());
     if want("train") || want("train1") {
         bench_train(&shape, 1, 20, NpiConfig::default());
     }

@@ -15,8 +15,10 @@
 //! - [`pair`]: two threads in lockstep, for batch-1 inference split over
 //!   two cores.
 //! - [`params`]: seeded parameter creation and safetensors (de)serialisation.
-//! - [`kernels`], [`sgemm`]: the hand-written CPU kernels (vectorised `exp`,
-//!   the LSTM cell, GEMM wrappers and an AVX-512 GEMM for packed weights).
+//! - [`kernels`]: the hand-written CPU kernels (vectorised `exp`, the LSTM
+//!   cell, the one GEMM entry point with an AVX-512 kernel for packed
+//!   weights), compiled per instruction set and dispatched on a
+//!   [`kernels::Cpu`].
 //!
 //! Architecture invariant: no file IO, no terminal output, no clock reads.
 //! Training reports progress through hooks ([`npi::TrainHooks`]) and returns
@@ -30,6 +32,5 @@ pub mod npi;
 pub mod optim;
 pub mod pair;
 pub mod params;
-pub mod sgemm;
 
 pub use env::{Environment, TaskError, World};

@@ -6,6 +6,7 @@
 //! moments as plain vectors and updates every variable with one in-place
 //! pass. Variables are visited sorted by name, so runs are deterministic.
 
+use crate::kernels::Cpu;
 use crate::params::sorted_vars;
 use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, InplaceOp2, Layout, Var};
@@ -21,6 +22,9 @@ pub struct Adam {
     pub beta1: f64,
     pub beta2: f64,
     pub eps: f64,
+    /// The instruction set of the update kernel (the same bits on every
+    /// path; see [`crate::kernels`]).
+    pub cpu: Cpu,
 }
 
 impl Adam {
@@ -28,7 +32,7 @@ impl Adam {
         let vars = sorted_vars(varmap);
         let m = vars.iter().map(|(_, v)| vec![0f32; v.elem_count()]).collect();
         let v = vars.iter().map(|(_, v)| vec![0f32; v.elem_count()]).collect();
-        Adam { vars, m, v, step: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
+        Adam { vars, m, v, step: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, cpu: Cpu::default() }
     }
 
     /// The moments and step count as safetensors bytes: `m.<var>` and
@@ -128,7 +132,7 @@ impl Adam {
         let c1 = 1.0 - self.beta1.powi(t);
         let c2 = 1.0 - self.beta2.powi(t);
         let (beta1, beta2, eps) = (self.beta1 as f32, self.beta2 as f32, self.eps as f32);
-        let vars = &self.vars;
+        let (vars, cpu) = (&self.vars, self.cpu);
         // Hand each group its own moments.
         let mut moments: Vec<(&mut Vec<f32>, &mut Vec<f32>)> = self.m.iter_mut().zip(self.v.iter_mut()).collect();
         let mut per_group: Vec<Vec<Moments>> = Vec::new();
@@ -142,6 +146,7 @@ impl Adam {
                 let Some(g) = grads.get(var) else { continue };
                 let g = g.contiguous()?;
                 let op = Update {
+                    cpu,
                     m: RefCell::new(m),
                     v: RefCell::new(v),
                     scale: scale as f32,
@@ -230,6 +235,7 @@ fn run_groups<T: Send>(groups: &[std::ops::Range<usize>], f: impl Fn(std::ops::R
 type Moments<'a> = (usize, &'a mut Vec<f32>, &'a mut Vec<f32>);
 
 struct Update<'a> {
+    cpu: Cpu,
     m: RefCell<&'a mut Vec<f32>>,
     v: RefCell<&'a mut Vec<f32>>,
     scale: f32,
@@ -257,7 +263,7 @@ impl InplaceOp2 for Update<'_> {
         if w.len() != g.len() || w.len() != m.len() {
             candle_core::bail!("adam: size mismatch");
         }
-        update(w, g, m.as_mut_slice(), v.as_mut_slice(), self.scale, self.beta1, self.beta2, self.step_size, self.c2_sqrt, self.eps);
+        update(self.cpu, w, g, m.as_mut_slice(), v.as_mut_slice(), self.scale, self.beta1, self.beta2, self.step_size, self.c2_sqrt, self.eps);
         Ok(())
     }
 }
@@ -339,6 +345,29 @@ mod tests {
             vs.iter().map(|v| v.to_vec1().unwrap()).collect()
         };
         assert_eq!(run(1), run(3));
+    }
+
+    /// The update kernel gives the same bits on every path this CPU has.
+    #[test]
+    fn every_path_gives_the_same_update() {
+        let run = |cpu: Cpu| -> Vec<u32> {
+            let varmap = VarMap::new();
+            let dev = Device::Cpu;
+            // 37 elements: whole vectors and a tail on every path.
+            let x = varmap.get(37, "x", candle_nn::Init::Uniform { lo: -3.0, up: 3.0 }, candle_core::DType::F32, &dev).unwrap();
+            varmap.data().lock().unwrap()["x"].set(&Tensor::from_vec((0..37).map(|i| (i as f32 * 0.77).sin() * 3.0).collect::<Vec<f32>>(), 37, &dev).unwrap()).unwrap();
+            let mut opt = Adam::new(&varmap);
+            opt.cpu = cpu;
+            for _ in 0..5 {
+                let loss = x.sqr().unwrap().sum_all().unwrap();
+                opt.step(&loss.backward().unwrap(), 0.1, 1.0, 1).unwrap();
+            }
+            x.to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect()
+        };
+        let want = run(Cpu::portable());
+        for cpu in Cpu::all() {
+            assert_eq!(run(cpu), want, "{:?}", cpu.isa());
+        }
     }
 
     #[test]

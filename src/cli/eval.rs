@@ -36,7 +36,7 @@ pub struct EvalArgs {
 pub fn run(a: EvalArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let task = compile(&source)?;
-    let (_, model) = load_model(&task, &RunDir::new(&a.model))?;
+    let (_, model) = load_model(&task, &RunDir::new(&a.model), a.count)?;
     let sizes = a.sizes.clone().unwrap_or_else(|| task.learn.test_sizes.clone());
     if sizes.is_empty() {
         return Err(Failure::Task(anyhow!("no sizes to evaluate: pass --sizes or add `test sizes [...]` to the learn block")));

@@ -114,6 +114,11 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
     // anything is announced or written, so a bad one is refused with the
     // user's files untouched.
     let resumable = resume.as_ref().map(|c| Resumable::new(&task, c).map_err(|e| refusal(&dir, &e))).transpose()?;
+    // A model or training data that would not fit in memory is refused
+    // before the run is built or anything is written. (A checkpoint whose
+    // weights do not fit its own config was refused just above, by name.)
+    let model_to_train = resume.as_ref().map_or(&model_cfg, |c| &c.meta.config);
+    super::machine::check_training(&task, model_to_train, &cfg).map_err(|e| Failure::Task(anyhow!("{}: {e}", source.display)))?;
     dir.create()?;
     if resume.is_none() {
         // A fresh run starts a fresh log.

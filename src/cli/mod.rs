@@ -17,6 +17,7 @@ mod failure;
 mod graph;
 mod interrupt;
 mod learn;
+mod machine;
 mod model;
 mod plot;
 #[cfg(test)]
@@ -56,6 +57,10 @@ enum Command {
 
 /// Runs the command, prints why it failed if it did, and gives its exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    if let Err(e) = machine::apply_cpu_override() {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Check(a) => check::run(a),
         Command::Trace(a) => trace::run(a),

@@ -49,10 +49,16 @@ fn checked(task: &Task, dir: &RunDir, ckpt: Checkpoint) -> Result<Checkpoint, Fa
     Ok(ckpt)
 }
 
-/// The checkpoint in `dir` and the model it holds.
-pub fn load_model(task: &Task, dir: &RunDir) -> Result<(Checkpoint, npi::Npi), Failure> {
+/// The checkpoint in `dir` and the model it holds, for `runs` closed-loop
+/// runs at a time; a model whose runs would not fit in this machine's
+/// memory is refused before they start.
+pub fn load_model(task: &Task, dir: &RunDir, runs: usize) -> Result<(Checkpoint, npi::Npi), Failure> {
     let ckpt = load_checkpoint(task, dir)?;
+    // The weights are checked against their config first: a config that
+    // does not fit them is refused by name before anything is built.
     let model = ckpt.model().map_err(|e| refusal(dir, &e))?;
+    super::machine::check_inference(&ckpt.meta.config, &ckpt.meta.shape, runs)
+        .map_err(|e| Failure::Task(anyhow!("cannot use `{}`: {e}", dir.file(META).display())))?;
     Ok((ckpt, model))
 }
 

@@ -16,9 +16,8 @@
 use super::config::Fuse;
 use super::data::ModelShape;
 use super::model::{argmax, Npi};
-use crate::kernels::{self, Mat, SendPtr};
+use crate::kernels::{self, gemm, Cpu, Mat, PackedB, SendPtr};
 use crate::pair::Pair;
-use crate::sgemm::{self, PackedB};
 use candle_core::Tensor;
 use std::sync::Mutex;
 use synth_compiler::ARG_SLOTS;
@@ -42,8 +41,8 @@ impl std::fmt::Debug for Dense {
 }
 
 impl Dense {
-    /// From a candle weight `(n, k)` and bias `(n)`.
-    fn from(w: &Tensor, b: Option<&Tensor>) -> candle_core::Result<Dense> {
+    /// From a candle weight `(n, k)` and bias `(n)`, packed for `cpu`.
+    fn from(cpu: Cpu, w: &Tensor, b: Option<&Tensor>) -> candle_core::Result<Dense> {
         let (n, k) = w.dims2()?;
         let wt: Vec<f32> = w.t()?.contiguous()?.flatten_all()?.to_vec1()?;
         let bias = match b {
@@ -51,7 +50,7 @@ impl Dense {
             None => vec![0.0; n],
         };
         // SAFETY: wt holds k x n elements.
-        let packed = unsafe { PackedB::new(k, n, Mat::rows(&wt, n)) };
+        let packed = unsafe { PackedB::new(cpu, k, n, Mat::rows(&wt, n)) };
         Ok(Dense { wt, packed, bias, k, n })
     }
 }
@@ -129,6 +128,8 @@ pub struct Scratch {
 #[derive(Debug)]
 pub struct Engine {
     pub shape: ModelShape,
+    /// The instruction set of every kernel (the model's).
+    cpu: Cpu,
     hidden: usize,
     layers: usize,
     /// `input_width -> encoder`; rows summed over the hot positions.
@@ -171,6 +172,7 @@ struct HalfScratch {
 /// The core LSTM's weights split by hidden unit over two threads.
 #[derive(Debug)]
 pub struct SplitCore {
+    cpu: Cpu,
     layers: Vec<[Half; 2]>,
     /// `fuse concat`: each half's columns of `Engine::core0_program`.
     core0_program: Option<[Vec<f32>; 2]>,
@@ -207,10 +209,10 @@ impl SplitCore {
             if l == 0 {
                 if let Some(per) = &self.core0_program {
                     let p = programs[r] as usize;
-                    add_to(&mut sc.gates, &per[h][p * 4 * m..(p + 1) * 4 * m]);
+                    add_to(self.cpu, &mut sc.gates, &per[h][p * 4 * m..(p + 1) * 4 * m]);
                 }
             }
-            axpy_rows(&mut sc.gates, &b[r * k..(r + 1) * k], &half.wt);
+            axpy_rows(self.cpu, &mut sc.gates, &b[r * k..(r + 1) * k], &half.wt);
             // SAFETY: per the contract, these ranges are this half's alone.
             let (c_row, h_row, x_row) = unsafe {
                 (
@@ -219,7 +221,7 @@ impl SplitCore {
                     std::slice::from_raw_parts_mut(xo.0.add(r * hd + half.units.start), m),
                 )
             };
-            kernels::cell_forward(&mut sc.gates, Some(c_row), &mut sc.c, &mut sc.tc, x_row);
+            kernels::cell_forward(self.cpu, &mut sc.gates, Some(c_row), &mut sc.c, &mut sc.tc, x_row);
             c_row.copy_from_slice(&sc.c);
             h_row.copy_from_slice(x_row);
         }
@@ -230,14 +232,15 @@ impl Engine {
     /// Copies the weights out of `npi`.
     pub fn new(npi: &Npi) -> candle_core::Result<Engine> {
         let cfg = &npi.config;
+        let cpu = npi.cpu();
         let shape = npi.shape.clone();
         let n = shape.programs();
-        let enc1 = Dense::from(npi.encoder.l1.weight(), npi.encoder.l1.bias())?;
-        let enc2 = Dense::from(npi.encoder.l2.weight(), npi.encoder.l2.bias())?;
+        let enc1 = Dense::from(cpu, npi.encoder.l1.weight(), npi.encoder.l1.bias())?;
+        let enc2 = Dense::from(cpu, npi.encoder.l2.weight(), npi.encoder.l2.bias())?;
         let emb = &npi.memory.embeddings;
         let (fuse, core0_program) = match (&npi.fuse, cfg.fuse) {
             (Some(f), Fuse::Mlp) => {
-                let dense = Dense::from(&f.w_state, None)?;
+                let dense = Dense::from(cpu, &f.w_state, None)?;
                 let per: Vec<f32> = emb.matmul(&f.w_program.t()?)?.broadcast_add(&f.bias)?.flatten_all()?.to_vec1()?;
                 (Some((dense, per)), None)
             }
@@ -255,14 +258,14 @@ impl Engine {
             let used = if l == 0 && core0_program.is_some() { cfg.state } else { inp };
             let w = Tensor::cat(&[&layer.w.narrow(1, 0, used)?, &layer.w.narrow(1, inp + 1, hd)?], 1)?;
             let b = layer.w.narrow(1, inp, 1)?.squeeze(1)?;
-            core.push(Dense::from(&w, Some(&b))?);
+            core.push(Dense::from(cpu, &w, Some(&b))?);
         }
         let hw = Tensor::cat(&[npi.heads.end.weight(), npi.heads.key.weight(), npi.heads.args.weight()], 0)?;
         let hb = Tensor::cat(&[npi.heads.end.bias().unwrap(), npi.heads.key.bias().unwrap(), npi.heads.args.bias().unwrap()], 0)?;
-        let heads = Dense::from(&hw, Some(&hb))?;
+        let heads = Dense::from(cpu, &hw, Some(&hb))?;
         let keys_t: Vec<f32> = npi.memory.keys.t()?.contiguous()?.flatten_all()?.to_vec1()?;
         debug_assert_eq!(keys_t.len(), cfg.key * (n + 1));
-        Ok(Engine { shape, hidden: cfg.hidden, layers: cfg.layers, enc1, enc2, fuse, core0_program, core, heads, keys_t, key: cfg.key, split: Default::default() })
+        Ok(Engine { shape, cpu, hidden: cfg.hidden, layers: cfg.layers, enc1, enc2, fuse, core0_program, core, heads, keys_t, key: cfg.key, split: Default::default() })
     }
 
     /// The core's weights split by hidden unit into two halves, for
@@ -303,7 +306,7 @@ impl Engine {
                 out
             })
         });
-        SplitCore { layers, core0_program, halves: Default::default() }
+        SplitCore { cpu: self.cpu, layers, core0_program, halves: Default::default() }
     }
 
     /// The state of a frame that has just been called.
@@ -338,13 +341,13 @@ impl Engine {
             s.a.extend_from_slice(&self.enc1.bias);
             let row = &mut s.a[row0..];
             for &j in &inputs.hot[start..end] {
-                add_to(row, &self.enc1.wt[j * e..(j + 1) * e]);
+                add_to(self.cpu, row, &self.enc1.wt[j * e..(j + 1) * e]);
             }
             relu(row);
             start = end;
         }
         // Encoder, second layer.
-        dense(&self.enc2, &s.a, rows, &mut s.b);
+        dense(self.cpu, &self.enc2, &s.a, rows, &mut s.b);
         // Fuse.
         let x_width = match &self.fuse {
             Some((w, per)) => {
@@ -353,7 +356,7 @@ impl Engine {
                 for &p in &inputs.programs {
                     s.x.extend_from_slice(&per[p as usize * f..(p as usize + 1) * f]);
                 }
-                matmul_acc(&s.b, rows, w, &mut s.x);
+                matmul_acc(self.cpu, &s.b, rows, w, &mut s.x);
                 relu(&mut s.x);
                 f
             }
@@ -400,11 +403,11 @@ impl Engine {
                     if let Some(per) = &self.core0_program {
                         let p = inputs.programs[r] as usize;
                         let g = s.gates.len() - 4 * hd;
-                        add_to(&mut s.gates[g..], &per[p * 4 * hd..(p + 1) * 4 * hd]);
+                        add_to(self.cpu, &mut s.gates[g..], &per[p * 4 * hd..(p + 1) * 4 * hd]);
                     }
                 }
             }
-            matmul_acc(&s.b, rows, layer, &mut s.gates);
+            matmul_acc(self.cpu, &s.b, rows, layer, &mut s.gates);
             s.c.resize(hd, 0.0);
             s.tc.resize(hd, 0.0);
             s.x.clear();
@@ -412,14 +415,14 @@ impl Engine {
             for (r, st) in states.iter_mut().enumerate() {
                 let g = &mut s.gates[r * 4 * hd..(r + 1) * 4 * hd];
                 let h = &mut s.x[r * hd..(r + 1) * hd];
-                kernels::cell_forward(g, Some(&st.c[l * hd..(l + 1) * hd]), &mut s.c, &mut s.tc, h);
+                kernels::cell_forward(self.cpu, g, Some(&st.c[l * hd..(l + 1) * hd]), &mut s.c, &mut s.tc, h);
                 st.c[l * hd..(l + 1) * hd].copy_from_slice(&s.c);
                 st.h[l * hd..(l + 1) * hd].copy_from_slice(h);
             }
             width = hd;
         }
         // Heads.
-        dense(&self.heads, &s.x, rows, &mut s.out);
+        dense(self.cpu, &self.heads, &s.x, rows, &mut s.out);
         let (kd, aw, nc) = (self.key, self.shape.arg_width(), self.shape.call_classes());
         let ow = self.heads.n;
         for r in 0..rows {
@@ -441,25 +444,25 @@ impl Engine {
 }
 
 /// `out (rows, n) = bias + x (rows, k) * wt (k, n)`.
-fn dense(d: &Dense, x: &[f32], rows: usize, out: &mut Vec<f32>) {
+fn dense(cpu: Cpu, d: &Dense, x: &[f32], rows: usize, out: &mut Vec<f32>) {
     out.clear();
     for _ in 0..rows {
         out.extend_from_slice(&d.bias);
     }
-    matmul_acc(x, rows, d, out);
+    matmul_acc(cpu, x, rows, d, out);
 }
 
 /// `out (rows, n) += x (rows, k) * wt (k, n)`.
-fn matmul_acc(x: &[f32], rows: usize, d: &Dense, out: &mut [f32]) {
+fn matmul_acc(cpu: Cpu, x: &[f32], rows: usize, d: &Dense, out: &mut [f32]) {
     let (k, n) = (d.k, d.n);
     assert!(x.len() >= rows * k && out.len() >= rows * n);
     if rows <= 2 {
         for r in 0..rows {
-            axpy_rows(&mut out[r * n..(r + 1) * n], &x[r * k..(r + 1) * k], &d.wt);
+            axpy_rows(cpu, &mut out[r * n..(r + 1) * n], &x[r * k..(r + 1) * k], &d.wt);
         }
     } else {
         // SAFETY: x holds (rows, k) and out (rows, n), as just checked.
-        unsafe { sgemm::gemm_packed(rows, Mat::rows(x, k), &d.packed, out.as_mut_ptr(), n, true) };
+        unsafe { gemm(rows, Mat::rows(x, k), (&d.packed).into(), out.as_mut_ptr(), n, true) };
     }
 }
 
@@ -545,11 +548,15 @@ mod tests {
     }
 
     /// Random frames: the engine, stepping through them, must decide what
-    /// the candle model decides on the packed batch.
-    fn engine_matches_model(fuse: Fuse) {
+    /// the candle model decides on the packed batch, both on `cpu`'s path.
+    /// Returns the end logits of every step, one frame at a time and then
+    /// all frames in lockstep.
+    fn engine_matches_model_on(cpu: Cpu, fuse: Fuse, hidden: usize) -> Vec<f32> {
         let shape = shape();
-        let cfg = NpiConfig { hidden: 16, layers: 2, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14 };
-        let npi = Npi::new(&cfg, &shape, 11).unwrap();
+        let cfg = NpiConfig { hidden, layers: 2, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14 };
+        let mut npi = Npi::new(&cfg, &shape, 11).unwrap();
+        npi.set_cpu(cpu);
+        let mut logits = Vec::new();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
         let mut trace = Trace { size: 0, seed: 0, obs_width: 3, frames: Vec::new(), steps: Vec::new(), obs: Vec::new() };
         for f in 0..6 {
@@ -589,6 +596,7 @@ mod tests {
                 let r = row_of[&(f, t)];
                 assert!((out[0].end_logit - end[r]).abs() < 1e-4, "end logit frame {f} step {t}: {} vs {}", out[0].end_logit, end[r]);
                 assert_eq!(out[0].call as usize, crate::npi::model::argmax(&calls[r]), "call at frame {f} step {t}");
+                logits.push(out[0].end_logit);
             }
         }
         // All frames in lockstep: the batched path.
@@ -609,26 +617,56 @@ mod tests {
             for (k, &f) in live.iter().enumerate() {
                 let r = row_of[&(f, t)];
                 assert!((out[k].end_logit - end[r]).abs() < 1e-4, "batched end logit frame {f} step {t}");
+                logits.push(out[k].end_logit);
+            }
+        }
+        logits
+    }
+
+    /// [`engine_matches_model_on`] on every path this CPU supports, each
+    /// path's logits also compared with the portable path's.
+    fn engine_matches_model(fuse: Fuse, hidden: usize) {
+        let portable = engine_matches_model_on(Cpu::portable(), fuse, hidden);
+        for cpu in Cpu::all() {
+            let got = engine_matches_model_on(cpu, fuse, hidden);
+            assert_eq!(got.len(), portable.len());
+            for (i, (a, b)) in got.iter().zip(&portable).enumerate() {
+                assert!((a - b).abs() < 1e-5 * (1.0 + b.abs()), "step {i} on {:?}: {a} vs portable {b}", cpu.isa());
             }
         }
     }
 
     #[test]
     fn engine_matches_model_fuse_mlp() {
-        engine_matches_model(Fuse::Mlp);
+        engine_matches_model(Fuse::Mlp, 16);
     }
 
     #[test]
     fn engine_matches_model_fuse_concat() {
-        engine_matches_model(Fuse::Concat);
+        engine_matches_model(Fuse::Concat, 16);
+    }
+
+    /// Layers wide enough for the packed GEMM's full blocks and for vector
+    /// tails in the element-wise kernels.
+    #[test]
+    fn engine_matches_model_wide() {
+        engine_matches_model(Fuse::Mlp, 45);
     }
 
     /// Stepping with the core split over two threads gives the same bits
     /// as one thread, one and two rows at a time, odd hidden sizes included.
     fn split_matches_one_thread(fuse: Fuse, hidden: usize) {
+        for cpu in Cpu::all() {
+            split_matches_one_thread_on(cpu, fuse, hidden);
+        }
+    }
+
+    fn split_matches_one_thread_on(cpu: Cpu, fuse: Fuse, hidden: usize) {
         let shape = shape();
         let cfg = NpiConfig { hidden, layers: 2, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14 };
-        let engine = Engine::new(&Npi::new(&cfg, &shape, 3).unwrap()).unwrap();
+        let mut npi = Npi::new(&cfg, &shape, 3).unwrap();
+        npi.set_cpu(cpu);
+        let engine = Engine::new(&npi).unwrap();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         let (mut scratch, mut tmp) = (Scratch::default(), Vec::new());
         crate::pair::with_pair(|pair| {

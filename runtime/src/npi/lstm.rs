@@ -9,14 +9,13 @@
 //! Why a custom op: stepping candle's LSTM through time costs an op (and a
 //! `narrow`, whose backward builds a full-size zero gradient) per gate per
 //! step, and candle's element-wise ops run scalar `tanh`/`exp`. Here a whole
-//! layer is one op: the input projection of all rows is one GEMM (`gemm`
-//! crate), the recurrence one small GEMM per step plus the vectorised cell
-//! kernels, and the backward pass gets `dx` and `dw` as one GEMM each from
+//! layer is one op: the input projection of all rows is one GEMM, the
+//! recurrence one small GEMM per step (against `W_hh` packed once) plus the
+//! vectorised cell kernels, and the backward pass gets `dx` and `dw` as one GEMM each from
 //! the gate gradients. The batch is split over threads by sequence, which
 //! needs no synchronisation between steps.
 
-use crate::kernels::{self, Mat, SendPtr};
-use crate::sgemm::{self, PackedB};
+use crate::kernels::{self, gemm, Cpu, Mat, PackedB, Rhs, SendPtr};
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 use candle_nn::VarBuilder;
 use std::sync::{Arc, Mutex};
@@ -123,8 +122,8 @@ impl Lstm {
     /// The gradient of `w` does not go into candle's `GradStore` (which
     /// would zero a weight-sized buffer and add into it); the backward pass
     /// leaves it here for [`Lstm::take_grad`].
-    pub fn forward(&self, x: &Tensor, packing: &Arc<Packing>, threads: usize) -> candle_core::Result<Tensor> {
-        let mut op = LstmLayer::new(self.input, self.hidden, packing.clone(), threads);
+    pub fn forward(&self, x: &Tensor, packing: &Arc<Packing>, threads: usize, cpu: Cpu) -> candle_core::Result<Tensor> {
+        let mut op = LstmLayer::new(self.input, self.hidden, packing.clone(), threads, cpu);
         op.grad_w = Some(self.grad.clone());
         x.apply_op2(&self.w, op)
     }
@@ -154,6 +153,7 @@ pub struct LstmLayer {
     hidden: usize,
     packing: Arc<Packing>,
     threads: usize,
+    cpu: Cpu,
     cache: Mutex<Vec<Part>>,
     /// Where the gradient of `w` goes instead of candle's `GradStore`
     /// (`None`: returned to candle as usual).
@@ -175,8 +175,8 @@ struct Part {
 }
 
 impl LstmLayer {
-    pub fn new(input: usize, hidden: usize, packing: Arc<Packing>, threads: usize) -> LstmLayer {
-        LstmLayer { input, hidden, packing, threads: threads.max(1), cache: Mutex::new(Vec::new()), grad_w: None }
+    pub fn new(input: usize, hidden: usize, packing: Arc<Packing>, threads: usize, cpu: Cpu) -> LstmLayer {
+        LstmLayer { input, hidden, packing, threads: threads.max(1), cpu, cache: Mutex::new(Vec::new()), grad_w: None }
     }
 
     /// Threads worth using: at least 4 sequences each.
@@ -214,7 +214,7 @@ impl LstmLayer {
         unsafe {
             let lhs = Mat { ptr: s.as_ptr(), rs: cols as isize, cs: 1 };
             let rhs = Mat { ptr: w.as_ptr(), rs: 1, cs: cols as isize };
-            kernels::gemm(rows, g4, inp + 1, gates.as_mut_ptr(), g4 as isize, false, lhs, rhs, 1);
+            gemm(rows, lhs, Rhs::Dense { k: inp + 1, n: g4, b: rhs }, gates.as_mut_ptr(), g4, false);
         }
         let mut c = vec![0f32; rows * hd];
         let mut tc = vec![0f32; rows * hd];
@@ -230,7 +230,7 @@ impl LstmLayer {
                     s[r * cols + inp + 1..(r + 1) * cols].copy_from_slice(&h[(q0 + j) * hd..(q0 + j + 1) * hd]);
                 }
                 // SAFETY: h rows q0..q0+m (H wide), wt_hh (H, 4H), gates rows r0..r0+m.
-                unsafe { sgemm::gemm_packed(m, Mat::rows(&h[q0 * hd..], hd), wt_hh, gates.as_mut_ptr().add(r0 * g4), g4, true) };
+                unsafe { gemm(m, Mat::rows(&h[q0 * hd..], hd), wt_hh.into(), gates.as_mut_ptr().add(r0 * g4), g4, true) };
             }
             for j in 0..m {
                 let r = r0 + j;
@@ -239,7 +239,7 @@ impl LstmLayer {
                     let q = lp.row(t - 1, j);
                     &cp[q * hd..(q + 1) * hd]
                 });
-                kernels::cell_forward(&mut gates[r * g4..(r + 1) * g4], c_prev, &mut cr[..hd], &mut tc[r * hd..(r + 1) * hd], &mut h[r * hd..(r + 1) * hd]);
+                kernels::cell_forward(self.cpu, &mut gates[r * g4..(r + 1) * g4], c_prev, &mut cr[..hd], &mut tc[r * hd..(r + 1) * hd], &mut h[r * hd..(r + 1) * hd]);
             }
         }
         // Scatter this thread's outputs.
@@ -282,6 +282,7 @@ impl LstmLayer {
                     &part.c[q * hd..(q + 1) * hd]
                 });
                 kernels::cell_backward(
+                    self.cpu,
                     &part.gates[r * g4..(r + 1) * g4],
                     c_prev,
                     &part.tc[r * hd..(r + 1) * hd],
@@ -293,7 +294,7 @@ impl LstmLayer {
             if t > 0 {
                 // dh_{t-1} = dG_t W_hh, for the sequences still running at t.
                 // SAFETY: dg rows r0..r0+m (4H wide); dh_rec has room for m rows.
-                unsafe { sgemm::gemm_packed(m, Mat::rows(&dg[r0 * g4..], g4), w_hh, dh_rec.as_mut_ptr(), hd, false) };
+                unsafe { gemm(m, Mat::rows(&dg[r0 * g4..], g4), w_hh.into(), dh_rec.as_mut_ptr(), hd, false) };
             }
         }
         // dx = dG W_ih for every row, then scattered.
@@ -301,7 +302,7 @@ impl LstmLayer {
         // SAFETY: dg (rows, 4H); W_ih is w's first inp columns; dx (rows, inp).
         unsafe {
             let rhs = Mat { ptr: w.as_ptr(), rs: cols as isize, cs: 1 };
-            kernels::gemm(rows, inp, g4, dx.as_mut_ptr(), inp as isize, false, Mat::rows(&dg, g4), rhs, 1);
+            gemm(rows, Mat::rows(&dg, g4), Rhs::Dense { k: g4, n: inp, b: rhs }, dx.as_mut_ptr(), inp, false);
         }
         for t in 0..lp.steps() {
             for (j, &b) in part.seqs.iter().enumerate().take(lp.batch_size(t)) {
@@ -316,7 +317,7 @@ impl LstmLayer {
         // SAFETY: lhs is dg (rows, 4H) transposed; rhs is s (rows, cols).
         unsafe {
             let lhs = Mat { ptr: dg.as_ptr(), rs: 1, cs: g4 as isize };
-            kernels::gemm(g4, cols, rows, dw.as_mut_ptr(), cols as isize, false, lhs, Mat::rows(&part.s, cols), 1);
+            gemm(g4, lhs, Rhs::Dense { k: rows, n: cols, b: Mat::rows(&part.s, cols) }, dw.as_mut_ptr(), cols, false);
         }
         dw
     }
@@ -371,7 +372,7 @@ impl CustomOp2 for LstmLayer {
         let w = f32_slice(s2, l2, "w")?;
         // W_hh^T (H, 4H), packed once for the recurrent GEMM of every step.
         // SAFETY: the view addresses w's last H columns, transposed.
-        let wt_hh = unsafe { PackedB::new(hd, 4 * hd, Mat { ptr: w.as_ptr().add(inp + 1), rs: 1, cs: cols as isize }) };
+        let wt_hh = unsafe { PackedB::new(self.cpu, hd, 4 * hd, Mat { ptr: w.as_ptr().add(inp + 1), rs: 1, cs: cols as isize }) };
         let mut h = vec![0f32; rows * hd];
         let hp = SendPtr(h.as_mut_ptr());
         let n = self.threads_for();
@@ -397,7 +398,7 @@ impl CustomOp2 for LstmLayer {
         let dxp = SendPtr(dx.as_mut_ptr());
         // W_hh (4H, H), packed once for the recurrent GEMM of every step.
         // SAFETY: the view addresses w's last H columns.
-        let w_hh = unsafe { PackedB::new(4 * hd, hd, Mat { ptr: wv.as_ptr().add(inp + 1), rs: cols as isize, cs: 1 }) };
+        let w_hh = unsafe { PackedB::new(self.cpu, 4 * hd, hd, Mat { ptr: wv.as_ptr().add(inp + 1), rs: cols as isize, cs: 1 }) };
         let shares = run_split(parts.len(), |k| self.backward_part(&parts[k], grad, wv, &w_hh, dxp));
         let mut shares = shares.into_iter();
         let mut dw = shares.next().unwrap();
@@ -462,9 +463,10 @@ mod tests {
         a.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
     }
 
-    /// Largest difference between the fused op and the reference, in the
-    /// output and the gradients of `x` and `w`, relative to each one's scale.
-    fn check(lengths: &[usize], inp: usize, hd: usize, threads: usize) {
+    /// Largest difference between the fused op on `cpu`'s path and the
+    /// reference, in the output and the gradients of `x` and `w`, relative
+    /// to each one's scale. Returns the fused op's output and gradients.
+    fn check_on(cpu: Cpu, lengths: &[usize], inp: usize, hd: usize, threads: usize) -> [Tensor; 3] {
         let dev = Device::Cpu;
         let p = Arc::new(Packing::new(lengths));
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
@@ -474,18 +476,33 @@ mod tests {
         let w = Var::from_vec(rand(4 * hd * (inp + 1 + hd), 0.5), (4 * hd, inp + 1 + hd), &dev).unwrap();
         let probe = Tensor::from_vec(rand(rows * hd, 1.0), (rows, hd), &dev).unwrap();
 
-        let fused = x.as_tensor().apply_op2(w.as_tensor(), LstmLayer::new(inp, hd, p.clone(), threads)).unwrap();
+        let fused = x.as_tensor().apply_op2(w.as_tensor(), LstmLayer::new(inp, hd, p.clone(), threads, cpu)).unwrap();
         let refr = reference(x.as_tensor(), w.as_tensor(), &p, inp, hd).unwrap();
         let d = max_abs(&(&fused - &refr).unwrap());
-        assert!(d < 1e-5, "forward differs by {d}");
+        assert!(d < 1e-5, "forward differs by {d} on {:?}", cpu.isa());
 
-        let g1 = (fused * &probe).unwrap().sum_all().unwrap().backward().unwrap();
+        let g1 = (&fused * &probe).unwrap().sum_all().unwrap().backward().unwrap();
         let g2 = (refr * &probe).unwrap().sum_all().unwrap().backward().unwrap();
         for (name, v) in [("x", &x), ("w", &w)] {
             let (a, b) = (g1.get(v).unwrap(), g2.get(v).unwrap());
             let scale = max_abs(b).max(1e-3);
             let d = max_abs(&(a - b).unwrap());
-            assert!(d / scale < 2e-6, "gradient of {name} differs by {d} (scale {scale})");
+            assert!(d / scale < 2e-6, "gradient of {name} differs by {d} (scale {scale}) on {:?}", cpu.isa());
+        }
+        [fused, g1.get(&x).unwrap().clone(), g1.get(&w).unwrap().clone()]
+    }
+
+    /// [`check_on`] on every path this CPU supports, each path's output and
+    /// gradients also compared with the portable path's.
+    fn check(lengths: &[usize], inp: usize, hd: usize, threads: usize) {
+        let portable = check_on(Cpu::portable(), lengths, inp, hd, threads);
+        for cpu in Cpu::all() {
+            let got = check_on(cpu, lengths, inp, hd, threads);
+            for (name, (a, b)) in ["h", "dx", "dw"].iter().zip(got.iter().zip(&portable)) {
+                let scale = max_abs(b).max(1e-3);
+                let d = max_abs(&(a - b).unwrap());
+                assert!(d / scale < 2e-6, "{name} on {:?} differs from portable by {d} (scale {scale})", cpu.isa());
+            }
         }
     }
 
@@ -505,6 +522,13 @@ mod tests {
         check(&[5; 16], 4, 32, 3);
     }
 
+    /// Wide enough for the AVX-512 GEMM's full 8 x 32 blocks and k-blocks
+    /// of 256, and for vector tails in the cell kernels.
+    #[test]
+    fn fused_lstm_matches_reference_wide() {
+        check(&[4, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1], 9, 67, 1);
+    }
+
     #[test]
     fn layer_hands_its_weight_gradient_over() {
         let dev = Device::Cpu;
@@ -513,11 +537,11 @@ mod tests {
         let layer = Lstm::new(vb, 3, 8).unwrap();
         let p = Arc::new(Packing::new(&[4, 3, 1]));
         let x = Var::from_vec((0..p.rows() * 3).map(|i| (i as f32 * 0.37).sin()).collect(), (p.rows(), 3), &dev).unwrap();
-        let loss = layer.forward(x.as_tensor(), &p, 2).unwrap().sum_all().unwrap();
+        let loss = layer.forward(x.as_tensor(), &p, 2, Cpu::default()).unwrap().sum_all().unwrap();
         let grads = loss.backward().unwrap();
         assert!(grads.get(&layer.w).is_none());
         let side = layer.take_grad().unwrap().unwrap();
-        let plain = x.as_tensor().apply_op2(&layer.w, LstmLayer::new(3, 8, p.clone(), 1)).unwrap().sum_all().unwrap().backward().unwrap();
+        let plain = x.as_tensor().apply_op2(&layer.w, LstmLayer::new(3, 8, p.clone(), 1, Cpu::default())).unwrap().sum_all().unwrap().backward().unwrap();
         assert!(max_abs(&(side - plain.get(&layer.w).unwrap()).unwrap()) < 1e-6);
         assert!(layer.take_grad().unwrap().is_none());
     }

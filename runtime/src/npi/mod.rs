@@ -10,6 +10,7 @@
 //! - [`exec`]: closed-loop execution (the model as an interpreter).
 //! - [`eval`]: exact-match accuracy per size.
 //! - [`checkpoint`]: weights plus metadata, checked against the task on load.
+//! - [`memory`]: the memory a run will need, estimated before allocating.
 
 pub mod checkpoint;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod eval;
 pub mod exec;
 pub mod infer;
 pub mod lstm;
+pub mod memory;
 pub mod model;
 pub mod train;
 
@@ -27,5 +29,6 @@ pub use data::{Batch, Dataset, ModelShape};
 pub use eval::{evaluate, EvalReport, SizeReport};
 pub use exec::{run, run_batch, Failure, Job, Limits, RunOutcome};
 pub use infer::{Engine, SplitCore};
+pub use memory::{Footprint, MemoryError};
 pub use model::Npi;
 pub use train::{resume, resume_checked, train, train_model, Control, Resumable, NoHooks, StepReport, StopReason, TrainError, TrainHooks, TrainOutcome, ValidationReport};

@@ -13,6 +13,7 @@
 use super::config::{Fuse, NpiConfig};
 use super::data::{Batch, ModelShape};
 use super::lstm::Lstm;
+use crate::kernels::Cpu;
 use crate::params::{self, SeededInit};
 use candle_core::{Device, Module, Tensor, D};
 use candle_nn::{Init, Linear, VarBuilder, VarMap};
@@ -97,6 +98,7 @@ pub struct Npi {
     pub core: Vec<Lstm>,
     pub heads: Heads,
     threads: usize,
+    cpu: Cpu,
 }
 
 impl std::fmt::Debug for Npi {
@@ -173,6 +175,7 @@ impl Npi {
             core,
             heads,
             threads: candle_core::utils::get_num_threads(),
+            cpu: Cpu::default(),
         })
     }
 
@@ -183,6 +186,17 @@ impl Npi {
 
     pub fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// The instruction set of the LSTM kernels (default: the process's,
+    /// [`Cpu::default`]); the inference engine made from this model uses it
+    /// too.
+    pub fn set_cpu(&mut self, cpu: Cpu) {
+        self.cpu = cpu;
+    }
+
+    pub fn cpu(&self) -> Cpu {
+        self.cpu
     }
 
     /// Runs every frame of the batch, teacher-forced.
@@ -201,7 +215,7 @@ impl Npi {
             }
         };
         for l in &self.core {
-            x = l.forward(&x, &batch.packing, self.threads)?;
+            x = l.forward(&x, &batch.packing, self.threads, self.cpu)?;
         }
         let end = self.heads.end.forward(&x)?.squeeze(1)?;
         let key = self.heads.key.forward(&x)?;

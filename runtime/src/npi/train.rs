@@ -157,7 +157,14 @@ pub fn training_traces<E: Environment + ?Sized>(env: &E, cfg: &TrainConfig) -> R
     if sizes.is_empty() {
         return Ok(Vec::new());
     }
-    (0..cfg.traces).map(|i| env.trace(sizes[i % sizes.len()], derive_seed(cfg.seed, STREAM_TRACES, i as u64))).collect()
+    (0..cfg.traces).map(|i| training_trace(env, cfg, i)).collect()
+}
+
+/// Training trace `i` of [`training_traces`] (`cfg.train_sizes` must not be
+/// empty).
+pub(crate) fn training_trace<E: Environment + ?Sized>(env: &E, cfg: &TrainConfig, i: usize) -> Result<synth_compiler::Trace, TaskError> {
+    let sizes = &cfg.train_sizes;
+    env.trace(sizes[i % sizes.len()], derive_seed(cfg.seed, STREAM_TRACES, i as u64))
 }
 
 /// Trains a fresh model on `env`'s traces.
@@ -231,6 +238,8 @@ where
     E: Environment,
     E::Instance: Send,
 {
+    // The optimiser runs on the model's kernel path.
+    opt.cpu = npi.cpu();
     let offset = from.map_or(0, |c| c.meta.step);
     let threads = cfg.threads();
     npi.set_threads(threads);

@@ -1,0 +1,422 @@
+//! The hand-written CPU kernels, in one module: a vectorisable `exp` (and
+//! the sigmoid and tanh built on it), the LSTM cell's element-wise forward
+//! and backward, and [`gemm`], the one matrix product every caller uses.
+//!
+//! Why: without MKL, candle calls scalar libm for `exp`/`tanh`, which took a
+//! fifth of an LSTM training step (research/candle.md). The functions here
+//! are written as plain loops over slices that LLVM turns into SIMD code; on
+//! x86-64 each is compiled three times, once per [`Isa`] (the baseline,
+//! AVX2+FMA, AVX-512), and a [`Cpu`] value picks one at run time. A `Cpu`
+//! can only hold an instruction set the processor has (it is checked when
+//! the value is made), so holding one is the licence to run that code.
+//! Callers keep the `Cpu` they were built with (models, the inference
+//! engine, the optimiser), which is how tests run every path the machine
+//! supports side by side and how a user forces a lower one
+//! ([`set_default`]; the `synth` binary reads `SYNTH_CPU`).
+//!
+//! The element-wise kernels give the same bits on every path (Rust never
+//! fuses a multiply and an add on its own, and nothing here reorders a
+//! sum); the GEMMs differ in rounding (fused multiply-adds, summation
+//! order), within float tolerance.
+//!
+//! Architecture invariant: no allocation in the element-wise kernels and no
+//! threads here; callers own buffers and parallelism.
+
+mod gemm;
+
+pub use gemm::{gemm, Mat, PackedB, Rhs};
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// An instruction set the kernels are compiled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Isa {
+    /// The target's baseline (SSE2 on x86-64); runs on any CPU.
+    Portable,
+    /// AVX2 with FMA.
+    Avx2,
+    /// AVX-512F, with AVX2 and FMA.
+    Avx512,
+}
+
+impl Isa {
+    /// Every instruction set, lowest first.
+    pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2, Isa::Avx512];
+
+    /// The name `SYNTH_CPU` takes: `portable`, `avx2`, `avx512`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+        }
+    }
+
+    /// The CPU features this path's code is compiled with: exactly the
+    /// `target_feature` lists of [`multiversion!`] and of the AVX-512 GEMM,
+    /// and so exactly what must be detected before running it.
+    pub fn features(self) -> &'static [&'static str] {
+        match self {
+            Isa::Portable => &[],
+            Isa::Avx2 => &["avx2", "fma"],
+            Isa::Avx512 => &["avx512f", "avx2", "fma"],
+        }
+    }
+
+    /// Whether this CPU has every feature of [`Isa::features`].
+    fn detected(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.features().iter().all(|&f| match f {
+                "avx512f" => std::is_x86_feature_detected!("avx512f"),
+                "avx2" => std::is_x86_feature_detected!("avx2"),
+                "fma" => std::is_x86_feature_detected!("fma"),
+                _ => false,
+            })
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self == Isa::Portable
+        }
+    }
+}
+
+impl std::fmt::Display for Isa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why an instruction set cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IsaError {
+    #[error("unknown instruction set `{0}` (expected portable, avx2 or avx512)")]
+    Unknown(String),
+    #[error("this cpu lacks {isa} ({}); it supports {}", .isa.features().join(", "), supported_names())]
+    Unsupported { isa: Isa },
+}
+
+fn supported_names() -> String {
+    Cpu::all().iter().map(|c| c.isa().name()).collect::<Vec<_>>().join(", ")
+}
+
+impl std::str::FromStr for Isa {
+    type Err = IsaError;
+
+    fn from_str(s: &str) -> Result<Isa, IsaError> {
+        Isa::ALL.into_iter().find(|i| i.name() == s).ok_or_else(|| IsaError::Unknown(s.to_string()))
+    }
+}
+
+/// An instruction set this CPU supports: the kernels' dispatch key. Only
+/// [`Cpu::new`] (which checks) and the constructors built on it make one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cpu(Isa);
+
+/// The process default: 0 while unset (the best supported), else
+/// `1 + Isa as u8`.
+static DEFAULT: AtomicU8 = AtomicU8::new(0);
+
+impl Cpu {
+    /// `isa`, if this CPU has every feature it needs.
+    pub fn new(isa: Isa) -> Result<Cpu, IsaError> {
+        if isa.detected() {
+            Ok(Cpu(isa))
+        } else {
+            Err(IsaError::Unsupported { isa })
+        }
+    }
+
+    /// The baseline, supported everywhere.
+    pub fn portable() -> Cpu {
+        Cpu(Isa::Portable)
+    }
+
+    /// The highest instruction set this CPU supports.
+    pub fn best() -> Cpu {
+        *Cpu::all().last().expect("portable is always supported")
+    }
+
+    /// Every instruction set this CPU supports, lowest (portable) first.
+    pub fn all() -> Vec<Cpu> {
+        Isa::ALL.into_iter().filter_map(|i| Cpu::new(i).ok()).collect()
+    }
+
+    pub fn isa(self) -> Isa {
+        self.0
+    }
+}
+
+/// The process default ([`set_default`]), else [`Cpu::best`]. Models, the
+/// inference engine and the optimiser take it when they are made.
+impl Default for Cpu {
+    fn default() -> Cpu {
+        match DEFAULT.load(Ordering::Relaxed) {
+            0 => Cpu::best(),
+            v => Cpu(Isa::ALL[v as usize - 1]),
+        }
+    }
+}
+
+/// Sets the instruction set that objects made from now on use by default
+/// (`SYNTH_CPU` in the `synth` binary): a lower one than the CPU's best, to
+/// check or work around a path. Objects already made keep theirs.
+pub fn set_default(cpu: Cpu) {
+    DEFAULT.store(1 + cpu.0 as u8, Ordering::Relaxed);
+}
+
+/// `e^x` for f32, Cephes-style: range reduction by `ln 2`, a degree-6
+/// polynomial, and the exponent set through the bit pattern. Relative error
+/// is about 2e-7 over the whole range; inputs are clamped to `[-87.3, 88.3]`,
+/// so the result is always finite and positive.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const C1: f32 = 0.693_359_4;
+    const C2: f32 = -2.121_944_4e-4;
+    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding and subtracting it rounds to an integer
+    let x = x.clamp(-87.3, 88.3);
+    let n = (x * LOG2E + ROUND) - ROUND;
+    let r = x - n * C1 - n * C2;
+    let r2 = r * r;
+    let mut p = 1.987_569_1e-4_f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5;
+    let y = p * r2 + r + 1.0;
+    let bits = ((n as i32 + 127) as u32) << 23;
+    y * f32::from_bits(bits)
+}
+
+#[inline(always)]
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+#[inline(always)]
+pub fn tanh(x: f32) -> f32 {
+    1.0 - 2.0 / (exp(2.0 * x) + 1.0)
+}
+
+/// Defines `fn $name(cpu: Cpu, args)` that runs `$generic` compiled for
+/// `cpu`'s instruction set.
+macro_rules! multiversion {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $generic:ident) => {
+        $(#[$m])*
+        $vis fn $name(cpu: $crate::kernels::Cpu, $($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                // The feature lists are `Isa::features`.
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                unsafe fn avx512($($arg: $ty),*) {
+                    $generic($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $ty),*) {
+                    $generic($($arg),*)
+                }
+                match cpu.isa() {
+                    // SAFETY: a `Cpu` holds only an instruction set whose
+                    // features were detected (`Cpu::new`).
+                    $crate::kernels::Isa::Avx512 => return unsafe { avx512($($arg),*) },
+                    // SAFETY: as above.
+                    $crate::kernels::Isa::Avx2 => return unsafe { avx2($($arg),*) },
+                    $crate::kernels::Isa::Portable => {}
+                }
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            let _ = cpu;
+            $generic($($arg),*)
+        }
+    };
+}
+pub(crate) use multiversion;
+
+multiversion! {
+    /// The LSTM cell of one row. `gates` (`4 * hidden`, order i, f, g, o)
+    /// holds the pre-activations on entry and the activations on exit;
+    /// `c_prev` is the previous cell state (`None`: zeros); writes the new
+    /// cell state `c`, `tanh(c)` into `tc`, and the output `h`.
+    pub fn cell_forward(gates: &mut [f32], c_prev: Option<&[f32]>, c: &mut [f32], tc: &mut [f32], h: &mut [f32]) => cell_forward_generic
+}
+
+#[inline(always)]
+fn cell_forward_generic(gates: &mut [f32], c_prev: Option<&[f32]>, c: &mut [f32], tc: &mut [f32], h: &mut [f32]) {
+    let n = c.len();
+    let (gi, rest) = gates.split_at_mut(n);
+    let (gf, rest) = rest.split_at_mut(n);
+    let (gg, go) = rest.split_at_mut(n);
+    let (gi, gf, gg, go, tc, h) = (&mut gi[..n], &mut gf[..n], &mut gg[..n], &mut go[..n], &mut tc[..n], &mut h[..n]);
+    for j in 0..n {
+        gi[j] = sigmoid(gi[j]);
+        gf[j] = sigmoid(gf[j]);
+        gg[j] = tanh(gg[j]);
+        go[j] = sigmoid(go[j]);
+    }
+    match c_prev {
+        Some(cp) => {
+            let cp = &cp[..n];
+            for j in 0..n {
+                c[j] = gf[j] * cp[j] + gi[j] * gg[j];
+            }
+        }
+        None => {
+            for j in 0..n {
+                c[j] = gi[j] * gg[j];
+            }
+        }
+    }
+    for j in 0..n {
+        let t = tanh(c[j]);
+        tc[j] = t;
+        h[j] = go[j] * t;
+    }
+}
+
+multiversion! {
+    /// Backward of [`cell_forward`] for one row. `gates` are the cached
+    /// activations (`4 * hidden`), `c_prev` the previous cell state (`None`:
+    /// zeros), `tc` the cached `tanh(c)`. `dh` is the full gradient of `h`;
+    /// `dc` holds the gradient flowing into `c` from the next step on entry
+    /// and the gradient of `c_prev` on exit. Writes the gradient of the gate
+    /// pre-activations into `dgates`.
+    pub fn cell_backward(gates: &[f32], c_prev: Option<&[f32]>, tc: &[f32], dh: &[f32], dc: &mut [f32], dgates: &mut [f32]) => cell_backward_generic
+}
+
+#[inline(always)]
+fn cell_backward_generic(gates: &[f32], c_prev: Option<&[f32]>, tc: &[f32], dh: &[f32], dc: &mut [f32], dgates: &mut [f32]) {
+    let n = dc.len();
+    let (gi, gf, gg, go) = (&gates[..n], &gates[n..2 * n], &gates[2 * n..3 * n], &gates[3 * n..4 * n]);
+    let (di, rest) = dgates.split_at_mut(n);
+    let (df, rest) = rest.split_at_mut(n);
+    let (dg, dout) = rest.split_at_mut(n);
+    let (di, df, dg, dout, tc, dh) = (&mut di[..n], &mut df[..n], &mut dg[..n], &mut dout[..n], &tc[..n], &dh[..n]);
+    for j in 0..n {
+        let o = go[j];
+        let t = tc[j];
+        dout[j] = dh[j] * t * o * (1.0 - o);
+        let d = dc[j] + dh[j] * o * (1.0 - t * t);
+        let (i, g) = (gi[j], gg[j]);
+        di[j] = d * g * i * (1.0 - i);
+        dg[j] = d * i * (1.0 - g * g);
+        dc[j] = d;
+    }
+    match c_prev {
+        Some(cp) => {
+            let cp = &cp[..n];
+            for j in 0..n {
+                let f = gf[j];
+                df[j] = dc[j] * cp[j] * f * (1.0 - f);
+                dc[j] *= f;
+            }
+        }
+        None => {
+            for j in 0..n {
+                df[j] = 0.0;
+                dc[j] = 0.0;
+            }
+        }
+    }
+}
+
+/// A raw pointer that may cross threads. Used where worker threads write
+/// disjoint rows of one output buffer; each use states why the rows are
+/// disjoint.
+#[derive(Clone, Copy)]
+pub struct SendPtr(pub *mut f32);
+// SAFETY: only used for disjoint writes (see the uses).
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_matches_std() {
+        let mut worst = 0.0f32;
+        let mut x = -80.0f32;
+        while x < 80.0 {
+            let rel = ((exp(x) - x.exp()) / x.exp()).abs();
+            worst = worst.max(rel);
+            x += 0.0137;
+        }
+        assert!(worst < 1e-6, "worst relative error {worst}");
+        assert!(exp(-1000.0) > 0.0 && exp(1000.0).is_finite());
+    }
+
+    #[test]
+    fn tanh_and_sigmoid_match_std() {
+        let mut x = -20.0f32;
+        while x < 20.0 {
+            assert!((tanh(x) - x.tanh()).abs() < 1e-6, "tanh({x})");
+            assert!((sigmoid(x) - 1.0 / (1.0 + (-x).exp())).abs() < 1e-6, "sigmoid({x})");
+            x += 0.01;
+        }
+    }
+
+    #[test]
+    fn detection_checks_every_feature_a_path_enables() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let (f512, avx2, fma) = (std::is_x86_feature_detected!("avx512f"), std::is_x86_feature_detected!("avx2"), std::is_x86_feature_detected!("fma"));
+            assert_eq!(Cpu::new(Isa::Avx2).is_ok(), avx2 && fma);
+            assert_eq!(Cpu::new(Isa::Avx512).is_ok(), f512 && avx2 && fma);
+        }
+        assert_eq!(Cpu::all()[0], Cpu::portable());
+        assert_eq!(Cpu::best(), *Cpu::all().last().unwrap());
+        for cpu in Cpu::all() {
+            assert_eq!(Cpu::new(cpu.isa()), Ok(cpu));
+        }
+    }
+
+    #[test]
+    fn isa_names_parse_and_unknown_ones_are_refused() {
+        for isa in Isa::ALL {
+            assert_eq!(isa.name().parse::<Isa>(), Ok(isa));
+        }
+        let e = "avx-512".parse::<Isa>().unwrap_err();
+        assert_eq!(e.to_string(), "unknown instruction set `avx-512` (expected portable, avx2 or avx512)");
+        if let Err(e) = Cpu::new(Isa::Avx512) {
+            assert!(e.to_string().starts_with("this cpu lacks avx512 (avx512f, avx2, fma); it supports portable"), "{e}");
+        }
+    }
+
+    /// Random `(gates, c_prev, dh, dc)` for `n` hidden units.
+    fn cell_inputs(n: usize, seed: u32) -> [Vec<f32>; 4] {
+        let mut x = seed.wrapping_mul(2_654_435_761) | 1;
+        let mut next = |scale: f32| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x as f32 / u32::MAX as f32 * 2.0 - 1.0) * scale
+        };
+        [(0..4 * n).map(|_| next(6.0)).collect(), (0..n).map(|_| next(2.0)).collect(), (0..n).map(|_| next(1.0)).collect(), (0..n).map(|_| next(1.0)).collect()]
+    }
+
+    /// The LSTM cell forward and backward give the same bits on every path
+    /// this CPU has as on the portable one, odd widths (vector tails) and
+    /// a missing previous state included.
+    #[test]
+    fn cell_kernels_agree_bit_for_bit_on_every_path() {
+        let run = |cpu: Cpu, n: usize, seed: u32, first: bool| {
+            let [mut gates, c_prev, dh, mut dc] = cell_inputs(n, seed);
+            let c_prev = (!first).then_some(c_prev.as_slice());
+            let (mut c, mut tc, mut h) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+            cell_forward(cpu, &mut gates, c_prev, &mut c, &mut tc, &mut h);
+            let mut dgates = vec![0f32; 4 * n];
+            cell_backward(cpu, &gates, c_prev, &tc, &dh, &mut dc, &mut dgates);
+            [gates, c, tc, h, dc, dgates].map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>())
+        };
+        for (n, seed) in [(1, 1), (7, 2), (16, 3), (37, 4), (256, 5), (259, 6)] {
+            for first in [false, true] {
+                let want = run(Cpu::portable(), n, seed, first);
+                for cpu in Cpu::all() {
+                    assert_eq!(run(cpu, n, seed, first), want, "{:?}, {n} units", cpu.isa());
+                }
+            }
+        }
+    }
+}
