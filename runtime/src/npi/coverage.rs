@@ -28,7 +28,7 @@ pub const MIN_RUNS_FACTOR: usize = 4;
 pub const MAX_RUNS_FACTOR: usize = 16;
 /// Stop sampling past this many reference steps (a task whose runs are long
 /// gets fewer rounds).
-pub const MAX_STEPS: usize = 20_000_000;
+pub const MAX_STEPS: usize = 5_000_000;
 
 const STREAM_COVERAGE: u64 = 5;
 
