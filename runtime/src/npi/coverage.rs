@@ -98,20 +98,14 @@ pub fn coverage(task: &Task, cfg: &TrainConfig) -> Result<Coverage, TaskError> {
         loop {
             let round = (n + sampled).max(64);
             let before: Vec<usize> = (0..programs).map(|p| all.len(p as ProgramId)).collect();
-            let mut over = false;
-            for j in sampled..sampled + round {
-                let t = task.trace(sizes[j % sizes.len()], derive_seed(cfg.seed, STREAM_COVERAGE, j as u64))?;
+            let end = sampled + round;
+            while sampled < end && steps <= MAX_STEPS {
+                let t = task.trace(sizes[sampled % sizes.len()], derive_seed(cfg.seed, STREAM_COVERAGE, sampled as u64))?;
                 steps += t.steps.len();
                 all.add(&t);
-                if steps > MAX_STEPS {
-                    sampled = j + 1;
-                    over = true;
-                    break;
-                }
+                sampled += 1;
             }
-            if !over {
-                sampled += round;
-            }
+            let over = steps > MAX_STEPS;
             for (p, b) in before.iter().enumerate() {
                 last_new[p] = all.len(p as ProgramId) - b;
             }
@@ -122,7 +116,7 @@ pub fn coverage(task: &Task, cfg: &TrainConfig) -> Result<Coverage, TaskError> {
         }
     }
     let mut out = Vec::new();
-    for p in 1..programs {
+    for (p, &new) in last_new.iter().enumerate().skip(1) {
         let id = p as ProgramId;
         let met = all.len(id);
         if met == 0 {
@@ -134,7 +128,7 @@ pub fn coverage(task: &Task, cfg: &TrainConfig) -> Result<Coverage, TaskError> {
             name: task.programs[p].name.clone(),
             covered: ours.len(id),
             met,
-            settled: 20 * last_new[p] < met,
+            settled: 20 * new < met,
             missing: all.missing_from(&ours, id).into_iter().map(|c| task.render_case(pc, id, c)).collect(),
         });
     }
