@@ -1,7 +1,8 @@
 //! `synth check`: parse, compile, lint, then run the reference programs on
-//! sampled inputs at several sizes and verify `expect`. The same function
-//! renders the snapshot of every `tests/ui` case, so what the tests pin is
-//! exactly what a user sees.
+//! sampled inputs at several sizes and verify `expect`, and warn when the
+//! `learn` block's traces miss decision cases (`crate::coverage`). The same
+//! function renders the snapshot of every `tests/ui` case, so what the tests
+//! pin is exactly what a user sees.
 
 use crate::source::Source;
 use synth_compiler::Task;
@@ -99,6 +100,14 @@ pub fn check(source: &Source, opts: &CheckOptions) -> CheckReport {
             }
         }
         runs.push((size, seeds));
+    }
+    // Whether the learn block's traces show every decision case.
+    if !diagnostics.iter().any(|d| d.is_error()) {
+        match crate::coverage::learn_block_coverage(&task) {
+            Some(Ok(c)) => diagnostics.extend(crate::coverage::coverage_warning(source, &c, true)),
+            Some(Err(e)) => diagnostics.push(Diagnostic::error(format!("a reference run failed while counting the decision cases of the training traces: {e}"))),
+            None => {}
+        }
     }
     CheckReport { diagnostics: sorted(diagnostics), task: Some(task), runs }
 }

@@ -28,6 +28,7 @@ pub use synth_compiler::{Task, Trace};
 pub use synth_dsl::Diagnostic;
 
 pub mod check;
+pub mod coverage;
 pub mod source;
 pub mod stdlib;
 

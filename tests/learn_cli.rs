@@ -219,3 +219,39 @@ fn synth_cpu_picks_a_kernel_path_and_refuses_unknown_ones() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Addition with 8 traces and a model too small for it: `check` warns on the
+/// `traces` setting, `learn` says so before training, and when validation
+/// stops improving it stops, keeps the best checkpoint and shows the first
+/// wrong decision.
+#[test]
+fn too_few_traces_are_reported_and_a_stalled_run_stops() {
+    let dir = scratch("coverage");
+    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("stdlib/add.npl")).unwrap();
+    let head = src.split("learn npi {").next().unwrap();
+    let learn = "learn npi {\n  train sizes 1..=3, traces 8\n  test sizes [6]\n  hidden 8\n  layers 1\n  encoder 8\n  state 8\n  fuse: concat\n  embedding 4\n  key 4\n  batch 16\n  validate_every 5\n  validation_sizes [6]\n  validation_count 2\n  give_up 2\n  plateau 1\n}\n";
+    let path = dir.join("add.npl");
+    std::fs::write(&path, format!("{head}{learn}")).unwrap();
+    let task = path.to_str().unwrap();
+
+    let o = synth(&["check", task]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(text.contains("warning: 8 traces cover "), "{text}");
+    assert!(text.contains("train sizes 1..=3, traces 8"), "the warning points at the setting: {text}");
+    assert!(text.contains("= hint: missing ADD1 cases: in1="), "{text}");
+    assert!(text.contains("raise `traces` ("), "{text}");
+    assert!(text.contains("ok, 1 warning"), "{text}");
+
+    let out = dir.join("run");
+    let o = synth(&["learn", task, "--out", out.to_str().unwrap(), "--steps", "400", "--count", "2", "--quiet", "--threads", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("warning: 8 traces cover "), "{err}");
+    assert!(err.contains("(validation stopped improving: no more exact matches than its best for 2 validations in a row)"), "{err}");
+    assert!(err.contains("its first wrong decision, on the input of size 6"), "{err}");
+    assert!(err.contains("\n  in ADD()"), "{err}");
+    assert!(err.contains("\n    the reference: ") && err.contains("\n    the model:     "), "{err}");
+    assert!(out.join("model.safetensors").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}

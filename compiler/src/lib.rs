@@ -13,6 +13,8 @@
 //!   AST into the IR (`ir`), reporting every error as a [`Diagnostic`];
 //!   `learn` reads the `learn` block, `suggest` finds "did you mean" names.
 //! - [`callgraph`], [`opgraph`], [`lint`]: the graphs and the learnability lint.
+//! - [`cases`]: what each program's decisions depend on, and which of those
+//!   cases a set of traces shows (the coverage of a training set).
 //! - `interp` runs the IR on the scratchpad (`world`) with values from
 //!   `value`; `instance` samples inputs and generates traces; `render` prints
 //!   them; [`RunError`] is every run-time failure.
@@ -28,6 +30,7 @@
 
 pub mod builtins;
 pub mod callgraph;
+pub mod cases;
 mod check;
 mod error;
 mod instance;
@@ -44,6 +47,7 @@ mod value;
 mod world;
 
 pub use error::{RunError, RunErrorKind};
+pub use cases::{CaseSet, CaseSpec};
 pub use instance::Instance;
 pub use ir::Limits;
 pub use task::{

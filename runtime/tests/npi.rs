@@ -151,3 +151,74 @@ fn an_untrained_model_fails_cleanly() {
     }
     assert_eq!(task.entry(), 1);
 }
+
+/// A model too small for its task: validation stops improving, training
+/// stops on its own (not at the step budget) with the best checkpoint, and
+/// the outcome says which decision the best weights get wrong first.
+#[test]
+fn a_run_whose_validation_stops_improving_stops_and_says_where_it_fails() {
+    let task = add_base4();
+    let tiny = NpiConfig { hidden: 8, layers: 1, embedding: 4, key: 4, encoder: 8, state: 8, fuse: Fuse::Concat, fuse_hidden: 8 };
+    let cfg = TrainConfig {
+        traces: 16,
+        steps: 2000,
+        validate_every: 5,
+        validation_sizes: vec![6],
+        validation_count: 4,
+        give_up: 3,
+        plateau: 1,
+        ..quick_train_config(1)
+    };
+    let outcome = npi::train(&task, &tiny, &cfg, &mut npi::NoHooks).unwrap();
+    assert_eq!(outcome.stop, npi::StopReason::Plateau);
+    assert!(outcome.steps < cfg.steps, "stopped at step {}", outcome.steps);
+    // The last `give_up` validations scored no more than the best before them.
+    let v = &outcome.validations;
+    let (before, last) = v.split_at(v.len() - 3);
+    let best = before.iter().map(|r| r.exact()).max().unwrap();
+    assert!(last.iter().all(|r| r.exact() <= best && !r.perfect()), "{v:?}");
+    // The kept checkpoint is the best validation's, not the last step's.
+    let kept = v.iter().rev().find(|r| r.improved).unwrap();
+    assert_eq!(outcome.best.meta.step, kept.step);
+    // Where the best weights first go wrong: a real decision of a real run.
+    let d = outcome.diagnosis.expect("the best checkpoint fails validation");
+    assert_eq!(d.size, 6);
+    assert_ne!(d.model, d.reference);
+    assert_eq!(d.obs.len(), task.obs.width());
+    let text = d.render(&task).join("\n");
+    assert!(text.starts_with("in ADD()"), "{text}");
+    assert!(text.contains("\n  the reference: ") && text.contains("\n  the model:     "), "{text}");
+    let net = outcome.best.load(&task).unwrap();
+    let run = npi::run(&npi::Engine::new(&net).unwrap(), &task, d.size, d.seed).unwrap();
+    assert!(!run.correct, "the diagnosed input fails on its own too");
+}
+
+/// The coverage report counts the training traces' decision cases against
+/// those the reference meets, and more traces of the same seed cover more.
+#[test]
+fn coverage_counts_the_cases_training_will_see() {
+    let task = compile(ADD, "add");
+    let cfg = |traces| TrainConfig { traces, ..TrainConfig::default() };
+    let few = npi::coverage(&task, &cfg(16)).unwrap();
+    let add1 = few.programs.iter().find(|p| p.name == "ADD1").unwrap();
+    // 100 pairs in the rightmost column, 200 columns further left, and the
+    // column that holds only a carry.
+    assert_eq!(add1.met, 301);
+    assert!(add1.settled && add1.covered < add1.met);
+    assert_eq!(add1.missing.len(), add1.met - add1.covered);
+    assert!(!few.complete());
+    let enough = few.enough.expect("a few thousand traces show every case");
+    assert!(enough > 16);
+    let text = few.details(3).join("\n");
+    assert!(text.contains("missing ADD1 cases: in1="), "{text}");
+    assert!(text.contains(&format!("raise `traces` (the first {enough} traces of seed 0 hold every case)")), "{text}");
+    assert!(few.headline().starts_with("16 traces cover "), "{}", few.headline());
+    // Exactly that many leading traces hold them all.
+    let just = npi::coverage(&task, &cfg(enough)).unwrap();
+    assert!(just.complete(), "{}", just.headline());
+    assert_eq!(just.enough, Some(enough));
+    let short = npi::coverage(&task, &cfg(enough - 1)).unwrap();
+    assert!(!short.complete());
+    // Programs that decide the same way every time are not counted.
+    assert!(just.programs.iter().filter(|p| !p.decides()).all(|p| ["CARRY", "LSHIFT"].contains(&p.name.as_str())));
+}

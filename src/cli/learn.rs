@@ -142,6 +142,12 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
         cfg.seed,
         dir.path.display()
     );
+    // What the traces show, before spending minutes on them.
+    let coverage = npi::coverage(&task, &cfg).map_err(|e| Failure::Task(anyhow!("generating training data: {e}")))?;
+    match synth::coverage::coverage_warning(&source, &coverage, a.traces.is_none()) {
+        Some(w) => eprint!("{}", w.render(&source.display, &source.text)),
+        None => eprintln!("{}", synth::coverage::coverage_note(&coverage)),
+    }
     let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.steps) };
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}").expect("valid template").progress_chars("=> "),
@@ -163,6 +169,7 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
     let why = match (outcome.stop, hooks.stopped_by) {
         (StopReason::Converged, _) => "validation perfect".to_string(),
         (StopReason::Steps, _) => "step budget used".to_string(),
+        (StopReason::Plateau, _) => format!("validation stopped improving: no more exact matches than its best for {} validations in a row", cfg.give_up),
         (StopReason::Stopped, Some(w)) => w.to_string(),
         (StopReason::Stopped, None) => "stopped".to_string(),
     };
@@ -172,6 +179,22 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
         best.meta.step,
         dir.file(rundir::WEIGHTS).display()
     );
+    if let Some(d) = &outcome.diagnosis {
+        let failed: usize = best.meta.validation.iter().map(|s| s.count - s.exact.min(s.count)).sum();
+        let total: usize = best.meta.validation.iter().map(|s| s.count).sum();
+        eprintln!(
+            "the best checkpoint fails {failed} of {total} validation inputs; its first wrong decision, on the input of size {} and seed {} (`synth run {} --model {} --size {} --seed {}` shows the whole run):",
+            d.size,
+            d.seed,
+            a.task.task,
+            dir.path.display(),
+            d.size,
+            d.seed
+        );
+        for line in d.render(&task) {
+            eprintln!("  {line}");
+        }
+    }
     dir.write("loss.svg", charts::loss(&hooks.losses).as_bytes())?;
     dir.write("validation.svg", charts::validation(&hooks.validations, offset).as_bytes())?;
     if hooks.stopped_by == Some(INTERRUPTED) {

@@ -10,7 +10,7 @@ use synth_dsl::render_all;
 #[derive(Args)]
 pub struct TaskArg {
     /// A `.npl` file, or the name of a stdlib task (`add`, `bubblesort`, ...).
-    task: String,
+    pub task: String,
 }
 
 /// Loads the task's source; an unreadable file is an IO failure, a missing

@@ -101,6 +101,10 @@ pub struct TrainConfig {
     /// Halve the learning rate after this many validations in a row that do
     /// not improve on the best (`plateau`; 0 = never).
     pub plateau: usize,
+    /// Stop after this many validations in a row that score no more
+    /// closed-loop exact matches than the best before them (`give_up`;
+    /// 0 = never). A perfect validation counts as progress.
+    pub give_up: usize,
     /// Worker threads for the LSTM and GEMMs (`threads`; 0 = one per
     /// physical core).
     pub threads: usize,
@@ -125,6 +129,7 @@ impl Default for TrainConfig {
             validation_budget: 40_000,
             patience: 3,
             plateau: 5,
+            give_up: 25,
             threads: 0,
         }
     }
@@ -169,7 +174,7 @@ fn hint(key: &str) -> String {
 
 const KNOWN: &[&str] = &[
     "hidden", "layers", "embedding", "key", "encoder", "state", "fuse", "fuse_hidden", "batch", "lr", "lr_decay", "lr_decay_every", "clip",
-    "curriculum", "temperature", "hard", "validate_every", "validation_sizes", "validation_count", "validation_budget", "patience", "plateau", "threads", "return",
+    "curriculum", "temperature", "hard", "validate_every", "validation_sizes", "validation_count", "validation_budget", "patience", "plateau", "give_up", "threads", "return",
 ];
 
 fn show(v: &SettingValue) -> String {
@@ -279,6 +284,7 @@ impl TrainConfig {
                 "validation_budget" => self.validation_budget = positive(k, v)?,
                 "patience" => self.patience = positive(k, v)?,
                 "plateau" => self.plateau = count(k, v)?,
+                "give_up" => self.give_up = count(k, v)?,
                 "threads" => self.threads = count(k, v)?,
                 "validation_sizes" => match v {
                     SettingValue::List(l) if !l.is_empty() && l.iter().all(|&x| x > 0) => self.validation_sizes = l.iter().map(|&x| x as usize).collect(),
@@ -349,9 +355,10 @@ mod tests {
             ("lr", SettingValue::Float(3e-4)),
             ("curriculum", SettingValue::Word("uniform".into())),
             ("plateau", SettingValue::Int(0)),
+            ("give_up", SettingValue::Int(7)),
         ]))
         .unwrap();
-        assert_eq!(t.plateau, 0);
+        assert_eq!((t.plateau, t.give_up), (0, 7));
         assert_eq!((m.hidden, m.fuse, m.layers), (128, Fuse::Concat, 2));
         assert_eq!((t.lr, t.curriculum, t.steps, t.seed, t.traces), (3e-4, Curriculum::Uniform, 500, 4, 30));
         assert_eq!(t.default_validation_sizes(), vec![3, 6, 12]);

@@ -2,7 +2,9 @@
 //!
 //! Code map:
 //! - [`config`]: [`NpiConfig`] (sizes) and [`TrainConfig`], from `learn` settings.
+//! - [`coverage`]: which decision cases the training traces hold, before training.
 //! - [`data`]: traces cut into frames, frames packed into batches.
+//! - [`diagnose`]: the first wrong decision of a failed run.
 //! - [`lstm`]: the core LSTM as one fused candle op with hand-written BPTT.
 //! - [`model`]: the candle model and its loss.
 //! - [`train`]: the training loop, curriculum, validation, hooks.
@@ -14,7 +16,9 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod coverage;
 pub mod data;
+pub mod diagnose;
 pub mod eval;
 pub mod exec;
 pub mod infer;
@@ -25,7 +29,9 @@ pub mod train;
 
 pub use checkpoint::{Checkpoint, CheckpointMeta, LoadError, SizeScore};
 pub use config::{settings, ConfigError, Curriculum, Fuse, NpiConfig, TrainConfig};
+pub use coverage::{coverage, Coverage, ProgramCoverage};
 pub use data::{Batch, Dataset, ModelShape};
+pub use diagnose::{first_divergence, Decided, Divergence};
 pub use eval::{evaluate, EvalReport, SizeReport};
 pub use exec::{run, run_batch, Failure, Job, Limits, RunOutcome};
 pub use infer::{Engine, SplitCore};

@@ -12,7 +12,11 @@
 //! - Validation: the model runs closed-loop on validation inputs (fixed for
 //!   the run, from their own seeds); the best weights by exact matches (ties:
 //!   lower training loss) are kept; training stops once validation has been
-//!   perfect `patience` times in a row.
+//!   perfect `patience` times in a row, or when it has scored no more exact
+//!   matches than its best for `give_up` validations in a row (it stopped
+//!   improving: more steps on the same traces will not help). When the best
+//!   weights still fail a validation input, the outcome says where they go
+//!   wrong first ([`Divergence`]).
 //!
 //! Same seed, same machine, same thread count: the same loss curve.
 //! Architecture invariant: no clock and no IO; the caller's [`TrainHooks`]
@@ -21,7 +25,8 @@
 use super::checkpoint::{Checkpoint, CheckpointMeta, LoadError, SizeScore, FORMAT};
 use super::config::{ConfigError, Curriculum, NpiConfig, TrainConfig};
 use super::data::{Dataset, ModelShape};
-use super::exec::{run_batch, Job, Limits};
+use super::diagnose::{first_divergence, Divergence};
+use super::exec::{run_batch, Job, Limits, RunOutcome};
 use super::infer::Engine;
 use super::model::{Npi, Scores};
 use crate::env::{Environment, TaskError};
@@ -104,6 +109,9 @@ pub enum StopReason {
     Steps,
     /// A hook said stop.
     Stopped,
+    /// Validation scored no more exact matches than its best for
+    /// `give_up` validations in a row.
+    Plateau,
 }
 
 /// The result of [`train`].
@@ -116,6 +124,9 @@ pub struct TrainOutcome {
     /// The loss of every step.
     pub losses: Vec<f32>,
     pub validations: Vec<ValidationReport>,
+    /// When the best checkpoint fails a validation input: the first wrong
+    /// decision in the first input it fails.
+    pub diagnosis: Option<Divergence>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,20 +161,23 @@ const STREAM_VALIDATION: u64 = 2;
 const STREAM_INIT: u64 = 3;
 const STREAM_SAMPLER: u64 = 4;
 
-/// The training traces of `cfg`: trace `i` has size
-/// `train_sizes[i % len]` and a seed derived from `cfg.seed`.
+/// The training traces of `cfg`: traces `0..cfg.traces` of
+/// [`training_trace`].
 pub fn training_traces<E: Environment + ?Sized>(env: &E, cfg: &TrainConfig) -> Result<Vec<synth_compiler::Trace>, TaskError> {
-    let sizes = &cfg.train_sizes;
-    if sizes.is_empty() {
+    if cfg.train_sizes.is_empty() {
         return Ok(Vec::new());
     }
     (0..cfg.traces).map(|i| training_trace(env, cfg, i)).collect()
 }
 
-/// Training trace `i` of [`training_traces`] (`cfg.train_sizes` must not be
-/// empty).
-pub(crate) fn training_trace<E: Environment + ?Sized>(env: &E, cfg: &TrainConfig, i: usize) -> Result<synth_compiler::Trace, TaskError> {
+/// Training trace `i` of `cfg`: size `train_sizes[i % len]`, a seed derived
+/// from `cfg.seed` and `i`. Trace `i` does not depend on `cfg.traces`, so
+/// more traces extend a training set without changing it.
+pub fn training_trace<E: Environment + ?Sized>(env: &E, cfg: &TrainConfig, i: usize) -> Result<synth_compiler::Trace, TaskError> {
     let sizes = &cfg.train_sizes;
+    if sizes.is_empty() {
+        return Err(TaskError::new("no training sizes"));
+    }
     env.trace(sizes[i % sizes.len()], derive_seed(cfg.seed, STREAM_TRACES, i as u64))
 }
 
@@ -279,6 +293,10 @@ where
     let mut window_loss = (0.0f64, 0usize);
     let mut window_frames = (0usize, 0usize);
     let mut perfect_streak = 0;
+    // Validations in a row that scored no more exact matches than the best
+    // before them (a perfect one counts as progress).
+    let mut best_exact: Option<usize> = best.as_ref().map(|b| b.0);
+    let mut stuck = 0usize;
     // Reduce-on-plateau: validations since the best last improved, and the
     // factor the schedule's rate is multiplied by.
     let (mut stale, mut lr_scale) = (0usize, 1.0f64);
@@ -306,9 +324,16 @@ where
         let mut control = hooks.on_step(&report);
         if step.is_multiple_of(cfg.validate_every) || step == cfg.steps || control == Control::Stop {
             let engine = Engine::new(&npi)?;
-            let scores = validation.run(env, &engine, threads)?;
+            let (scores, _) = validation.run(env, &engine, threads, false)?;
             let mean_loss = window_loss.0 / window_loss.1.max(1) as f64;
             let exact: usize = scores.iter().map(|s| s.exact).sum();
+            let count: usize = scores.iter().map(|s| s.count).sum();
+            if best_exact.is_none_or(|b| exact > b) || exact == count {
+                best_exact = Some(best_exact.map_or(exact, |b| b.max(exact)));
+                stuck = 0;
+            } else {
+                stuck += 1;
+            }
             let improved = match &best {
                 None => true,
                 Some((e, l, _)) => exact > *e || (exact == *e && mean_loss < *l),
@@ -339,6 +364,10 @@ where
                 stop = StopReason::Converged;
                 break;
             }
+            if cfg.give_up > 0 && stuck >= cfg.give_up {
+                stop = StopReason::Plateau;
+                break;
+            }
         }
         if control == Control::Stop {
             stop = StopReason::Stopped;
@@ -349,7 +378,8 @@ where
         Some((_, _, c)) => c,
         None => Checkpoint::save(&npi, meta(&npi, step, f64::NAN, Vec::new()))?.with_optimizer(&opt)?,
     };
-    Ok(TrainOutcome { best, steps: step, stop, losses, validations })
+    let diagnosis = if best.meta.validation.iter().any(|s| s.exact < s.count) { validation.diagnose(env, &best, threads)? } else { None };
+    Ok(TrainOutcome { best, steps: step, stop, losses, validations, diagnosis })
 }
 
 /// The validation inputs of a run: sizes, seeds and step limits, fixed at
@@ -403,7 +433,10 @@ impl ValidationSet {
         out
     }
 
-    fn run<E>(&self, env: &E, engine: &Engine, threads: usize) -> Result<Vec<SizeScore>, TaskError>
+    /// The scores per size, and every run's outcome (with its trace when
+    /// `record`). Recording changes no decision: the runs are batched the
+    /// same way.
+    fn run<E>(&self, env: &E, engine: &Engine, threads: usize, record: bool) -> Result<(Vec<SizeScore>, Vec<RunOutcome>), TaskError>
     where
         E: Environment,
         E::Instance: Send,
@@ -412,7 +445,7 @@ impl ValidationSet {
         for &(size, seed, limits) in &self.items {
             jobs.push(Job { world: env.sample(size, seed)?, limits, size, seed });
         }
-        let outcomes = run_batch(engine, env.entry(), env.end_convention(), jobs, threads, false);
+        let outcomes = run_batch(engine, env.entry(), env.end_convention(), jobs, threads, record);
         let mut scores: Vec<SizeScore> = Vec::new();
         for (&(size, _, _), o) in self.items.iter().zip(&outcomes) {
             match scores.last_mut() {
@@ -423,7 +456,28 @@ impl ValidationSet {
                 _ => scores.push(SizeScore { size, count: 1, exact: o.correct as usize }),
             }
         }
-        Ok(scores)
+        Ok((scores, outcomes))
+    }
+
+    /// Runs `best` on the validation inputs again, recording, and finds the
+    /// first wrong decision in the first input it fails. `None` when it
+    /// fails none here (a checkpoint from another validation set) or its
+    /// run matches the reference step for step.
+    fn diagnose<E>(&self, env: &E, best: &Checkpoint, threads: usize) -> Result<Option<Divergence>, TrainError>
+    where
+        E: Environment,
+        E::Instance: Send,
+    {
+        // Our own checkpoint; should it not load, there is just no diagnosis.
+        let Ok(npi) = best.model() else { return Ok(None) };
+        let engine = Engine::new(&npi)?;
+        let (_, outcomes) = self.run(env, &engine, threads, true)?;
+        let Some((k, o)) = outcomes.iter().enumerate().find(|(_, o)| !o.correct) else {
+            return Ok(None);
+        };
+        let (size, seed, _) = self.items[k];
+        let reference = env.trace(size, seed)?;
+        Ok(o.trace.as_ref().and_then(|t| first_divergence(&reference, t, o.failure.clone())))
     }
 }
 
