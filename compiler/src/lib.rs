@@ -11,7 +11,9 @@
 //! - [`builtins`]: what every lower_case name can mean (the catalogue).
 //! - `check` (items, world, signatures, entry) and `lower` (bodies) turn the
 //!   AST into the IR (`ir`), reporting every error as a [`Diagnostic`];
-//!   `learn` reads the `learn` block, `suggest` finds "did you mean" names.
+//!   `learn` reads the `learn` block against the catalogue of learners and
+//!   their settings ([`learners`]); [`suggest`] finds "did you mean" names
+//!   (for the runtime's messages too).
 //! - [`callgraph`], [`opgraph`], [`lint`]: the graphs and the learnability lint.
 //! - `interp` runs the IR on the scratchpad (`world`) with values from
 //!   `value`; `instance` samples inputs and generates traces; `render` prints
@@ -36,11 +38,12 @@ mod instance;
 mod interp;
 mod ir;
 mod learn;
+pub mod learners;
 pub mod lint;
 mod lower;
 pub mod opgraph;
 mod render;
-mod suggest;
+pub mod suggest;
 pub mod task;
 mod value;
 mod world;
