@@ -209,14 +209,28 @@ fn learner_setting(
     let shown = key.replace('_', " ");
     let Some(setting) = learner.setting(key) else {
         let names = KNOWN.iter().copied().chain(learner.settings.iter().map(|s| s.name));
+        let quoted = |names: &mut dyn Iterator<Item = &str>| {
+            names.map(|k| format!("`{}`", k.replace('_', " "))).collect::<Vec<_>>().join(", ")
+        };
+        // `fuse concat` reads as the words of one name; a word value needs `:`.
+        let word_value = learner.settings.iter().find_map(|s| {
+            let rest = key.strip_prefix(s.name)?.strip_prefix('_')?;
+            (matches!(s.kind, ValueKind::Word(_)) && value.is_none()).then_some((s.name, rest))
+        });
         let d = Diagnostic::error(format!("the learner `{}` has no setting `{shown}`", learner.name))
             .at_labelled(key_span, "unknown setting");
-        diags.push(match suggest::closest(key, names) {
-            Some(known) => d.hint(format!("did you mean `{}`?", known.replace('_', " "))),
-            None => d.hint(format!(
-                "the settings of `{}` are listed in its documentation; the shared ones are {}",
+        diags.push(match (word_value, suggest::closest(key, names)) {
+            (Some((name, rest)), _) => d.hint(format!(
+                "a value that is a word follows a colon: `{}: {}`",
+                name.replace('_', " "),
+                rest.replace('_', " ")
+            )),
+            (None, Some(known)) => d.hint(format!("did you mean `{}`?", known.replace('_', " "))),
+            (None, None) => d.hint(format!(
+                "`{}` takes {}; every learner takes {}",
                 learner.name,
-                KNOWN.iter().map(|k| format!("`{}`", k.replace('_', " "))).collect::<Vec<_>>().join(", ")
+                quoted(&mut learner.settings.iter().map(|s| s.name)),
+                quoted(&mut KNOWN.iter().copied())
             )),
         });
         return false;
@@ -476,6 +490,12 @@ mod tests {
         assert!(m[1].1.starts_with("did you mean `concat`?"), "{}", m[1].1);
         assert_eq!(m[2].0, "the npi setting `layers` takes a positive integer, found `0`");
         assert_eq!(m[3].0, "the npi setting `lr` takes a number, found `fast`");
+
+        let m = messages(learn(vec![clause(&["curriculum", "uniform"], None)]));
+        assert_eq!(m, [(
+            "the learner `npi` has no setting `curriculum uniform`".to_string(),
+            "a value that is a word follows a colon: `curriculum: uniform`".to_string()
+        )]);
 
         let mut l = learn(vec![clause(&["hidden"], Some(int(3)))]);
         l.learner = id("nram");
