@@ -492,14 +492,20 @@ mod tests {
         assert_eq!(m[3].0, "the npi setting `lr` takes a number, found `fast`");
 
         let m = messages(learn(vec![clause(&["curriculum", "uniform"], None)]));
-        assert_eq!(m, [(
-            "the learner `npi` has no setting `curriculum uniform`".to_string(),
-            "a value that is a word follows a colon: `curriculum: uniform`".to_string()
-        )]);
+        assert_eq!(
+            m,
+            [(
+                "the learner `npi` has no setting `curriculum uniform`".to_string(),
+                "a value that is a word follows a colon: `curriculum: uniform`".to_string()
+            )]
+        );
 
         let mut l = learn(vec![clause(&["hidden"], Some(int(3)))]);
         l.learner = id("nram");
-        assert_eq!(messages(l.clone()).iter().map(|m| m.0.as_str()).collect::<Vec<_>>(), ["learner `nram` is not supported yet"]);
+        assert_eq!(
+            messages(l.clone()).iter().map(|m| m.0.as_str()).collect::<Vec<_>>(),
+            ["learner `nram` is not supported yet"]
+        );
         l.learner = id("nip");
         assert_eq!(messages(l), [("unknown learner `nip`".to_string(), "did you mean `npi`?".to_string())]);
     }

@@ -104,7 +104,12 @@ const NPI: &[Setting] = &[
 
 /// Every learner, the implemented ones first.
 pub const LEARNERS: &[Learner] = &[
-    Learner { name: "npi", doc: "the Neural Programmer-Interpreter, trained on traces", implemented: true, settings: NPI },
+    Learner {
+        name: "npi",
+        doc: "the Neural Programmer-Interpreter, trained on traces",
+        implemented: true,
+        settings: NPI,
+    },
     Learner {
         name: "nram",
         doc: "the Neural Random-Access Machine, trained on input/output pairs of tape worlds",
@@ -135,7 +140,10 @@ mod tests {
                 assert!(!s.doc.is_empty() && !s.doc.ends_with('.'), "{}", s.name);
             }
         }
-        assert_eq!(lookup("npi").and_then(|l| l.setting("fuse")).map(|s| s.kind.phrase()).as_deref(), Some("`mlp` or `concat`"));
+        assert_eq!(
+            lookup("npi").and_then(|l| l.setting("fuse")).map(|s| s.kind.phrase()).as_deref(),
+            Some("`mlp` or `concat`")
+        );
         assert!(lookup("nram").is_some_and(|l| !l.implemented));
         assert!(lookup("lstm").is_none());
     }

@@ -348,11 +348,13 @@ program Q(c) {{
 
     #[test]
     fn unused_programs_name_the_entry() {
-        let src = format!("{WORLD}program A {{ B() }}
+        let src = format!(
+            "{WORLD}program A {{ B() }}
 program B {{ return }}
 program C {{ return }}
 entry A
-");
+"
+        );
         let src = src.as_str();
         let out = check(src);
         assert!(out.contains("warning: program `C` is never called from the entry program `A`"), "{out}");

@@ -279,8 +279,11 @@ pub struct ProgramOps {
 impl ProgramOps {
     /// A node's inputs, ordered by port then by source node.
     pub fn inputs(&self, node: NodeIndex) -> Vec<(NodeIndex, OpEdge)> {
-        let mut ins: Vec<(NodeIndex, OpEdge, EdgeIndex)> =
-            self.graph.edges_directed(node, Direction::Incoming).map(|e| (e.source(), e.weight().clone(), e.id())).collect();
+        let mut ins: Vec<(NodeIndex, OpEdge, EdgeIndex)> = self
+            .graph
+            .edges_directed(node, Direction::Incoming)
+            .map(|e| (e.source(), e.weight().clone(), e.id()))
+            .collect();
         ins.sort_by_key(|(src, e, id)| (e.port, *src, *id));
         ins.into_iter().map(|(n, e, _)| (n, e)).collect()
     }
@@ -723,7 +726,9 @@ impl<'a> Builder<'a> {
                     self.add(OpKind::Var { name: name.name.clone(), carried: false }, span)
                 }
             },
-            Some(Resolved::Pointer) => self.add(OpKind::Read { what: ReadKind::Cell, pointer: name.name.clone() }, span),
+            Some(Resolved::Pointer) => {
+                self.add(OpKind::Read { what: ReadKind::Cell, pointer: name.name.clone() }, span)
+            }
             _ => {
                 self.unresolved.get_or_insert(name.span);
                 self.add(OpKind::Var { name: name.name.clone(), carried: false }, span)
@@ -946,7 +951,8 @@ mod tests {
 
     #[test]
     fn mirrored_comparisons_are_the_same_expression() {
-        let (file, _) = synth_dsl::parse("expect pos(lo) >= pos(hi)\nexpect pos(hi) <= pos(lo)\nexpect pos(lo) <= pos(hi)\n");
+        let (file, _) =
+            synth_dsl::parse("expect pos(lo) >= pos(hi)\nexpect pos(hi) <= pos(lo)\nexpect pos(lo) <= pos(hi)\n");
         let e: Vec<&Expr> = file
             .items
             .iter()
@@ -1054,11 +1060,7 @@ program P()
         );
         let c = crate::compile(&src, "t").expect("compiles");
         let p = &c.task.op_graph().programs[0];
-        let texts: Vec<String> = p
-            .sinks()
-            .flat_map(|s| p.inputs(s))
-            .map(|(_, e)| e.text.unwrap_or_default())
-            .collect();
+        let texts: Vec<String> = p.sinks().flat_map(|s| p.inputs(s)).map(|(_, e)| e.text.unwrap_or_default()).collect();
         assert_eq!(texts, ["digit(p) + 1 > 2", "p", "(digit(p) + 1) % 10"]);
     }
 }

@@ -193,14 +193,31 @@ pub enum ExprKind {
     Name(Ident),
     List(Vec<Expr>),
     /// `a..b` or `a..=b`
-    Range { start: Box<Expr>, end: Box<Expr>, inclusive: bool },
-    Unary { op: UnOp, expr: Box<Expr> },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Range {
+        start: Box<Expr>,
+        end: Box<Expr>,
+        inclusive: bool,
+    },
+    Unary {
+        op: UnOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `name(args)`; whether it is a program, an action or a built-in is
     /// decided by the compiler.
-    Call { callee: Ident, args: Vec<CallArg> },
+    Call {
+        callee: Ident,
+        args: Vec<CallArg>,
+    },
     /// `base[index]`
-    Index { base: Box<Expr>, index: Box<Expr> },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
 }
 
 impl Expr {

@@ -13,9 +13,9 @@ mod bodies;
 mod entry;
 mod items;
 mod signatures;
-mod world;
 #[cfg(test)]
 mod tests;
+mod world;
 
 use crate::builtins::{self, WorldKind};
 use crate::ir::{Limits, Module, Observe, ObserveKind, WorldDecl};

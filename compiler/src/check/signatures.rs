@@ -157,4 +157,3 @@ fn walk_calls(b: &ast::Block, f: &mut dyn FnMut(&Ident, &[CallArg])) {
     }
     Calls(f).visit_block(b);
 }
-
