@@ -14,19 +14,18 @@
 //! mapping) wants to see, and it costs nothing: every action node has level
 //! 0, so the levels are those of a single `ACT` node.
 //!
-//! Built from the parsed syntax tree, assumed checked; a call of an unknown
-//! program is left out (the checker reports it) and nothing panics.
+//! Built from the operation graph ([`OpGraph`]), whose call and action sinks
+//! are the call sites in evaluation order, so the two graphs agree by
+//! construction and a compile builds each once.
 //!
 //! Architecture invariant: no `HashMap`; programs are ordered by source
 //! position and edges by first call site, so the text and DOT are stable.
 
-use crate::builtins::{self, Kind};
-use crate::opgraph::dot_quote;
+use crate::opgraph::{dot_quote, OpGraph, OpKind};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::{Dfs, EdgeRef};
 use std::fmt::Write;
-use synth_dsl::ast::{self, Block, Expr, ExprKind, ItemKind, StmtKind};
 use synth_dsl::Span;
 
 /// A node of the call graph.
@@ -71,43 +70,36 @@ pub struct CallGraph {
 }
 
 impl CallGraph {
-    pub fn build(file: &ast::File) -> CallGraph {
+    /// The call graph of the programs in `ops`; `entry` names the entry
+    /// program (`None`: the first; a name no program has: no entry, and
+    /// then no program counts as unused).
+    pub fn build(ops: &OpGraph, entry: Option<&str>) -> CallGraph {
         let mut graph: DiGraph<CallNode, CallEdge> = DiGraph::new();
-        let mut programs = Vec::new();
-        let mut bodies = Vec::new();
-        let mut entry_name: Option<&str> = None;
-        for item in &file.items {
-            match &item.kind {
-                ItemKind::Program(p) => {
-                    programs.push(graph.add_node(CallNode::Program { name: p.name.name.clone(), span: p.name.span }));
-                    bodies.push(&p.body);
-                }
-                ItemKind::Entry(name) => entry_name = entry_name.or(Some(&name.name)),
-                _ => {}
-            }
-        }
+        let programs: Vec<NodeIndex> = ops
+            .programs
+            .iter()
+            .map(|p| graph.add_node(CallNode::Program { name: p.name.clone(), span: p.span }))
+            .collect();
         let find_program = |graph: &DiGraph<CallNode, CallEdge>, name: &str| {
             programs.iter().copied().find(|&n| matches!(&graph[n], CallNode::Program { name: m, .. } if m == name))
         };
-        for (&caller, body) in programs.iter().zip(&bodies) {
-            let mut calls = Vec::new();
-            calls_in_block(body, &mut calls);
-            for (callee, span) in calls {
-                let target = if ast::is_program_name(&callee.name) {
-                    find_program(&graph, &callee.name)
-                } else if builtins::lookup(&callee.name).is_some_and(|b| b.kind == Kind::Action) {
-                    let existing = graph
-                        .node_indices()
-                        .find(|&n| matches!(&graph[n], CallNode::Action { name } if *name == callee.name));
-                    Some(existing.unwrap_or_else(|| graph.add_node(CallNode::Action { name: callee.name.clone() })))
-                } else {
-                    None
+        for (&caller, body) in programs.iter().zip(&ops.programs) {
+            for node in body.graph.node_weights() {
+                let target = match &node.kind {
+                    OpKind::Call(callee) => find_program(&graph, callee),
+                    OpKind::Action(action) => {
+                        let existing = graph
+                            .node_indices()
+                            .find(|&n| matches!(&graph[n], CallNode::Action { name } if name == action));
+                        Some(existing.unwrap_or_else(|| graph.add_node(CallNode::Action { name: action.clone() })))
+                    }
+                    _ => None,
                 };
                 let Some(target) = target else { continue };
                 match graph.find_edge(caller, target) {
-                    Some(e) => graph[e].sites.push(span),
+                    Some(e) => graph[e].sites.push(node.span),
                     None => {
-                        graph.add_edge(caller, target, CallEdge { sites: vec![span] });
+                        graph.add_edge(caller, target, CallEdge { sites: vec![node.span] });
                     }
                 }
             }
@@ -115,7 +107,7 @@ impl CallGraph {
         // The named entry, else the first program. An `entry` naming no
         // program leaves no entry (the checker reports it), rather than
         // calling every program unused.
-        let entry = match entry_name {
+        let entry = match entry {
             Some(name) => find_program(&graph, name),
             None => programs.first().copied(),
         };
@@ -333,104 +325,46 @@ impl CallGraph {
     }
 }
 
-/// Every call in a block, in source order: the callee and the call's span.
-fn calls_in_block<'a>(block: &'a Block, out: &mut Vec<(&'a ast::Ident, Span)>) {
-    for s in &block.stmts {
-        match &s.kind {
-            StmtKind::Let { value, .. } => calls_in_expr(value, out),
-            StmtKind::Assign { target, value } => {
-                calls_in_expr(target, out);
-                calls_in_expr(value, out);
-            }
-            StmtKind::If { arms, otherwise } => {
-                for (cond, body) in arms {
-                    calls_in_expr(cond, out);
-                    calls_in_block(body, out);
-                }
-                if let Some(body) = otherwise {
-                    calls_in_block(body, out);
-                }
-            }
-            StmtKind::While { cond, body } => {
-                calls_in_expr(cond, out);
-                calls_in_block(body, out);
-            }
-            StmtKind::For { iter, body, .. } => {
-                calls_in_expr(iter, out);
-                calls_in_block(body, out);
-            }
-            StmtKind::Return => {}
-            StmtKind::Expr(e) => calls_in_expr(e, out),
-        }
-    }
-}
-
-fn calls_in_expr<'a>(e: &'a Expr, out: &mut Vec<(&'a ast::Ident, Span)>) {
-    match &e.kind {
-        ExprKind::Call { callee, args } => {
-            // Arguments are evaluated before the call.
-            for a in args {
-                calls_in_expr(&a.value, out);
-            }
-            out.push((callee, e.span));
-        }
-        ExprKind::List(xs) => xs.iter().for_each(|x| calls_in_expr(x, out)),
-        ExprKind::Range { start, end, .. } => {
-            calls_in_expr(start, out);
-            calls_in_expr(end, out);
-        }
-        ExprKind::Unary { expr, .. } => calls_in_expr(expr, out),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            calls_in_expr(lhs, out);
-            calls_in_expr(rhs, out);
-        }
-        ExprKind::Index { base, index } => {
-            calls_in_expr(base, out);
-            calls_in_expr(index, out);
-        }
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::opgraph::tree::*;
-    use synth_dsl::ast::BinOp;
 
-    fn mv(p: &str) -> Stmt {
-        do_(call("move", vec![name(p), left()]))
+    /// The call graph of programs over a one-pointer scratchpad.
+    fn calls(programs: &str) -> CallGraph {
+        let src = format!(
+            "world scratchpad(rows: 1, cols: n, base: 10) {{
+  pointer in1 on row 0 at left
+  pointer in2 on row 0 at left
+  pointer carry on row 0 at left
+  pointer out on row 0 at left
+}}
+input(n) {{ write_number(row: 0, 1) }}
+expect true
+{programs}"
+        );
+        match crate::compile(&src, "t") {
+            Ok(c) => c.task.call_graph().clone(),
+            Err(d) => panic!("{}", synth_dsl::render_all(&d, "t.npl", &src)),
+        }
     }
-    use synth_dsl::ast::Stmt;
 
-    /// The addition task's programs, built by hand.
-    fn add() -> ast::File {
-        file(vec![
-            world(&["in1", "in2", "carry", "out"], vec![]),
-            program(
-                "ADD",
-                &[],
-                vec![while_(
-                    bin(BinOp::Ne, name("in1"), blank()),
-                    vec![do_(call("ADD1", vec![])), do_(call("LSHIFT", vec![]))],
-                )],
-            ),
-            program(
-                "ADD1",
-                &[],
-                vec![
-                    do_(call("write", vec![name("out"), int(1)])),
-                    if_(bin(BinOp::Ge, name("in1"), int(10)), vec![do_(call("CARRY", vec![]))]),
-                ],
-            ),
-            program("CARRY", &[], vec![mv("carry"), do_(call("write", vec![name("carry"), int(1)])), mv("carry")]),
-            program("LSHIFT", &[], vec![mv("in1"), mv("in2"), mv("carry"), mv("out")]),
-        ])
+    /// The addition task's programs.
+    fn add() -> CallGraph {
+        calls(
+            "program ADD { while in1 != blank { ADD1(); LSHIFT() } }
+program ADD1 {
+  write(out, 1)
+  if in1 >= 1 { CARRY() }
+}
+program CARRY { move(carry, left); write(carry, 1); move(carry, left) }
+program LSHIFT { move(in1, left); move(in2, left); move(carry, left); move(out, left) }
+",
+        )
     }
 
     #[test]
     fn levels_of_addition() {
-        let g = CallGraph::build(&add());
+        let g = add();
         assert_eq!(g.levels(), vec![("ADD", 3), ("ADD1", 2), ("CARRY", 1), ("LSHIFT", 1)]);
         assert_eq!(g.level("write"), Some(0));
         assert_eq!(g.curriculum_order(), vec!["CARRY", "LSHIFT", "ADD1", "ADD"]);
@@ -451,23 +385,15 @@ curriculum CARRY, LSHIFT, ADD1, ADD
     #[test]
     fn recursion_shares_one_level_from_callees_outside_the_cycle() {
         // MAIN -> REC; REC -> STEP, REC (self); A <-> B, B -> STEP, B -> REC.
-        let f = file(vec![
-            world(&["p"], vec![]),
-            program("MAIN", &[], vec![do_(call("A", vec![])), do_(call("REC", vec![]))]),
-            program(
-                "REC",
-                &[],
-                vec![if_(
-                    bin(BinOp::Ne, name("p"), blank()),
-                    vec![do_(call("STEP", vec![])), do_(call("REC", vec![]))],
-                )],
-            ),
-            program("STEP", &[], vec![mv("p")]),
-            program("A", &[], vec![do_(call("B", vec![]))]),
-            program("B", &[], vec![do_(call("REC", vec![])), if_(name("p"), vec![do_(call("A", vec![]))])]),
-            program("LONELY", &[], vec![]),
-        ]);
-        let g = CallGraph::build(&f);
+        let g = calls(
+            "program MAIN { A(); REC() }
+program REC { if in1 != blank { STEP(); REC() } }
+program STEP { move(in1, left) }
+program A { B() }
+program B { REC(); if at_end(in1) { A() } }
+program LONELY { return }
+",
+        );
         assert_eq!(g.levels(), vec![("MAIN", 4), ("REC", 2), ("STEP", 1), ("A", 3), ("B", 3), ("LONELY", 1)]);
         assert!(g.is_recursive("REC"));
         assert!(g.is_recursive("A") && g.is_recursive("B"));
@@ -490,17 +416,17 @@ curriculum STEP, REC, A, B, MAIN
 
     #[test]
     fn entry_item_overrides_the_first_program() {
-        let f = file(vec![
-            program("HELPER", &[], vec![]),
-            program("MAIN", &[], vec![do_(call("HELPER", vec![]))]),
-            entry("MAIN"),
-        ]);
-        let g = CallGraph::build(&f);
+        let g = calls("program HELPER { return }\nprogram MAIN { HELPER() }\nentry MAIN\n");
         assert_eq!(g.entry(), Some("MAIN"));
         assert!(g.unused().is_empty());
         // An entry naming no program: no entry, and nothing called unused.
-        let f = file(vec![program("A", &[], vec![]), entry("NOPE")]);
-        let g = CallGraph::build(&f);
+        let src = "world scratchpad(rows: 1, cols: n, base: 10) { pointer p on row 0 at left }
+input(n) { write_number(row: 0, 1) }
+expect true
+program A { return }
+";
+        let c = crate::compile(src, "t").expect("compiles");
+        let g = CallGraph::build(c.task.op_graph(), Some("NOPE"));
         assert_eq!(g.entry(), None);
         assert!(g.unused().is_empty());
         assert!(g.curriculum_order().is_empty());
@@ -508,8 +434,7 @@ curriculum STEP, REC, A, B, MAIN
 
     #[test]
     fn dot_ranks_levels_and_counts_sites() {
-        let g = CallGraph::build(&add());
-        let dot = g.to_dot();
+        let dot = add().to_dot();
         assert!(dot.starts_with("digraph calls {\n"), "{dot}");
         assert!(dot.contains("  \"ADD\" [label=\"ADD\\nlevel 3\", peripheries=2];\n"), "{dot}");
         assert!(dot.contains("  { rank=same; \"CARRY\"; \"LSHIFT\"; }\n"), "{dot}");

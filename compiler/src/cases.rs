@@ -25,7 +25,8 @@
 //! cases of some traces, [`Task::render_case`] a case as a person reads it.
 
 use crate::opgraph::{Const, OpKind, ProgramOps, ReadKind};
-use crate::task::{ProgramId, Task, Trace, ACT};
+use crate::task::{ProgramId, Trace, ACT};
+use crate::Task;
 use num_traits::ToPrimitive;
 use petgraph::graph::NodeIndex;
 use petgraph::Direction;

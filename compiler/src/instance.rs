@@ -7,7 +7,8 @@
 use crate::error::{Fault, RunError, RunErrorKind};
 use crate::interp::{self, eval, Cx, Machine, Recorder};
 use crate::ir::{Action, Expr, Module, Start};
-use crate::task::{Args, Task, Trace};
+use crate::task::{Args, Trace};
+use crate::Task;
 use crate::value::{Dir, Value};
 use crate::world::{Pad, BLANK};
 use std::sync::Arc;

@@ -14,10 +14,13 @@
 //! | `max_steps` | interpreter steps per reference run | 50 000 000 |
 //! | `max_depth` | program frames alive at once | 100 000 |
 //!
-//! Every other setting goes, converted, into [`LearnSpec::settings`] for the
-//! learner to interpret; a key within a typo of a known one draws a warning.
+//! The learner must be one of the catalogue ([`crate::learners`]) that synth
+//! can train. Every other setting must be one of that learner's, with a value
+//! of the kind it takes; it goes, converted, into [`LearnSpec::settings`] for
+//! the learner to interpret (and range-check).
 
 use crate::ir::Limits;
+use crate::learners::{self, Learner, ValueKind};
 use crate::suggest;
 use crate::task::{EndConvention, LearnSpec, SettingValue};
 use num_traits::ToPrimitive;
@@ -55,6 +58,10 @@ pub(crate) fn lower_learn(learn: Option<&ast::Learn>, diags: &mut Vec<Diagnostic
     let mut test: Option<Vec<usize>> = None;
     let mut train: Option<Vec<usize>> = None;
     let mut seen: Vec<(String, Span)> = Vec::new();
+    let learner = match learn {
+        Some(l) => known_learner(&l.learner, diags),
+        None => learners::lookup("npi"),
+    };
 
     for clause in learn.iter().flat_map(|l| l.lines.iter()).flat_map(|line| line.clauses.iter()) {
         if clause.words.is_empty() {
@@ -130,12 +137,10 @@ pub(crate) fn lower_learn(learn: Option<&ast::Learn>, diags: &mut Vec<Diagnostic
                 ),
             },
             _ => {
-                if let Some(known) = suggest::closest(&key, KNOWN.iter().copied()) {
-                    diags.push(
-                        Diagnostic::warning(format!("unknown setting `{shown}` is passed to the learner as it is"))
-                            .at_labelled(key_span, "not a setting synth knows")
-                            .hint(format!("did you mean `{}`?", known.replace('_', " "))),
-                    );
+                if let Some(learner) = learner {
+                    if !learner_setting(learner, &key, key_span, value, diags) {
+                        continue;
+                    }
                 }
                 match setting_value(value) {
                     Ok(v) => {
@@ -156,6 +161,111 @@ pub(crate) fn lower_learn(learn: Option<&ast::Learn>, diags: &mut Vec<Diagnostic
     let largest = spec.train_sizes.iter().copied().max().unwrap_or(10);
     spec.test_sizes = test.unwrap_or_else(|| vec![largest * 2, largest * 10]);
     LearnOut { spec, end, limits }
+}
+
+/// The learner a `learn` block names, if synth can train it; reports an
+/// unknown learner (with the closest name) or one not supported yet.
+fn known_learner(name: &ast::Ident, diags: &mut Vec<Diagnostic>) -> Option<&'static Learner> {
+    let trainable = || learners::LEARNERS.iter().filter(|l| l.implemented).map(|l| format!("`{}`", l.name));
+    match learners::lookup(&name.name) {
+        Some(l) if l.implemented => Some(l),
+        Some(l) => {
+            diags.push(
+                Diagnostic::error(format!("learner `{}` is not supported yet", l.name))
+                    .at_labelled(name.span, "not supported yet")
+                    .hint(format!(
+                        "`{}` is {}; synth trains {} today",
+                        l.name,
+                        l.doc,
+                        trainable().collect::<Vec<_>>().join(", ")
+                    )),
+            );
+            None
+        }
+        None => {
+            let mut d =
+                Diagnostic::error(format!("unknown learner `{}`", name.name)).at_labelled(name.span, "not a learner");
+            let all: Vec<String> = learners::LEARNERS.iter().map(|l| format!("`{}`", l.name)).collect();
+            d = match suggest::did_you_mean(&name.name, learners::LEARNERS.iter().map(|l| l.name)) {
+                Some(h) => d.hint(h),
+                None => d.hint(format!("the learners are {}", all.join(", "))),
+            };
+            diags.push(d);
+            None
+        }
+    }
+}
+
+/// Checks a setting that is not one of the shared ones against `learner`'s
+/// catalogue: an unknown name or a value of the wrong kind is an error.
+/// Returns whether the setting is fine.
+fn learner_setting(
+    learner: &Learner,
+    key: &str,
+    key_span: Span,
+    value: Option<&ast::Expr>,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let shown = key.replace('_', " ");
+    let Some(setting) = learner.setting(key) else {
+        let names = KNOWN.iter().copied().chain(learner.settings.iter().map(|s| s.name));
+        let quoted = |names: &mut dyn Iterator<Item = &str>| {
+            names.map(|k| format!("`{}`", k.replace('_', " "))).collect::<Vec<_>>().join(", ")
+        };
+        // `fuse concat` reads as the words of one name; a word value needs `:`.
+        let word_value = learner.settings.iter().find_map(|s| {
+            let rest = key.strip_prefix(s.name)?.strip_prefix('_')?;
+            (matches!(s.kind, ValueKind::Word(_)) && value.is_none()).then_some((s.name, rest))
+        });
+        let d = Diagnostic::error(format!("the learner `{}` has no setting `{shown}`", learner.name))
+            .at_labelled(key_span, "unknown setting");
+        diags.push(match (word_value, suggest::closest(key, names)) {
+            (Some((name, rest)), _) => d.hint(format!(
+                "a value that is a word follows a colon: `{}: {}`",
+                name.replace('_', " "),
+                rest.replace('_', " ")
+            )),
+            (None, Some(known)) => d.hint(format!("did you mean `{}`?", known.replace('_', " "))),
+            (None, None) => d.hint(format!(
+                "`{}` takes {}; every learner takes {}",
+                learner.name,
+                quoted(&mut learner.settings.iter().map(|s| s.name)),
+                quoted(&mut KNOWN.iter().copied())
+            )),
+        });
+        return false;
+    };
+    let fits = match (setting.kind, value.map(|v| &v.kind)) {
+        (ValueKind::Positive, Some(_)) => value.and_then(literal).is_some_and(|x| x >= 1),
+        (ValueKind::Count, Some(_)) => value.and_then(literal).is_some_and(|x| x >= 0),
+        (ValueKind::Number, Some(ExprKind::Float(_))) => true,
+        (ValueKind::Number, Some(ExprKind::Unary { op: UnOp::Neg, expr })) => {
+            matches!(expr.kind, ExprKind::Float(_) | ExprKind::Int(_))
+        }
+        (ValueKind::Number, Some(ExprKind::Int(_))) => true,
+        (ValueKind::Word(words), Some(ExprKind::Name(id))) => words.contains(&id.name.as_str()),
+        (ValueKind::Sizes, Some(ExprKind::List(items))) => {
+            !items.is_empty() && items.iter().all(|e| literal(e).is_some_and(|x| x >= 1))
+        }
+        (ValueKind::Sizes, Some(_)) => value.and_then(literal).is_some_and(|x| x >= 1),
+        _ => false,
+    };
+    if !fits {
+        let want = setting.kind.phrase();
+        let (span, found) = match value {
+            Some(v) => (v.span, format!("found `{v}`")),
+            None => (key_span, "found no value".to_string()),
+        };
+        let mut d = Diagnostic::error(format!("the {} setting `{shown}` takes {want}, {found}", learner.name))
+            .at_labelled(span, format!("not {want}"));
+        if let (ValueKind::Word(words), Some(ExprKind::Name(id))) = (setting.kind, value.map(|v| &v.kind)) {
+            if let Some(h) = suggest::did_you_mean(&id.name, words.iter().copied()) {
+                d = d.hint(h);
+            }
+        }
+        diags.push(d.hint(format!("`{shown}`: {}", setting.doc)));
+    }
+    fits
 }
 
 /// An integer literal (possibly negated) as a `BigInt`-free `i128`.
@@ -328,7 +438,7 @@ mod tests {
             clause(&["return"], Some(Expr { kind: ExprKind::Name(id("after_call")), span: Span::default() })),
             clause(&["hidden"], Some(int(256))),
             clause(&["max", "steps"], Some(int(1000))),
-            clause(&["verbose"], None),
+            clause(&["fuse"], Some(Expr { kind: ExprKind::Name(id("concat")), span: Span::default() })),
         ]);
         let mut diags = Vec::new();
         let out = lower_learn(Some(&l), &mut diags);
@@ -339,7 +449,9 @@ mod tests {
         assert_eq!(out.end, EndConvention::AfterCall);
         assert_eq!(out.limits.max_steps, 1000);
         assert_eq!(out.spec.settings.get("hidden"), Some(&SettingValue::Int(256)));
-        assert_eq!(out.spec.settings.get("verbose"), Some(&SettingValue::Flag(true)));
+        assert_eq!(out.spec.settings.get("fuse"), Some(&SettingValue::Word("concat".into())));
+        // A setting without a value is a flag.
+        assert_eq!(setting_value(None), Ok(SettingValue::Flag(true)));
     }
 
     #[test]
@@ -354,6 +466,48 @@ mod tests {
         assert_eq!(diags.len(), 2, "{diags:?}");
         assert!(diags[0].message.contains("empty"));
         assert!(diags[1].message.contains("sizes start at 1"));
+    }
+
+    #[test]
+    fn learners_and_their_settings_come_from_the_catalogue() {
+        let word = |w: &str| Some(Expr { kind: ExprKind::Name(id(w)), span: Span::default() });
+        let messages = |l: Learn| {
+            let mut diags = Vec::new();
+            lower_learn(Some(&l), &mut diags);
+            diags.into_iter().map(|d| (d.message, d.hints.join(" | "))).collect::<Vec<_>>()
+        };
+        let l = learn(vec![
+            clause(&["hiden"], Some(int(12))),
+            clause(&["fuse"], word("concatt")),
+            clause(&["layers"], Some(int(0))),
+            clause(&["lr"], word("fast")),
+        ]);
+        let m = messages(l);
+        assert_eq!(m.len(), 4, "{m:#?}");
+        assert_eq!(m[0].0, "the learner `npi` has no setting `hiden`");
+        assert_eq!(m[0].1, "did you mean `hidden`?");
+        assert_eq!(m[1].0, "the npi setting `fuse` takes `mlp` or `concat`, found `concatt`");
+        assert!(m[1].1.starts_with("did you mean `concat`?"), "{}", m[1].1);
+        assert_eq!(m[2].0, "the npi setting `layers` takes a positive integer, found `0`");
+        assert_eq!(m[3].0, "the npi setting `lr` takes a number, found `fast`");
+
+        let m = messages(learn(vec![clause(&["curriculum", "uniform"], None)]));
+        assert_eq!(
+            m,
+            [(
+                "the learner `npi` has no setting `curriculum uniform`".to_string(),
+                "a value that is a word follows a colon: `curriculum: uniform`".to_string()
+            )]
+        );
+
+        let mut l = learn(vec![clause(&["hidden"], Some(int(3)))]);
+        l.learner = id("nram");
+        assert_eq!(
+            messages(l.clone()).iter().map(|m| m.0.as_str()).collect::<Vec<_>>(),
+            ["learner `nram` is not supported yet"]
+        );
+        l.learner = id("nip");
+        assert_eq!(messages(l), [("unknown learner `nip`".to_string(), "did you mean `npi`?".to_string())]);
     }
 
     #[test]

@@ -11,14 +11,17 @@
 //! - [`builtins`]: what every lower_case name can mean (the catalogue).
 //! - `check` (items, world, signatures, entry) and `lower` (bodies) turn the
 //!   AST into the IR (`ir`), reporting every error as a [`Diagnostic`];
-//!   `learn` reads the `learn` block, `suggest` finds "did you mean" names.
+//!   `learn` reads the `learn` block against the catalogue of learners and
+//!   their settings ([`learners`]); [`suggest`] finds "did you mean" names
+//!   (for the runtime's messages too).
 //! - [`callgraph`], [`opgraph`], [`lint`]: the graphs and the learnability lint.
 //! - [`cases`]: what each program's decisions depend on, and which of those
 //!   cases a set of traces shows (the coverage of a training set).
 //! - `interp` runs the IR on the scratchpad (`world`) with values from
 //!   `value`; `instance` samples inputs and generates traces; `render` prints
 //!   them; [`RunError`] is every run-time failure.
-//! - [`task`]: the plain data the runtime consumes.
+//! - [`task`]: the plain data the runtime consumes; [`Task`] (`compiled`)
+//!   holds it beside the checked program and the graphs.
 //!
 //! This crate does no IO and uses only the randomness it derives from the
 //! seeds it is handed.
@@ -32,27 +35,30 @@ pub mod builtins;
 pub mod callgraph;
 pub mod cases;
 mod check;
+mod compiled;
 mod error;
 mod instance;
 mod interp;
 mod ir;
 mod learn;
+pub mod learners;
 pub mod lint;
 mod lower;
 pub mod opgraph;
 mod render;
-mod suggest;
+pub mod suggest;
 pub mod task;
 mod value;
 mod world;
 
+pub use compiled::Task;
 pub use error::{RunError, RunErrorKind};
 pub use cases::{CaseSet, CaseSpec};
 pub use instance::Instance;
 pub use ir::Limits;
 pub use task::{
     ArgSpec, Args, Call, EndConvention, Feature, Frame, LearnSpec, ObsSpec, ProgramId, ProgramInfo, SettingValue, Step,
-    Task, Trace, ACT, ARG_SLOTS, NO_ARG, NO_ARGS,
+    Trace, ACT, ARG_SLOTS, NO_ARG, NO_ARGS,
 };
 
 use std::sync::Arc;
@@ -96,14 +102,22 @@ pub fn compile_file(file: &ast::File, src: &str, stem: &str) -> Result<Compiled,
     let Some(c) = checked else {
         return Err(sorted(diags));
     };
-    let calls = callgraph::CallGraph::build(file);
-    let ops = opgraph::OpGraph::build(file);
+    let (ops, calls) = match graphs(&c) {
+        Ok(g) => g,
+        Err(opgraph::Unresolved(at)) => {
+            let bug = Diagnostic::error("internal error: a name that checked has no resolution in the operation graph")
+                .at_labelled(at, "this name")
+                .hint("this is a bug in synth; please report it with this file");
+            return Err(sorted(diags.into_iter().chain([bug]).collect()));
+        }
+    };
     let mut warnings = diags;
-    warnings.extend(lint::lint(file, &ops));
+    warnings.extend(lint::lint(&ops, &calls, builtins::WorldKind::Scratchpad));
+    let programs = program_infos(&c.module, &calls);
     let task = Task {
         name: c.name,
         source_hash: sha256_hex(&fingerprint(file, src)),
-        programs: c.programs,
+        programs,
         entry: c.module.entry,
         pointers: c.pointers,
         actions: c.actions,
@@ -117,6 +131,31 @@ pub fn compile_file(file: &ast::File, src: &str, stem: &str) -> Result<Compiled,
         graphs: Arc::new((calls, ops)),
     };
     Ok(Compiled { task, warnings: sorted(warnings) })
+}
+
+/// The operation graph of the checked programs, and the call graph read off
+/// it: each built once per compile.
+fn graphs(c: &check::Checked) -> Result<(opgraph::OpGraph, callgraph::CallGraph), opgraph::Unresolved> {
+    let bodies: Vec<opgraph::Body> =
+        c.bodies.iter().zip(&c.resolved).map(|(program, resolved)| opgraph::Body { program, resolved }).collect();
+    let ops = opgraph::OpGraph::build(&bodies, &c.observes)?;
+    let entry = (c.module.entry as usize).checked_sub(1).and_then(|i| c.module.procs.get(i)).map(|p| p.name.as_str());
+    let calls = callgraph::CallGraph::build(&ops, entry);
+    Ok((ops, calls))
+}
+
+/// `ACT`, then every program with its arity, level and recursion.
+fn program_infos(module: &ir::Module, calls: &callgraph::CallGraph) -> Vec<ProgramInfo> {
+    let mut programs = vec![ProgramInfo { name: "ACT".into(), arity: 3, level: 0, recursive: false }];
+    for p in &module.procs {
+        programs.push(ProgramInfo {
+            name: p.name.clone(),
+            arity: p.params.len(),
+            level: calls.level(&p.name).unwrap_or(1),
+            recursive: calls.is_recursive(&p.name),
+        });
+    }
+    programs
 }
 
 /// Errors before warnings; within each, whole-file problems first, then by

@@ -10,14 +10,49 @@
 //! set-up only in `input` and `expect`). Errors are collected, not returned:
 //! a failed sub-expression lowers to a poison value of type [`Ty::Any`] so one
 //! mistake does not cascade into more.
+//!
+//! Lowering also records what every name and callee of a body resolved to
+//! ([`Resolutions`]), so that the operation graph ([`crate::opgraph`]) is
+//! built from the same resolution instead of repeating it.
 
 use crate::builtins::{self, Builtin, Context, Kind, Ty, WorldKind};
 use crate::ir::{ActArg, Action, Arg, Cmp, Expr, Func, Instr, ParamKind, Ptr, Slot};
 use crate::suggest;
 use crate::task::ProgramId;
 use crate::value::{Arith, Value};
+use std::collections::BTreeMap;
 use synth_dsl::ast::{self, BinOp, CallArg, ExprKind, Ident, StmtKind, UnOp};
 use synth_dsl::{Diagnostic, Span};
+
+/// What one identifier of a body stands for, as lowering resolved it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Resolved {
+    /// A parameter or a local variable: its frame slot. At a `let`, a `for`
+    /// or a parameter list, the slot the name declares. Slots are never
+    /// reused within a procedure, so a slot is one variable.
+    Local(Slot),
+    /// A world pointer.
+    Pointer,
+    /// A program call's callee.
+    Program,
+    /// A built-in's or an action's callee.
+    Builtin(&'static Builtin),
+}
+
+/// Every identifier of one body that resolved, by the span of the
+/// identifier (a name expression, a declared name, or a callee).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Resolutions(BTreeMap<Span, Resolved>);
+
+impl Resolutions {
+    pub(crate) fn get(&self, at: Span) -> Option<Resolved> {
+        self.0.get(&at).copied()
+    }
+
+    fn record(&mut self, at: Span, what: Resolved) {
+        self.0.insert(at, what);
+    }
+}
 
 /// A program's signature, known before any body is lowered.
 #[derive(Clone, Debug)]
@@ -160,6 +195,7 @@ pub(crate) struct Lowerer<'a> {
     pub slot_names: Vec<String>,
     pub code: Vec<Instr>,
     pub spans: Vec<Span>,
+    pub resolved: Resolutions,
 }
 
 fn poison() -> (Ty, Expr) {
@@ -176,6 +212,7 @@ impl<'a> Lowerer<'a> {
             slot_names: Vec::new(),
             code: Vec::new(),
             spans: Vec::new(),
+            resolved: Resolutions::default(),
         }
     }
 
@@ -206,6 +243,7 @@ impl<'a> Lowerer<'a> {
     pub(crate) fn declare(&mut self, id: &Ident, ty: Ty, param: Option<ParamKind>, what: &str) -> Slot {
         self.check_binding_name(id, what);
         let slot = self.new_slot(&id.name);
+        self.resolved.record(id.span, Resolved::Local(slot));
         self.scopes.last_mut().expect("a scope").push(Local { name: id.name.clone(), slot, ty, span: id.span, param });
         slot
     }
@@ -398,6 +436,7 @@ impl<'a> Lowerer<'a> {
                     }
                     return;
                 };
+                self.resolved.record(id.span, Resolved::Local(local.slot));
                 if local.param == Some(ParamKind::Pointer) {
                     self.err(
                         Diagnostic::error(format!("cannot assign to `{}`, which holds a pointer", id.name))
@@ -424,6 +463,7 @@ impl<'a> Lowerer<'a> {
                     self.unknown_variable(id);
                     return;
                 };
+                self.resolved.record(id.span, Resolved::Local(local.slot));
                 if !accepts(Ty::List, local.ty) {
                     self.err(
                         Diagnostic::error(format!("`{}` holds {}, which has no elements", id.name, phrase(local.ty)))
@@ -658,13 +698,15 @@ impl<'a> Lowerer<'a> {
     }
 
     fn lower_name(&mut self, id: &Ident) -> (Ty, Expr) {
-        if let Some(l) = self.lookup(&id.name) {
+        if let Some(l) = self.lookup(&id.name).cloned() {
+            self.resolved.record(id.span, Resolved::Local(l.slot));
             return match l.param {
                 Some(ParamKind::Pointer) => (Ty::Cell, Expr::Cell(Ptr::Param(l.slot), id.span)),
                 _ => (l.ty, Expr::Local(l.slot, id.span)),
             };
         }
         if let Some(p) = self.pointer(&id.name) {
+            self.resolved.record(id.span, Resolved::Pointer);
             return (Ty::Cell, Expr::Cell(Ptr::Fixed(p as u16), id.span));
         }
         if id.is_program_name() && self.names.program(&id.name).is_some() {
@@ -720,6 +762,7 @@ impl<'a> Lowerer<'a> {
     fn lower_ptr(&mut self, e: &ast::Expr, what: &str) -> Option<Ptr> {
         if let ExprKind::Name(id) = &e.kind {
             if let Some(l) = self.lookup(&id.name).cloned() {
+                self.resolved.record(id.span, Resolved::Local(l.slot));
                 if l.param == Some(ParamKind::Pointer) {
                     return Some(Ptr::Param(l.slot));
                 }
@@ -732,6 +775,7 @@ impl<'a> Lowerer<'a> {
                 return None;
             }
             if let Some(p) = self.pointer(&id.name) {
+                self.resolved.record(id.span, Resolved::Pointer);
                 return Some(Ptr::Fixed(p as u16));
             }
             let mut d =
@@ -856,6 +900,7 @@ impl<'a> Lowerer<'a> {
                 self.lower_args_for_errors(args);
                 return Lowered::Nothing;
             };
+            self.resolved.record(callee.span, Resolved::Program);
             return self.lower_program_call(id, callee, args, span, stmt);
         }
         let world = self.names.world;
@@ -889,6 +934,7 @@ impl<'a> Lowerer<'a> {
             self.lower_args_for_errors(args);
             return Lowered::Nothing;
         }
+        self.resolved.record(callee.span, Resolved::Builtin(b));
         if !stmt && b.ret == Ty::Unit {
             self.err(
                 Diagnostic::error(format!("`{}` does not return a value", b.name))

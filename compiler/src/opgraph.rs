@@ -13,25 +13,31 @@
 //! expression is the latent program the Neural Programmer induces. That is
 //! why nodes are typed, never strings.
 //!
-//! The graph is built from the parsed, unresolved syntax tree, assumed to have
-//! passed the checker; on a file that did not, it still builds (an unknown
-//! name becomes [`OpKind::Unbound`]) and never panics.
+//! The graph is built once per compile, for a file that checked, from each
+//! program's syntax and what lowering resolved its names to
+//! ([`crate::lower::Resolutions`]): it never looks a name up on its own, so
+//! it cannot disagree with the interpreter about what a name means. Every
+//! edge into a sink carries its operand as written, for the lint's messages.
 //!
 //! Control flow is flattened: a local variable assigned in several places, in
 //! branches or in loops, is one node whose inputs are all its assignments
-//! (a conservative merge: it "may" hold any of them). A `let` opens a new
-//! variable (shadowing an outer one of the same name), scoped to its block.
+//! (a conservative merge: it "may" hold any of them). A variable is a
+//! frame slot as lowering allocated it: a `let` or a `for` opens a new one,
+//! and assigning a parameter turns it into a variable from there on.
 //!
 //! Architecture invariant: no `HashMap` anywhere, nodes are numbered in the
 //! order the source evaluates them, so the text and DOT forms are stable.
 
-use crate::builtins::{self, Kind, Ty};
+use crate::builtins::{Kind, Ty};
+use crate::ir::Slot;
+use crate::lower::{Resolutions, Resolved};
 use num_bigint::BigInt;
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use std::fmt::Write;
-use synth_dsl::ast::{self, BinOp, Block, CallArg, Expr, ExprKind, ItemKind, StmtKind, UnOp, WorldDeclKind};
+use synth_dsl::ast::{self, BinOp, Block, CallArg, Expr, ExprKind, StmtKind, UnOp};
+use synth_dsl::visit::{walk_expr, Visitor};
 use synth_dsl::Span;
 
 /// What a read through a pointer returns.
@@ -131,11 +137,6 @@ pub enum OpKind {
     /// pointer itself, not the cell under it.
     Pointer(String),
     Const(Const),
-    /// A name bound by `input` (or its size parameter `n`): programs cannot
-    /// see it (the checker rejects it).
-    Input(String),
-    /// A name bound nowhere (the checker reports it).
-    Unbound(String),
 
     // Values.
     /// `+ - * / %`
@@ -214,8 +215,6 @@ impl OpKind {
             OpKind::Param { name, .. } => format!("param {name}"),
             OpKind::Pointer(p) => format!("pointer {p}"),
             OpKind::Const(c) => c.to_string(),
-            OpKind::Input(n) => format!("input {n}"),
-            OpKind::Unbound(n) => format!("unbound {n}"),
             OpKind::Arith(op) | OpKind::Compare(op) | OpKind::Logic(op) => op.symbol().to_string(),
             OpKind::Not => "!".into(),
             OpKind::Neg => "-".into(),
@@ -258,10 +257,13 @@ pub enum Port {
 
 /// "The value flows into": `port` of the target, used at `span` (the operand
 /// expression as written, so a variable's every use has its own span).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpEdge {
     pub port: Port,
     pub span: Span,
+    /// On an edge into a sink (a decision or an effect), the operand as
+    /// written, normalised (`digit(p) + 1 > 2`); `None` elsewhere.
+    pub text: Option<String>,
 }
 
 /// The dataflow of one program. Node indices follow evaluation order.
@@ -277,8 +279,11 @@ pub struct ProgramOps {
 impl ProgramOps {
     /// A node's inputs, ordered by port then by source node.
     pub fn inputs(&self, node: NodeIndex) -> Vec<(NodeIndex, OpEdge)> {
-        let mut ins: Vec<(NodeIndex, OpEdge, EdgeIndex)> =
-            self.graph.edges_directed(node, Direction::Incoming).map(|e| (e.source(), *e.weight(), e.id())).collect();
+        let mut ins: Vec<(NodeIndex, OpEdge, EdgeIndex)> = self
+            .graph
+            .edges_directed(node, Direction::Incoming)
+            .map(|e| (e.source(), e.weight().clone(), e.id()))
+            .collect();
         ins.sort_by_key(|(src, e, id)| (e.port, *src, *id));
         ins.into_iter().map(|(n, e, _)| (n, e)).collect()
     }
@@ -314,8 +319,6 @@ impl ProgramOps {
             OpKind::Param { index, name } => format!("param {name} #{index}"),
             OpKind::Pointer(p) => format!("pointer {p}"),
             OpKind::Const(c) => c.to_string(),
-            OpKind::Input(name) => format!("input {name}"),
-            OpKind::Unbound(name) => format!("unbound {name}"),
             OpKind::Arith(op) | OpKind::Compare(op) | OpKind::Logic(op) => {
                 format!("{} {} {}", arg(0), op.symbol(), arg(1))
             }
@@ -355,7 +358,6 @@ impl ProgramOps {
                 OpKind::Read { .. } | OpKind::Observed { .. } => "ellipse",
                 OpKind::Param { .. } | OpKind::Pointer(_) => "house",
                 OpKind::Const(_) => "plaintext",
-                OpKind::Input(_) | OpKind::Unbound(_) => "octagon",
                 OpKind::Var { .. } | OpKind::Counter(_) => "box, style=rounded",
                 OpKind::Branch | OpKind::Loop | OpKind::ForRange { .. } => "diamond",
                 OpKind::Action(_) | OpKind::Call(_) | OpKind::Store => "box, style=bold",
@@ -394,16 +396,11 @@ pub struct OpGraph {
 }
 
 impl OpGraph {
-    pub fn build(file: &ast::File) -> OpGraph {
-        let env = Env::new(file);
-        let mut programs = Vec::new();
-        for item in &file.items {
-            if let ItemKind::Program(p) = &item.kind {
-                programs.push(Builder::program(&env, p));
-            }
-        }
-        let observes = env.observes.iter().map(|e| show_expr(e)).collect();
-        OpGraph { programs, observes }
+    /// The graphs of checked programs, in order, given the world's
+    /// `observe` declarations.
+    pub(crate) fn build(bodies: &[Body], observes: &[&Expr]) -> Result<OpGraph, Unresolved> {
+        let programs = bodies.iter().map(|b| Builder::program(b, observes)).collect::<Result<_, _>>()?;
+        Ok(OpGraph { programs, observes: observes.iter().map(|e| e.to_string()).collect() })
     }
 
     /// The graph of the program named `name` (the first, if defined twice).
@@ -439,73 +436,24 @@ impl OpGraph {
     }
 }
 
-/// What the whole file says about names a program may mention.
-struct Env<'a> {
-    /// Pointer names declared in the world, in order.
-    pointers: Vec<&'a str>,
-    /// Names `input` binds, its size parameter first.
-    inputs: Vec<&'a str>,
-    observes: Vec<&'a Expr>,
+/// One program as the graph reads it: its syntax and what lowering resolved
+/// each of its names to.
+pub(crate) struct Body<'a> {
+    pub program: &'a ast::Program,
+    pub resolved: &'a Resolutions,
 }
 
-impl<'a> Env<'a> {
-    fn new(file: &'a ast::File) -> Env<'a> {
-        let mut env = Env { pointers: Vec::new(), inputs: Vec::new(), observes: Vec::new() };
-        for item in &file.items {
-            match &item.kind {
-                ItemKind::World(w) => {
-                    for d in &w.decls {
-                        match &d.kind {
-                            WorldDeclKind::Pointer { name, .. } => env.pointers.push(&name.name),
-                            WorldDeclKind::Observe(e) => env.observes.push(e),
-                            WorldDeclKind::Other { .. } => {}
-                        }
-                    }
-                }
-                ItemKind::Input(input) => {
-                    env.inputs.push(&input.param.name);
-                    collect_lets(&input.body, &mut env.inputs);
-                }
-                _ => {}
-            }
-        }
-        env
-    }
+/// A name lowering did not resolve in a program that checked: a bug in
+/// synth, reported rather than guessed at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Unresolved(pub Span);
 
-    fn is_pointer(&self, name: &str) -> bool {
-        self.pointers.contains(&name)
-    }
-}
-
-fn collect_lets<'a>(block: &'a Block, out: &mut Vec<&'a str>) {
-    for s in &block.stmts {
-        match &s.kind {
-            StmtKind::Let { name, .. } => out.push(&name.name),
-            StmtKind::Assign { target: Expr { kind: ExprKind::Name(name), .. }, .. } => out.push(&name.name),
-            StmtKind::If { arms, otherwise } => {
-                for (_, b) in arms {
-                    collect_lets(b, out);
-                }
-                if let Some(b) = otherwise {
-                    collect_lets(b, out);
-                }
-            }
-            StmtKind::While { body, .. } => collect_lets(body, out),
-            StmtKind::For { var, body, .. } => {
-                out.push(&var.name);
-                collect_lets(body, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-/// What a name means at one point of a program.
-enum Binding {
-    Node(NodeIndex),
-    Pointer,
-    Input,
-    Unbound,
+/// What a frame slot holds while the graph is built.
+#[derive(Clone, Copy)]
+enum SlotNode {
+    Param(NodeIndex),
+    /// An index into [`Builder::vars`].
+    Var(usize),
 }
 
 struct VarInfo {
@@ -516,38 +464,45 @@ struct VarInfo {
     looped: Vec<NodeIndex>,
 }
 
-struct Builder<'e, 'a> {
-    env: &'e Env<'a>,
+struct Builder<'a> {
+    resolved: &'a Resolutions,
+    observes: &'a [&'a Expr],
     graph: DiGraph<OpNode, OpEdge>,
-    params: Vec<(String, NodeIndex)>,
-    /// Innermost scope last.
-    scopes: Vec<Vec<(String, usize)>>,
+    /// By frame slot.
+    slots: Vec<Option<SlotNode>>,
     vars: Vec<VarInfo>,
     loop_depth: u32,
+    /// The first name found unresolved.
+    unresolved: Option<Span>,
 }
 
-impl<'e, 'a> Builder<'e, 'a> {
-    fn program(env: &'e Env<'a>, p: &ast::Program) -> ProgramOps {
+impl<'a> Builder<'a> {
+    fn program(body: &Body<'a>, observes: &'a [&'a Expr]) -> Result<ProgramOps, Unresolved> {
+        let p = body.program;
         let mut b = Builder {
-            env,
+            resolved: body.resolved,
+            observes,
             graph: DiGraph::new(),
-            params: Vec::new(),
-            scopes: vec![Vec::new()],
+            slots: Vec::new(),
             vars: Vec::new(),
             loop_depth: 0,
+            unresolved: None,
         };
         for (index, param) in p.params.iter().enumerate() {
             let n = b.add(OpKind::Param { index, name: param.name.clone() }, param.span);
-            b.params.push((param.name.clone(), n));
+            b.bind(param, SlotNode::Param(n));
         }
         b.block(&p.body);
+        if let Some(at) = b.unresolved {
+            return Err(Unresolved(at));
+        }
         b.mark_carried();
-        ProgramOps {
+        Ok(ProgramOps {
             name: p.name.name.clone(),
             span: p.name.span,
             params: p.params.iter().map(|i| i.name.clone()).collect(),
             graph: b.graph,
-        }
+        })
     }
 
     fn add(&mut self, kind: OpKind, span: Span) -> NodeIndex {
@@ -555,57 +510,77 @@ impl<'e, 'a> Builder<'e, 'a> {
     }
 
     fn flow(&mut self, from: NodeIndex, to: NodeIndex, port: Port, span: Span) {
-        self.graph.add_edge(from, to, OpEdge { port, span });
+        self.graph.add_edge(from, to, OpEdge { port, span, text: None });
     }
 
-    fn resolve(&self, name: &str) -> Binding {
-        for scope in self.scopes.iter().rev() {
-            if let Some((_, v)) = scope.iter().rev().find(|(n, _)| n == name) {
-                return Binding::Node(self.vars[*v].node);
+    /// The edge from a decided value into a sink, with the operand as written.
+    fn decide(&mut self, from: NodeIndex, to: NodeIndex, port: Port, operand: &Expr) {
+        let text = Some(operand.to_string());
+        self.graph.add_edge(from, to, OpEdge { port, span: operand.span, text });
+    }
+
+    fn resolve(&mut self, id: &ast::Ident) -> Option<Resolved> {
+        let r = self.resolved.get(id.span);
+        if r.is_none() {
+            self.unresolved.get_or_insert(id.span);
+        }
+        r
+    }
+
+    /// The slot a declared or assigned name resolved to.
+    fn slot_of(&mut self, id: &ast::Ident) -> Option<usize> {
+        match self.resolve(id)? {
+            Resolved::Local(slot) => Some(usize::from(slot)),
+            _ => {
+                self.unresolved.get_or_insert(id.span);
+                None
             }
         }
-        if let Some((_, n)) = self.params.iter().find(|(n, _)| n == name) {
-            return Binding::Node(*n);
-        }
-        if self.env.is_pointer(name) {
-            Binding::Pointer
-        } else if self.env.inputs.contains(&name) {
-            Binding::Input
-        } else {
-            Binding::Unbound
+    }
+
+    fn bind(&mut self, id: &ast::Ident, node: SlotNode) {
+        if let Some(slot) = self.slot_of(id) {
+            if self.slots.len() <= slot {
+                self.slots.resize(slot + 1, None);
+            }
+            self.slots[slot] = Some(node);
         }
     }
 
-    fn resolve_var(&self, name: &str) -> Option<usize> {
-        self.scopes.iter().rev().find_map(|s| s.iter().rev().find(|(n, _)| n == name).map(|(_, v)| *v))
+    fn slot(&self, slot: Slot) -> Option<SlotNode> {
+        self.slots.get(usize::from(slot)).copied().flatten()
     }
 
-    fn declare(&mut self, name: &str, kind: OpKind, span: Span) -> usize {
-        let node = self.add(kind, span);
+    fn node_of(&self, s: SlotNode) -> NodeIndex {
+        match s {
+            SlotNode::Param(n) => n,
+            SlotNode::Var(v) => self.vars[v].node,
+        }
+    }
+
+    /// A new variable node for `id`, bound to its slot.
+    fn declare(&mut self, id: &ast::Ident, kind: OpKind) -> usize {
+        let node = self.add(kind, id.span);
         self.vars.push(VarInfo { node, depth: self.loop_depth, looped: Vec::new() });
         let v = self.vars.len() - 1;
-        self.scopes.last_mut().expect("a scope is always open").push((name.to_string(), v));
+        self.bind(id, SlotNode::Var(v));
         v
     }
 
     fn block(&mut self, block: &Block) {
-        self.scopes.push(Vec::new());
         for s in &block.stmts {
             self.stmt(s);
         }
-        self.scopes.pop();
     }
 
     fn looped_block(&mut self, block: &Block, counter: Option<(&ast::Ident, NodeIndex)>) {
         self.loop_depth += 1;
-        self.scopes.push(Vec::new());
         if let Some((var, range)) = counter {
-            let v = self.declare(&var.name, OpKind::Counter(var.name.clone()), var.span);
+            let v = self.declare(var, OpKind::Counter(var.name.clone()));
             let node = self.vars[v].node;
             self.flow(range, node, Port::Arg(0), var.span);
         }
         self.block(block);
-        self.scopes.pop();
         self.loop_depth -= 1;
     }
 
@@ -613,25 +588,25 @@ impl<'e, 'a> Builder<'e, 'a> {
         match &s.kind {
             StmtKind::Let { name, value } => {
                 let val = self.expr(value);
-                let v = self.declare(&name.name, OpKind::Var { name: name.name.clone(), carried: false }, name.span);
+                let v = self.declare(name, OpKind::Var { name: name.name.clone(), carried: false });
                 let node = self.vars[v].node;
                 self.flow(val, node, Port::Assign, value.span);
             }
             StmtKind::Assign { target, value } => match &target.kind {
                 ExprKind::Name(name) => {
                     let val = self.expr(value);
-                    let v = match self.resolve_var(&name.name) {
-                        Some(v) => v,
-                        None => {
-                            // Assigning a parameter or an undeclared name: a
-                            // variable of the program's outermost scope that
-                            // may also hold the parameter's value.
-                            let param = self.params.iter().find(|(n, _)| *n == name.name).map(|(_, n)| *n);
+                    let Some(slot) = self.slot_of(name) else { return };
+                    let v = match self.slot(slot as Slot) {
+                        Some(SlotNode::Var(v)) => v,
+                        param => {
+                            // Assigning a parameter: from here on a variable
+                            // of the program's outermost scope that may also
+                            // hold the parameter's value.
                             let node = self.add(OpKind::Var { name: name.name.clone(), carried: false }, name.span);
                             self.vars.push(VarInfo { node, depth: 0, looped: Vec::new() });
                             let v = self.vars.len() - 1;
-                            self.scopes[0].push((name.name.clone(), v));
-                            if let Some(p) = param {
+                            self.bind(name, SlotNode::Var(v));
+                            if let Some(SlotNode::Param(p)) = param {
                                 self.flow(p, node, Port::Assign, name.span);
                             }
                             v
@@ -648,9 +623,9 @@ impl<'e, 'a> Builder<'e, 'a> {
                     let i = self.expr(index);
                     let val = self.expr(value);
                     let store = self.add(OpKind::Store, s.span);
-                    self.flow(b, store, Port::Arg(0), base.span);
-                    self.flow(i, store, Port::Arg(1), index.span);
-                    self.flow(val, store, Port::Arg(2), value.span);
+                    self.decide(b, store, Port::Arg(0), base);
+                    self.decide(i, store, Port::Arg(1), index);
+                    self.decide(val, store, Port::Arg(2), value);
                 }
                 _ => {
                     self.expr(target);
@@ -661,7 +636,7 @@ impl<'e, 'a> Builder<'e, 'a> {
                 for (cond, body) in arms {
                     let c = self.expr(cond);
                     let sink = self.add(OpKind::Branch, cond.span);
-                    self.flow(c, sink, Port::Arg(0), cond.span);
+                    self.decide(c, sink, Port::Arg(0), cond);
                     self.block(body);
                 }
                 if let Some(body) = otherwise {
@@ -671,13 +646,13 @@ impl<'e, 'a> Builder<'e, 'a> {
             StmtKind::While { cond, body } => {
                 let c = self.expr(cond);
                 let sink = self.add(OpKind::Loop, cond.span);
-                self.flow(c, sink, Port::Arg(0), cond.span);
+                self.decide(c, sink, Port::Arg(0), cond);
                 self.looped_block(body, None);
             }
             StmtKind::For { var, iter, body } => {
                 let r = self.expr(iter);
                 let sink = self.add(OpKind::ForRange { counter: var.name.clone() }, iter.span);
-                self.flow(r, sink, Port::Arg(0), iter.span);
+                self.decide(r, sink, Port::Arg(0), iter);
                 self.looped_block(body, Some((var, r)));
             }
             StmtKind::Return => {}
@@ -691,9 +666,10 @@ impl<'e, 'a> Builder<'e, 'a> {
     fn expr(&mut self, e: &Expr) -> NodeIndex {
         if !matches!(e.kind, ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Blank | ExprKind::Left | ExprKind::Right)
         {
-            if let Some(index) = self.env.observes.iter().position(|o| same_expr(o, e)) {
+            if let Some(index) = self.observes.iter().position(|o| same_expr(o, e)) {
                 if !self.mentions_local(e) {
-                    return self.add(OpKind::Observed { index, text: show_expr(self.env.observes[index]) }, e.span);
+                    let text = self.observes[index].to_string();
+                    return self.add(OpKind::Observed { index, text }, e.span);
                 }
             }
         }
@@ -705,12 +681,7 @@ impl<'e, 'a> Builder<'e, 'a> {
             ExprKind::Left => self.add(OpKind::Const(Const::Left), e.span),
             ExprKind::Right => self.add(OpKind::Const(Const::Right), e.span),
             ExprKind::Str(s) => self.add(OpKind::Const(Const::Str(s.clone())), e.span),
-            ExprKind::Name(name) => match self.resolve(&name.name) {
-                Binding::Node(n) => n,
-                Binding::Pointer => self.add(OpKind::Read { what: ReadKind::Cell, pointer: name.name.clone() }, e.span),
-                Binding::Input => self.add(OpKind::Input(name.name.clone()), e.span),
-                Binding::Unbound => self.add(OpKind::Unbound(name.name.clone()), e.span),
-            },
+            ExprKind::Name(name) => self.name(name, e.span),
             ExprKind::List(items) => {
                 let ins: Vec<_> = items.iter().map(|x| (self.expr(x), x.span)).collect();
                 self.op(OpKind::List, e.span, ins)
@@ -744,6 +715,27 @@ impl<'e, 'a> Builder<'e, 'a> {
         }
     }
 
+    /// A name in a value position: a parameter's or variable's node, or the
+    /// cell under a world pointer.
+    fn name(&mut self, name: &ast::Ident, span: Span) -> NodeIndex {
+        match self.resolve(name) {
+            Some(Resolved::Local(slot)) => match self.slot(slot) {
+                Some(s) => self.node_of(s),
+                None => {
+                    self.unresolved.get_or_insert(name.span);
+                    self.add(OpKind::Var { name: name.name.clone(), carried: false }, span)
+                }
+            },
+            Some(Resolved::Pointer) => {
+                self.add(OpKind::Read { what: ReadKind::Cell, pointer: name.name.clone() }, span)
+            }
+            _ => {
+                self.unresolved.get_or_insert(name.span);
+                self.add(OpKind::Var { name: name.name.clone(), carried: false }, span)
+            }
+        }
+    }
+
     fn op(&mut self, kind: OpKind, span: Span, ins: Vec<(NodeIndex, Span)>) -> NodeIndex {
         let n = self.add(kind, span);
         for (i, (src, at)) in ins.into_iter().enumerate() {
@@ -754,26 +746,32 @@ impl<'e, 'a> Builder<'e, 'a> {
 
     fn call(&mut self, callee: &ast::Ident, args: &[CallArg], span: Span) -> NodeIndex {
         let name = callee.name.as_str();
-        if callee.is_program_name() {
-            let ins: Vec<_> = args.iter().map(|a| (self.pointer_arg(&a.value), a.value.span)).collect();
-            return self.op(OpKind::Call(name.to_string()), span, ins);
-        }
-        let Some(builtin) = builtins::lookup(name) else {
-            let ins: Vec<_> = args.iter().map(|a| (self.expr(&a.value), a.value.span)).collect();
-            return self.op(OpKind::Builtin(name.to_string()), span, ins);
+        let builtin = match self.resolve(callee) {
+            Some(Resolved::Program) => {
+                let ins: Vec<_> = args.iter().map(|a| (self.pointer_arg(&a.value), &a.value)).collect();
+                let n = self.add(OpKind::Call(name.to_string()), span);
+                for (i, (src, operand)) in ins.into_iter().enumerate() {
+                    self.decide(src, n, Port::Arg(port(i)), operand);
+                }
+                return n;
+            }
+            Some(Resolved::Builtin(b)) => b,
+            _ => {
+                self.unresolved.get_or_insert(callee.span);
+                let ins: Vec<_> = args.iter().map(|a| (self.expr(&a.value), a.value.span)).collect();
+                return self.op(OpKind::Builtin(name.to_string()), span, ins);
+            }
         };
         if let Some(what) = ReadKind::from_builtin(name) {
             if let [CallArg { value: Expr { kind: ExprKind::Name(p), .. }, .. }] = args {
-                match self.resolve(&p.name) {
-                    Binding::Pointer | Binding::Unbound | Binding::Input => {
-                        return self.add(OpKind::Read { what, pointer: p.name.clone() }, span);
-                    }
-                    Binding::Node(n) => {
-                        let read = self.add(OpKind::Read { what, pointer: p.name.clone() }, span);
+                let read = self.add(OpKind::Read { what, pointer: p.name.clone() }, span);
+                if let Some(Resolved::Local(slot)) = self.resolve(p) {
+                    if let Some(s) = self.slot(slot) {
+                        let n = self.node_of(s);
                         self.flow(n, read, Port::Arg(0), args[0].value.span);
-                        return read;
                     }
                 }
+                return read;
             }
         }
         // Arguments in parameter order: named ones by name, the rest in turn.
@@ -787,24 +785,28 @@ impl<'e, 'a> Builder<'e, 'a> {
             next = slot + 1;
             let ty = builtin.params.get(slot).or(builtin.params.last()).map(|p| p.ty);
             let node = if ty == Some(Ty::Pointer) { self.pointer_arg(&a.value) } else { self.expr(&a.value) };
-            ins.push((slot, node, a.value.span));
+            ins.push((slot, node, &a.value));
         }
-        let kind = match builtin.kind {
-            Kind::Action => OpKind::Action(name.to_string()),
-            _ => OpKind::Builtin(name.to_string()),
-        };
-        let n = self.add(kind, span);
-        for (slot, src, at) in ins {
-            self.flow(src, n, Port::Arg(port(slot)), at);
+        if builtin.kind == Kind::Action {
+            let n = self.add(OpKind::Action(name.to_string()), span);
+            for (slot, src, operand) in ins {
+                self.decide(src, n, Port::Arg(port(slot)), operand);
+            }
+            n
+        } else {
+            let n = self.add(OpKind::Builtin(name.to_string()), span);
+            for (slot, src, operand) in ins {
+                self.flow(src, n, Port::Arg(port(slot)), operand.span);
+            }
+            n
         }
-        n
     }
 
     /// An argument where a pointer is expected: a bare pointer name is the
     /// pointer itself, not its cell.
     fn pointer_arg(&mut self, e: &Expr) -> NodeIndex {
         if let ExprKind::Name(name) = &e.kind {
-            if let Binding::Pointer = self.resolve(&name.name) {
+            if let Some(Resolved::Pointer) = self.resolved.get(name.span) {
                 return self.add(OpKind::Pointer(name.name.clone()), e.span);
             }
         }
@@ -814,13 +816,21 @@ impl<'e, 'a> Builder<'e, 'a> {
     /// Whether `e` names a parameter or local variable, which would make it
     /// differ from an `observe` declaration that spells the same text.
     fn mentions_local(&self, e: &Expr) -> bool {
-        let mut found = false;
-        walk_names(e, &mut |name| {
-            if let Binding::Node(_) = self.resolve(name) {
-                found = true;
+        struct Locals<'r> {
+            resolved: &'r Resolutions,
+            found: bool,
+        }
+        impl Visitor for Locals<'_> {
+            fn visit_expr(&mut self, e: &Expr) {
+                if let ExprKind::Name(n) = &e.kind {
+                    self.found |= matches!(self.resolved.get(n.span), Some(Resolved::Local(_)));
+                }
+                walk_expr(self, e);
             }
-        });
-        found
+        }
+        let mut v = Locals { resolved: self.resolved, found: false };
+        v.visit_expr(e);
+        v.found
     }
 
     /// Marks variables that a loop reassigns from their own value.
@@ -855,28 +865,6 @@ impl<'e, 'a> Builder<'e, 'a> {
 
 fn port(i: usize) -> u8 {
     u8::try_from(i).unwrap_or(u8::MAX)
-}
-
-fn walk_names(e: &Expr, f: &mut dyn FnMut(&str)) {
-    match &e.kind {
-        ExprKind::Name(n) => f(&n.name),
-        ExprKind::List(xs) => xs.iter().for_each(|x| walk_names(x, f)),
-        ExprKind::Range { start, end, .. } => {
-            walk_names(start, f);
-            walk_names(end, f);
-        }
-        ExprKind::Unary { expr, .. } => walk_names(expr, f),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            walk_names(lhs, f);
-            walk_names(rhs, f);
-        }
-        ExprKind::Call { args, .. } => args.iter().for_each(|a| walk_names(&a.value, f)),
-        ExprKind::Index { base, index } => {
-            walk_names(base, f);
-            walk_names(index, f);
-        }
-        _ => {}
-    }
 }
 
 /// Structural equality ignoring spans. A comparison also equals its mirror
@@ -926,114 +914,6 @@ fn mirror(op: BinOp) -> Option<BinOp> {
     })
 }
 
-/// Binding strength, loosest first, as NPL.md lists it.
-fn precedence(e: &Expr) -> u8 {
-    match &e.kind {
-        ExprKind::Range { .. } => 1,
-        ExprKind::Binary { op, .. } => binop_precedence(*op),
-        ExprKind::Unary { .. } => 7,
-        _ => 8,
-    }
-}
-
-fn binop_precedence(op: BinOp) -> u8 {
-    match op {
-        BinOp::Or => 2,
-        BinOp::And => 3,
-        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 4,
-        BinOp::Add | BinOp::Sub => 5,
-        BinOp::Mul | BinOp::Div | BinOp::Rem => 6,
-    }
-}
-
-/// An expression as NPL source, with single spaces around binary operators
-/// and only the parentheses precedence needs.
-pub fn show_expr(e: &Expr) -> String {
-    let mut out = String::new();
-    write_expr(&mut out, e);
-    out
-}
-
-fn write_operand(out: &mut String, e: &Expr, paren: bool) {
-    if paren {
-        out.push('(');
-        write_expr(out, e);
-        out.push(')');
-    } else {
-        write_expr(out, e);
-    }
-}
-
-fn write_expr(out: &mut String, e: &Expr) {
-    match &e.kind {
-        ExprKind::Int(v) => {
-            let _ = write!(out, "{v}");
-        }
-        ExprKind::Float(v) => {
-            let _ = write!(out, "{v:?}");
-        }
-        ExprKind::Bool(v) => {
-            let _ = write!(out, "{v}");
-        }
-        ExprKind::Blank => out.push_str("blank"),
-        ExprKind::Left => out.push_str("left"),
-        ExprKind::Right => out.push_str("right"),
-        ExprKind::Str(s) => {
-            let _ = write!(out, "{s:?}");
-        }
-        ExprKind::Name(n) => out.push_str(&n.name),
-        ExprKind::List(xs) => {
-            out.push('[');
-            for (i, x) in xs.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_expr(out, x);
-            }
-            out.push(']');
-        }
-        ExprKind::Range { start, end, inclusive } => {
-            write_operand(out, start, precedence(start) <= 1);
-            out.push_str(if *inclusive { "..=" } else { ".." });
-            write_operand(out, end, precedence(end) <= 1);
-        }
-        ExprKind::Unary { op, expr } => {
-            out.push(match op {
-                UnOp::Not => '!',
-                UnOp::Neg => '-',
-            });
-            write_operand(out, expr, precedence(expr) < 7);
-        }
-        ExprKind::Binary { op, lhs, rhs } => {
-            let p = binop_precedence(*op);
-            // Left-associative, except comparisons, which do not chain.
-            write_operand(out, lhs, precedence(lhs) < p || (p == 4 && precedence(lhs) == 4));
-            let _ = write!(out, " {} ", op.symbol());
-            write_operand(out, rhs, precedence(rhs) <= p);
-        }
-        ExprKind::Call { callee, args } => {
-            out.push_str(&callee.name);
-            out.push('(');
-            for (i, a) in args.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                if let Some(n) = &a.name {
-                    let _ = write!(out, "{}: ", n.name);
-                }
-                write_expr(out, &a.value);
-            }
-            out.push(')');
-        }
-        ExprKind::Index { base, index } => {
-            write_operand(out, base, precedence(base) < 8);
-            out.push('[');
-            write_expr(out, index);
-            out.push(']');
-        }
-    }
-}
-
 /// Quotes a DOT identifier or label.
 pub(crate) fn dot_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -1050,154 +930,49 @@ pub(crate) fn dot_quote(s: &str) -> String {
     out
 }
 
-/// Builders for syntax trees in unit tests, while a test wants a tree without
-/// going through the parser. Every node gets a distinct fake span.
-#[cfg(test)]
-pub(crate) mod tree {
-    use super::*;
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use synth_dsl::ast::*;
-
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-
-    pub fn span() -> Span {
-        let s = NEXT.fetch_add(10, Ordering::Relaxed);
-        Span { start: s, end: s + 5 }
-    }
-    pub fn ident(name: &str) -> Ident {
-        Ident { name: name.into(), span: span() }
-    }
-    fn ex(kind: ExprKind) -> Expr {
-        Expr { kind, span: span() }
-    }
-    pub fn name(n: &str) -> Expr {
-        ex(ExprKind::Name(ident(n)))
-    }
-    pub fn int(v: i64) -> Expr {
-        ex(ExprKind::Int(BigInt::from(v)))
-    }
-    pub fn blank() -> Expr {
-        ex(ExprKind::Blank)
-    }
-    pub fn left() -> Expr {
-        ex(ExprKind::Left)
-    }
-    pub fn right() -> Expr {
-        ex(ExprKind::Right)
-    }
-    pub fn not(e: Expr) -> Expr {
-        ex(ExprKind::Unary { op: UnOp::Not, expr: Box::new(e) })
-    }
-    pub fn bin(op: BinOp, l: Expr, r: Expr) -> Expr {
-        ex(ExprKind::Binary { op, lhs: Box::new(l), rhs: Box::new(r) })
-    }
-    pub fn range(a: Expr, b: Expr) -> Expr {
-        ex(ExprKind::Range { start: Box::new(a), end: Box::new(b), inclusive: false })
-    }
-    pub fn call(f: &str, args: Vec<Expr>) -> Expr {
-        ex(ExprKind::Call {
-            callee: ident(f),
-            args: args.into_iter().map(|value| CallArg { name: None, value }).collect(),
-        })
-    }
-    fn st(kind: StmtKind) -> Stmt {
-        Stmt { kind, span: span() }
-    }
-    pub fn do_(e: Expr) -> Stmt {
-        st(StmtKind::Expr(e))
-    }
-    pub fn let_(n: &str, e: Expr) -> Stmt {
-        st(StmtKind::Let { name: ident(n), value: e })
-    }
-    pub fn set(n: &str, e: Expr) -> Stmt {
-        st(StmtKind::Assign { target: name(n), value: e })
-    }
-    pub fn block(stmts: Vec<Stmt>) -> Block {
-        Block { stmts, span: span() }
-    }
-    pub fn if_(c: Expr, body: Vec<Stmt>) -> Stmt {
-        st(StmtKind::If { arms: vec![(c, block(body))], otherwise: None })
-    }
-    pub fn while_(c: Expr, body: Vec<Stmt>) -> Stmt {
-        st(StmtKind::While { cond: c, body: block(body) })
-    }
-    pub fn for_(v: &str, r: Expr, body: Vec<Stmt>) -> Stmt {
-        st(StmtKind::For { var: ident(v), iter: r, body: block(body) })
-    }
-    fn item(kind: ItemKind) -> Item {
-        Item { kind, span: span() }
-    }
-    pub fn program(n: &str, params: &[&str], body: Vec<Stmt>) -> Item {
-        item(ItemKind::Program(Program {
-            name: ident(n),
-            params: params.iter().map(|p| ident(p)).collect(),
-            body: block(body),
-        }))
-    }
-    pub fn entry(n: &str) -> Item {
-        item(ItemKind::Entry(ident(n)))
-    }
-    /// A scratchpad with the given pointers on row 0 and `observe` lines.
-    pub fn world(pointers: &[&str], observes: Vec<Expr>) -> Item {
-        let mut decls: Vec<WorldDecl> = pointers
-            .iter()
-            .map(|p| WorldDecl {
-                kind: WorldDeclKind::Pointer { name: ident(p), row: int(0), start: PointerStart::Left(span()) },
-                span: span(),
-            })
-            .collect();
-        decls.extend(observes.into_iter().map(|e| WorldDecl { kind: WorldDeclKind::Observe(e), span: span() }));
-        item(ItemKind::World(World { kind: ident("scratchpad"), args: Vec::new(), decls }))
-    }
-    pub fn file(items: Vec<Item>) -> File {
-        File { items }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::tree::*;
     use super::*;
+    use synth_dsl::ast::ItemKind;
 
-    #[test]
-    fn shows_expressions_with_needed_parentheses_only() {
-        let e = bin(BinOp::Mul, bin(BinOp::Add, name("a"), int(1)), call("digit", vec![name("p")]));
-        assert_eq!(show_expr(&e), "(a + 1) * digit(p)");
-        let e = bin(BinOp::Sub, name("a"), bin(BinOp::Sub, name("b"), name("c")));
-        assert_eq!(show_expr(&e), "a - (b - c)");
-        let e = not(bin(BinOp::Ge, call("pos", vec![name("lo")]), call("pos", vec![name("hi")])));
-        assert_eq!(show_expr(&e), "!(pos(lo) >= pos(hi))");
-        let e = range(int(0), bin(BinOp::Add, name("a"), int(1)));
-        assert_eq!(show_expr(&e), "0..a + 1");
+    /// The operation graphs of a file that must compile.
+    fn ops(src: &str) -> String {
+        match crate::compile(src, "t") {
+            Ok(c) => c.task.op_graph().to_text(),
+            Err(d) => panic!("{}", synth_dsl::render_all(&d, "t.npl", src)),
+        }
+    }
+
+    fn task(world: &str, programs: &str) -> String {
+        format!(
+            "world scratchpad(rows: 2, cols: n + 1, base: 10) {{\n{world}}}\ninput(n) {{ write_number(row: 0, 1) }}\nexpect true\n{programs}"
+        )
     }
 
     #[test]
     fn mirrored_comparisons_are_the_same_expression() {
-        let a = bin(BinOp::Ge, call("pos", vec![name("lo")]), call("pos", vec![name("hi")]));
-        let b = bin(BinOp::Le, call("pos", vec![name("hi")]), call("pos", vec![name("lo")]));
-        let c = bin(BinOp::Le, call("pos", vec![name("lo")]), call("pos", vec![name("hi")]));
-        assert!(same_expr(&a, &b));
-        assert!(!same_expr(&a, &c));
+        let (file, _) =
+            synth_dsl::parse("expect pos(lo) >= pos(hi)\nexpect pos(hi) <= pos(lo)\nexpect pos(lo) <= pos(hi)\n");
+        let e: Vec<&Expr> = file
+            .items
+            .iter()
+            .filter_map(|i| match &i.kind {
+                ItemKind::Expect(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        assert!(same_expr(e[0], e[1]));
+        assert!(!same_expr(e[0], e[2]));
     }
 
     #[test]
     fn add1_dataflow() {
-        // program ADD1 { let s = digit(in1) + digit(in2); write(out, s % 10); if s >= 10 { CARRY() } }
-        let f = file(vec![
-            world(&["in1", "in2", "out"], vec![]),
-            program(
-                "ADD1",
-                &[],
-                vec![
-                    let_("s", bin(BinOp::Add, call("digit", vec![name("in1")]), call("digit", vec![name("in2")]))),
-                    do_(call("write", vec![name("out"), bin(BinOp::Rem, name("s"), int(10))])),
-                    if_(bin(BinOp::Ge, name("s"), int(10)), vec![do_(call("CARRY", vec![]))]),
-                ],
-            ),
-        ]);
-        let g = OpGraph::build(&f);
+        let src = task(
+            "  pointer in1 on row 0 at left\n  pointer in2 on row 0 at left\n  pointer out on row 1 at left\n",
+            "program ADD1 {\n  let s = digit(in1) + digit(in2)\n  write(out, s % 10)\n  if s >= 10 { CARRY() }\n}\nprogram CARRY { move(out, left) }\n",
+        );
         assert_eq!(
-            g.to_text(),
+            ops(&src),
             "program ADD1()
   n0 = digit(in1)
   n1 = digit(in2)
@@ -1211,31 +986,28 @@ mod tests {
   n9 = n3 >= n8
   n10 = if n9
   n11 = CARRY()
+
+program CARRY()
+  n0 = pointer out
+  n1 = left
+  n2 = ACT(move, n0, n1)
 "
         );
     }
 
     #[test]
     fn variables_merge_assignments_and_loops_mark_counters() {
-        // program P(c) { let x = 0; while x < 3 { x = x + 1 }; let y = c; if at_end(i) { y = 1 }; for t in 0..y { move(i, right) } }
-        let f = file(vec![
-            world(&["i"], vec![]),
-            program(
-                "P",
-                &["c"],
-                vec![
-                    let_("x", int(0)),
-                    while_(bin(BinOp::Lt, name("x"), int(3)), vec![set("x", bin(BinOp::Add, name("x"), int(1)))]),
-                    let_("y", name("c")),
-                    if_(call("at_end", vec![name("i")]), vec![set("y", int(1))]),
-                    for_("t", range(int(0), name("y")), vec![do_(call("move", vec![name("i"), right()]))]),
-                ],
-            ),
-        ]);
-        let g = OpGraph::build(&f);
+        let src = task(
+            "  pointer i on row 0 at left\n",
+            "program MAIN { P(1) }\nprogram P(c) {\n  let x = 0\n  while x < 3 { x = x + 1 }\n  let y = c\n  if at_end(i) { y = 1 }\n  for t in 0..y { move(i, right) }\n}\n",
+        );
         assert_eq!(
-            g.to_text(),
-            "program P(c)
+            ops(&src),
+            "program MAIN()
+  n0 = 1
+  n1 = P(n0)
+
+program P(c)
   n0 = param c #0
   n1 = 0
   n2 = var x <- n1, n7 (loop-carried)
@@ -1261,19 +1033,34 @@ mod tests {
 
     #[test]
     fn observe_declarations_are_read_whole() {
-        let obs = bin(BinOp::Ge, call("pos", vec![name("lo")]), call("pos", vec![name("hi")]));
-        let cond = not(bin(BinOp::Le, call("pos", vec![name("hi")]), call("pos", vec![name("lo")])));
-        let f = file(vec![world(&["lo", "hi"], vec![obs]), program("P", &[], vec![while_(cond, vec![])])]);
-        let g = OpGraph::build(&f);
+        let src = task(
+            "  pointer lo on row 0 at left\n  pointer hi on row 0 at right\n  observe pos(lo) >= pos(hi)\n",
+            "program P {\n  while !(pos(hi) <= pos(lo)) { move(lo, right) }\n}\n",
+        );
         assert_eq!(
-            g.to_text(),
+            ops(&src),
             "observe #0 pos(lo) >= pos(hi)
 
 program P()
   n0 = observe pos(lo) >= pos(hi)
   n1 = !n0
   n2 = while n1
+  n3 = pointer lo
+  n4 = right
+  n5 = ACT(move, n3, n4)
 "
         );
+    }
+
+    #[test]
+    fn decisions_carry_their_operands_as_written() {
+        let src = task(
+            "  pointer p on row 0 at left\n",
+            "program P {\n  if ((digit(p))) + 1 > 2 { write(p, (digit(p) + 1) % 10) }\n}\n",
+        );
+        let c = crate::compile(&src, "t").expect("compiles");
+        let p = &c.task.op_graph().programs[0];
+        let texts: Vec<String> = p.sinks().flat_map(|s| p.inputs(s)).map(|(_, e)| e.text.unwrap_or_default()).collect();
+        assert_eq!(texts, ["digit(p) + 1 > 2", "p", "(digit(p) + 1) % 10"]);
     }
 }

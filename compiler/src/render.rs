@@ -29,7 +29,8 @@
 //!   `end` line follows (a frame that made no call still gets an `end`).
 
 use crate::ir::ParamKind;
-use crate::task::{Call, EndConvention, Task, Trace, ACT};
+use crate::task::{Call, EndConvention, Trace, ACT};
+use crate::Task;
 use serde_json::{json, Value as Json};
 use std::fmt::Write;
 

@@ -1,12 +1,13 @@
 //! "did you mean `LSHIFT`?": the closest known name to a misspelt one, by
-//! edit distance, for the hints of unknown-name errors.
+//! edit distance, for the hints of unknown-name errors. The runtime uses it
+//! too (through this crate, so it need not depend on `synth-dsl`).
 
-pub(crate) use synth_dsl::edit_distance;
+pub use synth_dsl::edit_distance;
 
 /// The candidate closest to `name`, if it is close enough to be a likely
 /// typo: at most a third of the name's length away (at least 1), or equal
 /// ignoring case. Ties go to the earlier candidate, so results are stable.
-pub(crate) fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(1);
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
@@ -22,7 +23,7 @@ pub(crate) fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a s
 }
 
 /// `did you mean `X`?` for the closest candidate.
-pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 

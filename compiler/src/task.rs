@@ -1,6 +1,7 @@
 //! The compiler's plain-data outputs: the API boundary with the runtime.
 //!
-//! A [`Task`] says what a learner must model: the programs (index = program
+//! A [`Task`](crate::Task) (in `compiled.rs`, beside the checked program it
+//! runs) says what a learner must model, with the types of this module: the programs (index = program
 //! id, id 0 is the primitive-action program `ACT`), the observation layout
 //! (a fixed list of categorical features), the argument encoding, and the
 //! `learn` defaults. A [`Trace`] is one reference run: a tree of [`Frame`]s
@@ -9,14 +10,14 @@
 //! training sequence (NPI resets its LSTM state per call), so a learner can
 //! batch frames from many traces.
 //!
-//! Architecture invariant: nothing here refers to the AST or to source
-//! strings other than names; the runtime depends on this module and never on
-//! `synth-dsl`.
+//! Architecture invariant: nothing here refers to the AST, to the IR or to
+//! source strings other than names, and this module imports nothing from the
+//! rest of the crate (the IR imports it, never the other way).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Index into [`Task::programs`]. `ACT` is always [`ACT`].
+/// Index into [`Task::programs`](crate::Task::programs). `ACT` is always [`ACT`].
 pub type ProgramId = u16;
 
 /// The id of the primitive-action program.
@@ -73,7 +74,7 @@ impl ObsSpec {
 /// How call arguments are encoded: every slot is `0..classes` or [`NO_ARG`].
 ///
 /// `ACT`'s arguments are `(action, pointer, value)`: the action's index in
-/// [`Task::actions`], the pointer's index in [`Task::pointers`], and a digit
+/// [`Task::actions`](crate::Task::actions), the pointer's index in [`Task::pointers`](crate::Task::pointers), and a digit
 /// (with `base` meaning blank), a direction (0 left, 1 right) or a second
 /// pointer. A program parameter holding a pointer or direction is encoded the
 /// same way; a boolean as 0/1.
@@ -185,70 +186,5 @@ impl Trace {
     /// The observation of step `i`.
     pub fn obs(&self, step: usize) -> &[u16] {
         &self.obs[step * self.obs_width..(step + 1) * self.obs_width]
-    }
-}
-
-/// A compiled task: what a learner must model (programs, observation,
-/// arguments, `learn` defaults) and, privately, the checked program it runs
-/// to sample inputs and generate traces. Cloning is cheap (the program and
-/// the graphs sit behind `Arc`s), and a `Task` can be shared across threads.
-#[derive(Clone)]
-pub struct Task {
-    pub name: String,
-    /// Hex SHA-256 of the source text, for checkpoints.
-    pub source_hash: String,
-    /// Index = [`ProgramId`]; `programs[0]` is `ACT`.
-    pub programs: Vec<ProgramInfo>,
-    pub entry: ProgramId,
-    /// Pointer names; an `ACT` pointer argument indexes this.
-    pub pointers: Vec<String>,
-    /// Action names (`write`, `move`, `swap`); an `ACT` action argument
-    /// indexes this.
-    pub actions: Vec<String>,
-    /// The scratchpad's base; as an `ACT` write value, `base` means blank.
-    pub base: u16,
-    pub obs: ObsSpec,
-    pub args: ArgSpec,
-    pub end: EndConvention,
-    pub learn: LearnSpec,
-    /// Step and call-depth limits of reference runs (`learn` settings
-    /// `max_steps`, `max_depth`); callers may change them.
-    pub limits: crate::Limits,
-    pub(crate) module: std::sync::Arc<crate::ir::Module>,
-    pub(crate) graphs: std::sync::Arc<(crate::callgraph::CallGraph, crate::opgraph::OpGraph)>,
-}
-
-impl std::fmt::Debug for Task {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Task")
-            .field("name", &self.name)
-            .field("programs", &self.programs)
-            .field("entry", &self.entry)
-            .field("pointers", &self.pointers)
-            .field("actions", &self.actions)
-            .field("base", &self.base)
-            .field("obs", &self.obs)
-            .field("args", &self.args)
-            .field("end", &self.end)
-            .field("learn", &self.learn)
-            .field("limits", &self.limits)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Task {
-    /// The id of the program named `name` (`ACT` is 0).
-    pub fn program_id(&self, name: &str) -> Option<ProgramId> {
-        self.programs.iter().position(|p| p.name == name).map(|i| i as ProgramId)
-    }
-
-    /// The call graph: program levels, recursion, unused programs, DOT.
-    pub fn call_graph(&self) -> &crate::callgraph::CallGraph {
-        &self.graphs.0
-    }
-
-    /// Every program's operation graph.
-    pub fn op_graph(&self) -> &crate::opgraph::OpGraph {
-        &self.graphs.1
     }
 }

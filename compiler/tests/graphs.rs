@@ -7,39 +7,37 @@
 //! warnings together.
 
 use std::path::{Path, PathBuf};
-use synth_compiler::callgraph::CallGraph;
+use synth_compiler::builtins::WorldKind;
 use synth_compiler::lint::lint;
-use synth_compiler::opgraph::OpGraph;
-use synth_dsl::ast::File;
+use synth_compiler::Task;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_path_buf()
 }
 
-/// Parses a file of the repository; it must have no syntax error.
-fn parse(rel: &str) -> (File, String) {
+/// Compiles a file of the repository; it must have no error.
+fn compile(rel: &str) -> (Task, String) {
     let path = root().join(rel);
     let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let (file, diags) = synth_dsl::parse(&src);
-    assert!(diags.is_empty(), "{}", synth_dsl::render_all(&diags, rel, &src));
-    assert!(!file.items.is_empty(), "{rel} parsed to nothing");
-    (file, src)
+    let stem = Path::new(rel).file_stem().and_then(|s| s.to_str()).unwrap_or("task");
+    match synth_compiler::compile(&src, stem) {
+        Ok(c) => (c.task, src),
+        Err(diags) => panic!("{}", synth_dsl::render_all(&diags, rel, &src)),
+    }
 }
 
 /// The call graph's text, the operation graphs' text, and both DOT forms.
 fn check_graphs(rel: &str) -> (String, String, String) {
-    let (file, _) = parse(rel);
-    let calls = CallGraph::build(&file);
-    let ops = OpGraph::build(&file);
+    let (task, _) = compile(rel);
+    let (calls, ops) = (task.call_graph(), task.op_graph());
     let dot = format!("{}\n{}", calls.to_dot(), ops.to_dot());
     (calls.to_text(), ops.to_text(), dot)
 }
 
 /// The file's source, then its lint warnings rendered.
 fn check_lint(rel: &str) -> (usize, String) {
-    let (file, src) = parse(rel);
-    let ops = OpGraph::build(&file);
-    let diags = lint(&file, &ops);
+    let (task, src) = compile(rel);
+    let diags = lint(task.op_graph(), task.call_graph(), WorldKind::Scratchpad);
     let name = Path::new(rel).file_name().and_then(|n| n.to_str()).unwrap_or(rel);
     (diags.len(), format!("{src}\n---\n{}", synth_dsl::render_all(&diags, name, &src)))
 }
@@ -97,8 +95,8 @@ fn ui_lint_cases_warn() {
 
 #[test]
 fn recursive_addition_shares_a_level_with_its_cycle() {
-    let (file, _) = parse("stdlib/add_recursive.npl");
-    let calls = CallGraph::build(&file);
+    let (task, _) = compile("stdlib/add_recursive.npl");
+    let calls = task.call_graph();
     assert_eq!(calls.levels(), vec![("ADD", 3), ("ADD1", 2), ("CARRY", 1), ("LSHIFT", 1)]);
     assert!(calls.is_recursive("ADD"));
     assert!(!calls.is_recursive("ADD1"));
@@ -106,20 +104,19 @@ fn recursive_addition_shares_a_level_with_its_cycle() {
     assert!(calls.to_text().contains("ADD    (level 3, recursive) -> ADD1, LSHIFT, ADD\n"), "{}", calls.to_text());
 }
 
-/// Files cut short after any line (so with syntax errors, and the partial
-/// trees the parser recovers) still build both graphs and lint without
-/// panicking.
+/// Files cut short after any line or open parenthesis (so with syntax
+/// errors, and the partial trees the parser recovers) compile or fail
+/// without panicking, and when they compile, their graphs print and lint.
 #[test]
 fn partial_files_never_panic() {
     for rel in npl_files("stdlib").into_iter().chain(npl_files("tests/ui/lint")) {
         let src = std::fs::read_to_string(root().join(&rel)).expect("readable");
         let cuts = src.match_indices('\n').map(|(i, _)| i).chain(src.match_indices('(').map(|(i, _)| i + 1));
         for cut in cuts {
-            let (file, _) = synth_dsl::parse(&src[..cut]);
-            let calls = CallGraph::build(&file);
-            let ops = OpGraph::build(&file);
+            let Ok(c) = synth_compiler::compile(&src[..cut], "cut") else { continue };
+            let (calls, ops) = (c.task.call_graph(), c.task.op_graph());
             let _ = (calls.to_text(), calls.to_dot(), calls.curriculum_order(), ops.to_text(), ops.to_dot());
-            let _ = lint(&file, &ops);
+            let _ = lint(ops, calls, WorldKind::Scratchpad);
         }
     }
 }

@@ -193,14 +193,115 @@ pub enum ExprKind {
     Name(Ident),
     List(Vec<Expr>),
     /// `a..b` or `a..=b`
-    Range { start: Box<Expr>, end: Box<Expr>, inclusive: bool },
-    Unary { op: UnOp, expr: Box<Expr> },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Range {
+        start: Box<Expr>,
+        end: Box<Expr>,
+        inclusive: bool,
+    },
+    Unary {
+        op: UnOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `name(args)`; whether it is a program, an action or a built-in is
     /// decided by the compiler.
-    Call { callee: Ident, args: Vec<CallArg> },
+    Call {
+        callee: Ident,
+        args: Vec<CallArg>,
+    },
     /// `base[index]`
-    Index { base: Box<Expr>, index: Box<Expr> },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
+}
+
+impl Expr {
+    /// Binding strength, loosest first, as the language reference lists it:
+    /// ranges, `||`, `&&`, comparisons, `+ -`, `* / %`, unary operators,
+    /// then everything that needs no parentheses.
+    fn precedence(&self) -> u8 {
+        match &self.kind {
+            ExprKind::Range { .. } => 1,
+            ExprKind::Binary { op, .. } => op.precedence(),
+            ExprKind::Unary { .. } => 7,
+            _ => 8,
+        }
+    }
+}
+
+/// An expression as NPL source, with single spaces around binary operators
+/// and only the parentheses precedence needs: `(a + 1) * digit(p)`.
+impl std::fmt::Display for Expr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let operand = |f: &mut std::fmt::Formatter<'_>, e: &Expr, paren: bool| {
+            if paren {
+                write!(f, "({e})")
+            } else {
+                write!(f, "{e}")
+            }
+        };
+        match &self.kind {
+            ExprKind::Int(v) => write!(f, "{v}"),
+            ExprKind::Float(v) => write!(f, "{v:?}"),
+            ExprKind::Bool(v) => write!(f, "{v}"),
+            ExprKind::Blank => f.write_str("blank"),
+            ExprKind::Left => f.write_str("left"),
+            ExprKind::Right => f.write_str("right"),
+            ExprKind::Str(s) => write!(f, "{s:?}"),
+            ExprKind::Name(n) => f.write_str(&n.name),
+            ExprKind::List(xs) => {
+                f.write_str("[")?;
+                for (i, x) in xs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{x}")?;
+                }
+                f.write_str("]")
+            }
+            ExprKind::Range { start, end, inclusive } => {
+                operand(f, start, start.precedence() <= 1)?;
+                f.write_str(if *inclusive { "..=" } else { ".." })?;
+                operand(f, end, end.precedence() <= 1)
+            }
+            ExprKind::Unary { op, expr } => {
+                f.write_str(match op {
+                    UnOp::Not => "!",
+                    UnOp::Neg => "-",
+                })?;
+                operand(f, expr, expr.precedence() < 7)
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let p = op.precedence();
+                // Left-associative, except comparisons, which do not chain.
+                operand(f, lhs, lhs.precedence() < p || (p == 4 && lhs.precedence() == 4))?;
+                write!(f, " {} ", op.symbol())?;
+                operand(f, rhs, rhs.precedence() <= p)
+            }
+            ExprKind::Call { callee, args } => {
+                write!(f, "{}(", callee.name)?;
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    if let Some(n) = &a.name {
+                        write!(f, "{}: ", n.name)?;
+                    }
+                    write!(f, "{}", a.value)?;
+                }
+                f.write_str(")")
+            }
+            ExprKind::Index { base, index } => {
+                operand(f, base, base.precedence() < 8)?;
+                write!(f, "[{index}]")
+            }
+        }
+    }
 }
 
 fn ser_bigint<S: serde::Serializer>(v: &BigInt, s: S) -> Result<S::Ok, S::Error> {
@@ -255,6 +356,18 @@ impl BinOp {
             BinOp::Rem => "%",
         }
     }
+
+    /// Binding strength: `||` 2, `&&` 3, comparisons 4, `+ -` 5, `* / %` 6
+    /// (ranges are 1, unary operators 7).
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinOp::Or => 2,
+            BinOp::And => 3,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 4,
+            BinOp::Add | BinOp::Sub => 5,
+            BinOp::Mul | BinOp::Div | BinOp::Rem => 6,
+        }
+    }
 }
 
 /// Words that cannot name pointers, variables or programs.
@@ -265,4 +378,30 @@ pub const KEYWORDS: &[&str] = &[
 
 pub fn is_keyword(name: &str) -> bool {
     KEYWORDS.contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `expect` expression of `expect SRC`, printed back.
+    fn shown(src: &str) -> String {
+        let (file, diags) = crate::parse(&format!("expect {src}\n"));
+        assert!(diags.is_empty(), "{diags:?}");
+        match &file.items[0].kind {
+            ItemKind::Expect(e) => e.to_string(),
+            other => panic!("not an expect: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shows_expressions_with_needed_parentheses_only() {
+        assert_eq!(shown("((a + 1)) * digit(p)"), "(a + 1) * digit(p)");
+        assert_eq!(shown("a - (b - c)"), "a - (b - c)");
+        assert_eq!(shown("(a - b) - c"), "a - b - c");
+        assert_eq!(shown("!(pos(lo) >= pos(hi))"), "!(pos(lo) >= pos(hi))");
+        assert_eq!(shown("0..(a + 1)"), "0..a + 1");
+        assert_eq!(shown("read_number(row: 3)   ==  [1,2,  xs[0]]"), "read_number(row: 3) == [1, 2, xs[0]]");
+        assert_eq!(shown("-(x % 2) <= -y || (blank != left && done)"), "-(x % 2) <= -y || blank != left && done");
+    }
 }

@@ -4,6 +4,8 @@
 //! - [`ast`]: the tree as written ([`ast::File`] of [`ast::Item`]s), unresolved.
 //! - [`parser`]: [`parse`], nom over the text; never panics, and reports every
 //!   syntax error it can recover from as a [`Diagnostic`].
+//! - [`visit`]: one walk over the tree ([`visit::Visitor`]) for the passes
+//!   that read it as written.
 //! - [`diagnostic`]: the one error type of the whole toolchain and its
 //!   rustc-style renderer.
 //!
@@ -14,6 +16,7 @@ pub mod diagnostic;
 pub mod distance;
 pub mod parser;
 pub mod span;
+pub mod visit;
 
 pub use diagnostic::{render_all, Diagnostic, Label, Severity};
 pub use distance::edit_distance;

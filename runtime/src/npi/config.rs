@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use synth_compiler::{LearnSpec, SettingValue};
-use synth_dsl::edit_distance;
+use synth_compiler::suggest::edit_distance;
+use synth_compiler::{learners, LearnSpec, SettingValue};
 
 /// How the program embedding and the encoded state become the core's input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,19 +163,20 @@ pub enum ConfigError {
 }
 
 fn hint(key: &str) -> String {
-    let known = KNOWN.iter().min_by_key(|k| edit_distance(k, key)).unwrap();
-    if edit_distance(known, key) <= 2 {
-        format!(" (did you mean `{known}`?)")
-    } else {
-        format!(" (known: {})", KNOWN.join(", "))
+    let known = known();
+    match known.iter().min_by_key(|k| edit_distance(k, key)) {
+        Some(close) if edit_distance(close, key) <= 2 => format!(" (did you mean `{close}`?)"),
+        _ => format!(" (known: {})", known.join(", ")),
     }
 }
 
-
-const KNOWN: &[&str] = &[
-    "hidden", "layers", "embedding", "key", "encoder", "state", "fuse", "fuse_hidden", "batch", "lr", "lr_decay", "lr_decay_every", "clip",
-    "curriculum", "temperature", "hard", "validate_every", "validation_sizes", "validation_count", "validation_budget", "patience", "plateau", "give_up", "threads", "return",
-];
+/// The setting names NPI takes: its entry in the compiler's catalogue of
+/// learners (which `synth check` holds a `learn` block to), and `return`,
+/// which the compiler reads but `--set` may repeat.
+fn known() -> Vec<&'static str> {
+    let npi = learners::lookup("npi").map_or(&[][..], |l| l.settings);
+    npi.iter().map(|s| s.name).chain(["return"]).collect()
+}
 
 fn show(v: &SettingValue) -> String {
     match v {
@@ -322,7 +323,8 @@ impl TrainConfig {
 
 /// Both configs from a `learn` block, refusing settings neither knows.
 pub fn settings(learn: &LearnSpec) -> Result<(NpiConfig, TrainConfig), ConfigError> {
-    if let Some(k) = learn.settings.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+    let known = known();
+    if let Some(k) = learn.settings.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(ConfigError::Unknown { key: k.clone() });
     }
     let mut model = NpiConfig::default();
@@ -362,6 +364,25 @@ mod tests {
         assert_eq!((m.hidden, m.fuse, m.layers), (128, Fuse::Concat, 2));
         assert_eq!((t.lr, t.curriculum, t.steps, t.seed, t.traces), (3e-4, Curriculum::Uniform, 500, 4, 30));
         assert_eq!(t.default_validation_sizes(), vec![3, 6, 12]);
+    }
+
+    /// Every setting the catalogue lists for NPI changes a config: the two
+    /// lists cannot drift apart.
+    #[test]
+    fn every_catalogue_setting_is_applied() {
+        use synth_compiler::learners::ValueKind;
+        let npi = learners::lookup("npi").expect("npi is in the catalogue");
+        let defaults = settings(&learn(&[])).unwrap();
+        for s in npi.settings {
+            let v = match s.kind {
+                ValueKind::Positive | ValueKind::Count => SettingValue::Int(7),
+                ValueKind::Number => SettingValue::Float(0.5),
+                ValueKind::Word(words) => SettingValue::Word(words[words.len() - 1].to_string()),
+                ValueKind::Sizes => SettingValue::List(vec![7]),
+            };
+            let set = settings(&learn(&[(s.name, v)])).unwrap_or_else(|e| panic!("{}: {e}", s.name));
+            assert_ne!(set, defaults, "`{}` changes nothing", s.name);
+        }
     }
 
     #[test]

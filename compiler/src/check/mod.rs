@@ -1,0 +1,125 @@
+//! The checker's top level, one module per concern: [`items`] sorts the
+//! file's items, [`world`] checks the world (kind, pointers, `observe`
+//! features, `rows`/`cols`/`base`), [`signatures`] reads the programs'
+//! signatures (with each parameter's kind inferred from its uses),
+//! [`bodies`] has [`crate::lower`] check and lower `input`, `expect` and every
+//! program, and [`entry`] resolves the entry program; the `learn` block is
+//! [`crate::learn`]'s. [`check`] runs them in that order and assembles the
+//! plain-data parts of a [`Task`](crate::Task). Every problem becomes a
+//! [`Diagnostic`]; checking goes on after an error so that one run reports
+//! all it can.
+
+mod bodies;
+mod entry;
+mod items;
+mod signatures;
+#[cfg(test)]
+mod tests;
+mod world;
+
+use crate::builtins::{self, WorldKind};
+use crate::ir::{Limits, Module, Observe, ObserveKind, WorldDecl};
+use crate::learn::lower_learn;
+use crate::lower::{Names, Resolutions};
+use crate::task::{ArgSpec, EndConvention, Feature, LearnSpec, ObsSpec};
+use synth_dsl::ast;
+use synth_dsl::Diagnostic;
+
+/// Everything a [`Task`](crate::Task) is made of, but the graphs, and what
+/// the graphs are built from.
+pub(crate) struct Checked<'f> {
+    pub name: String,
+    pub module: Module,
+    /// The programs' syntax, in id order (`bodies[id - 1]`), and what their
+    /// names resolved to.
+    pub bodies: Vec<&'f ast::Program>,
+    pub resolved: Vec<Resolutions>,
+    /// The world's `observe` declarations that checked, in order.
+    pub observes: Vec<&'f ast::Expr>,
+    pub pointers: Vec<String>,
+    pub actions: Vec<String>,
+    pub base: u16,
+    pub obs: ObsSpec,
+    pub args: ArgSpec,
+    pub end: EndConvention,
+    pub learn: LearnSpec,
+    pub limits: Limits,
+}
+
+pub(crate) fn check<'f>(file: &'f ast::File, stem: &str) -> (Option<Checked<'f>>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let items = items::collect(file, &mut diags);
+    let Some((world, world_span)) = items.world else {
+        diags.push(
+            Diagnostic::error("the file declares no world").hint(
+                "declare one, e.g. `world scratchpad(rows: 1, cols: n, base: 10) { pointer p on row 0 at left }`",
+            ),
+        );
+        return (None, diags);
+    };
+    let Some(kind) = world::kind(world, &mut diags) else { return (None, diags) };
+    // Pointers first: every body refers to them.
+    let decls = world::declarations(world, &mut diags);
+    let (sigs, bodies) = signatures::signatures(&items.programs, &mut diags);
+    let size_name = items.input.map_or_else(|| "n".to_string(), |(i, _)| i.param.name.clone());
+    let pointers = &decls.pointers;
+    let mut names = Names { pointers, programs: &sigs, world: kind, input_vars: Vec::new(), size_name };
+
+    // World arguments and pointer positions, computed from the size.
+    let world_decl = world::lower_world(world, world_span, &decls.pointer_decls, &names, &mut diags);
+    let (observes, observe_asts): (Vec<Observe>, Vec<&ast::Expr>) =
+        world::observes(&decls.observes, &names, &mut diags).into_iter().unzip();
+    let (input, expect_scope) = bodies::input(items.input.map(|(i, _)| i), &names, &mut diags);
+    names.input_vars = input.slot_names.iter().skip(1).filter(|n| !n.is_empty()).cloned().collect();
+    let (expect, expect_span, expect_text) =
+        bodies::expect(items.expect.map(|(e, _)| e), expect_scope, &input, &names, &mut diags);
+    let (procs, resolved) = bodies::programs(&items.programs, &bodies, &sigs, &names, &mut diags);
+    let entry = entry::entry(items.entry.map(|(id, _)| id), &sigs, &mut diags);
+    let learned = lower_learn(items.learn.map(|(l, _)| l), &mut diags);
+    if diags.iter().any(|d| d.is_error()) {
+        return (None, diags);
+    }
+
+    let base = world_decl.base;
+    let features = features(pointers, &observes, base);
+    let actions: Vec<String> = builtins::actions(WorldKind::Scratchpad).map(|b| b.name.to_string()).collect();
+    debug_assert!(actions.iter().zip(crate::ir::Action::ALL).all(|(a, b)| a == b.name()));
+    let classes = (base + 1).max(pointers.len() as u16).max(actions.len() as u16).max(2);
+    let world = WorldDecl { observes, ..world_decl };
+    let module = Module { world, input, expect, expect_span, expect_text, procs, entry, arg_classes: classes };
+    let checked = Checked {
+        name: items.task.map_or_else(|| stem.to_string(), |(t, _)| t.name.clone()),
+        module,
+        bodies,
+        resolved,
+        observes: observe_asts,
+        pointers: pointers.iter().map(|(n, _)| n.clone()).collect(),
+        actions,
+        base,
+        obs: ObsSpec { features },
+        args: ArgSpec { classes },
+        end: learned.end,
+        learn: learned.spec,
+        limits: learned.limits,
+    };
+    (Some(checked), diags)
+}
+
+/// The observation: every pointer's cell and its at-start and at-end bits,
+/// then every `observe` feature.
+fn features(pointers: &[(String, synth_dsl::Span)], observes: &[Observe], base: u16) -> Vec<Feature> {
+    let mut features = Vec::new();
+    for (p, _) in pointers {
+        features.push(Feature { name: p.clone(), classes: base + 1 });
+        features.push(Feature { name: format!("{p}.start"), classes: 2 });
+        features.push(Feature { name: format!("{p}.end"), classes: 2 });
+    }
+    for o in observes {
+        let classes = match o.kind {
+            ObserveKind::Bool => 2,
+            ObserveKind::Cell => base + 1,
+        };
+        features.push(Feature { name: o.name.clone(), classes });
+    }
+    features
+}

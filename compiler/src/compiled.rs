@@ -1,0 +1,75 @@
+//! A compiled task: the plain data a learner models (see [`crate::task`])
+//! beside, privately, the checked program that samples inputs and generates
+//! traces, and the call and operation graphs built from it. It lives apart
+//! from `task.rs` so that the plain-data types never import the IR.
+
+use crate::callgraph::CallGraph;
+use crate::ir::{Limits, Module};
+use crate::opgraph::OpGraph;
+use crate::task::{ArgSpec, EndConvention, LearnSpec, ObsSpec, ProgramId, ProgramInfo};
+use std::sync::Arc;
+
+/// A compiled task: what a learner must model (programs, observation,
+/// arguments, `learn` defaults) and, privately, the checked program it runs
+/// to sample inputs and generate traces. Cloning is cheap (the program and
+/// the graphs sit behind `Arc`s), and a `Task` can be shared across threads.
+#[derive(Clone)]
+pub struct Task {
+    pub name: String,
+    /// Hex SHA-256 of the source text, for checkpoints.
+    pub source_hash: String,
+    /// Index = [`ProgramId`]; `programs[0]` is `ACT`.
+    pub programs: Vec<ProgramInfo>,
+    pub entry: ProgramId,
+    /// Pointer names; an `ACT` pointer argument indexes this.
+    pub pointers: Vec<String>,
+    /// Action names (`write`, `move`, `swap`); an `ACT` action argument
+    /// indexes this.
+    pub actions: Vec<String>,
+    /// The scratchpad's base; as an `ACT` write value, `base` means blank.
+    pub base: u16,
+    pub obs: ObsSpec,
+    pub args: ArgSpec,
+    pub end: EndConvention,
+    pub learn: LearnSpec,
+    /// Step and call-depth limits of reference runs (`learn` settings
+    /// `max_steps`, `max_depth`); callers may change them.
+    pub limits: Limits,
+    pub(crate) module: Arc<Module>,
+    pub(crate) graphs: Arc<(CallGraph, OpGraph)>,
+}
+
+impl std::fmt::Debug for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Task")
+            .field("name", &self.name)
+            .field("programs", &self.programs)
+            .field("entry", &self.entry)
+            .field("pointers", &self.pointers)
+            .field("actions", &self.actions)
+            .field("base", &self.base)
+            .field("obs", &self.obs)
+            .field("args", &self.args)
+            .field("end", &self.end)
+            .field("learn", &self.learn)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Task {
+    /// The id of the program named `name` (`ACT` is 0).
+    pub fn program_id(&self, name: &str) -> Option<ProgramId> {
+        self.programs.iter().position(|p| p.name == name).map(|i| i as ProgramId)
+    }
+
+    /// The call graph: program levels, recursion, unused programs, DOT.
+    pub fn call_graph(&self) -> &CallGraph {
+        &self.graphs.0
+    }
+
+    /// Every program's operation graph.
+    pub fn op_graph(&self) -> &OpGraph {
+        &self.graphs.1
+    }
+}

@@ -1,0 +1,151 @@
+//! The catalogue of learners a `learn` block can name, and the settings each
+//! takes: name, kind of value and a one-line description. It is the one list
+//! both sides read: the compiler checks a `learn` block against it (so a
+//! misspelt setting is an error at `synth check`, with its span), and the
+//! runtime takes a learner's setting names from it. The value *ranges* (a
+//! learning rate at most 10, ...) are the runtime's to check, beside the
+//! code that uses them.
+//!
+//! The settings every learner shares (`train sizes`, `traces`, `steps`,
+//! `return`, ...) are read by the compiler itself, in [`crate::learn`].
+
+/// What a setting's value must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueKind {
+    /// An integer of at least 1 (`hidden 128`).
+    Positive,
+    /// An integer of at least 0 (`threads 0`).
+    Count,
+    /// An integer or a decimal (`lr 3e-4`).
+    Number,
+    /// One of these words (`fuse concat`).
+    Word(&'static [&'static str]),
+    /// One size or a list of sizes, each at least 1 (`validation_sizes [20, 40]`).
+    Sizes,
+}
+
+impl ValueKind {
+    /// The kind as a noun phrase, for messages: "a positive integer".
+    pub fn phrase(self) -> String {
+        match self {
+            ValueKind::Positive => "a positive integer".into(),
+            ValueKind::Count => "a non-negative integer".into(),
+            ValueKind::Number => "a number".into(),
+            ValueKind::Word(words) => {
+                let quoted: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
+                match quoted.as_slice() {
+                    [init @ .., last] if !init.is_empty() => format!("{} or {last}", init.join(", ")),
+                    _ => quoted.concat(),
+                }
+            }
+            ValueKind::Sizes => "a size or a list of sizes".into(),
+        }
+    }
+}
+
+/// One setting of a learner.
+#[derive(Clone, Copy, Debug)]
+pub struct Setting {
+    /// As written in a `learn` block with `_` for spaces, and in `--set`.
+    pub name: &'static str,
+    pub kind: ValueKind,
+    pub doc: &'static str,
+}
+
+/// A learner a `learn` block can name.
+#[derive(Clone, Copy, Debug)]
+pub struct Learner {
+    pub name: &'static str,
+    pub doc: &'static str,
+    /// Whether synth can train it today; the others are refused by name.
+    pub implemented: bool,
+    pub settings: &'static [Setting],
+}
+
+impl Learner {
+    pub fn setting(&self, name: &str) -> Option<&'static Setting> {
+        self.settings.iter().find(|s| s.name == name)
+    }
+}
+
+const fn setting(name: &'static str, kind: ValueKind, doc: &'static str) -> Setting {
+    Setting { name, kind, doc }
+}
+
+use ValueKind::{Count, Number, Positive, Sizes, Word};
+
+/// The Neural Programmer-Interpreter's settings (docs/npi.md has their
+/// defaults).
+const NPI: &[Setting] = &[
+    setting("hidden", Positive, "units per core LSTM layer"),
+    setting("layers", Positive, "core LSTM layers"),
+    setting("embedding", Positive, "program embedding size"),
+    setting("key", Positive, "program key size"),
+    setting("encoder", Positive, "encoder MLP hidden units"),
+    setting("state", Positive, "encoded state size"),
+    setting("fuse", Word(&["mlp", "concat"]), "how the state and program embedding are fused"),
+    setting("fuse_hidden", Positive, "units of the fuse MLP"),
+    setting("batch", Positive, "frames per optimiser step"),
+    setting("lr", Number, "Adam learning rate"),
+    setting("lr_decay", Number, "factor of the step decay of the learning rate"),
+    setting("lr_decay_every", Positive, "steps between two decays of the learning rate"),
+    setting("clip", Number, "global gradient-norm cap (0: none)"),
+    setting("curriculum", Word(&["adaptive", "uniform"]), "how training frames are sampled"),
+    setting("temperature", Number, "softmax temperature over program errors (adaptive curriculum)"),
+    setting("hard", Number, "share of each batch replaying frames last got wrong (adaptive curriculum)"),
+    setting("validate_every", Positive, "steps between closed-loop validations"),
+    setting("validation_sizes", Sizes, "input sizes of the validation runs"),
+    setting("validation_count", Positive, "validation inputs per size"),
+    setting("validation_budget", Positive, "most reference steps per validation with the default sizes"),
+    setting("patience", Positive, "perfect validations in a row that end training"),
+    setting("plateau", Count, "validations without improvement before the learning rate halves (0: never)"),
+    setting("give_up", Count, "validations in a row without more exact matches than the best before training stops (0: never)"),
+    setting("threads", Count, "training threads (0: one per physical core)"),
+];
+
+/// Every learner, the implemented ones first.
+pub const LEARNERS: &[Learner] = &[
+    Learner {
+        name: "npi",
+        doc: "the Neural Programmer-Interpreter, trained on traces",
+        implemented: true,
+        settings: NPI,
+    },
+    Learner {
+        name: "nram",
+        doc: "the Neural Random-Access Machine, trained on input/output pairs of tape worlds",
+        implemented: false,
+        settings: &[],
+    },
+    Learner {
+        name: "np",
+        doc: "the Neural Programmer, trained on table questions and their answers",
+        implemented: false,
+        settings: &[],
+    },
+];
+
+pub fn lookup(name: &str) -> Option<&'static Learner> {
+    LEARNERS.iter().find(|l| l.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_kinds_read_well() {
+        for l in LEARNERS {
+            for (i, s) in l.settings.iter().enumerate() {
+                assert!(l.settings[..i].iter().all(|t| t.name != s.name), "{} twice", s.name);
+                assert!(!s.doc.is_empty() && !s.doc.ends_with('.'), "{}", s.name);
+            }
+        }
+        assert_eq!(
+            lookup("npi").and_then(|l| l.setting("fuse")).map(|s| s.kind.phrase()).as_deref(),
+            Some("`mlp` or `concat`")
+        );
+        assert!(lookup("nram").is_some_and(|l| !l.implemented));
+        assert!(lookup("lstm").is_none());
+    }
+}
