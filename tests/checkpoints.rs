@@ -8,40 +8,18 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
-fn synth(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_synth")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("synth-checkpoints-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The stdlib's binary increment with a small model, as in `learn_cli.rs`.
-fn tiny_task(dir: &Path) -> PathBuf {
-    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("stdlib/increment.npl")).unwrap();
-    let head = src.split("learn npi").next().unwrap();
-    let learn = "learn npi {\n  train sizes 1..=4, traces 16\n  test sizes [6]\n  hidden 24\n  encoder 16\n  state 16\n  fuse_hidden 24\n  embedding 8\n  key 8\n  batch 16\n  validate_every 5\n  validation_sizes [4]\n  validation_count 2\n}\n";
-    let path = dir.join("increment.npl");
-    std::fs::write(&path, format!("{head}{learn}")).unwrap();
-    path
-}
+mod common;
+use common::{scratch, stderr, synth};
 
 /// The task file and a run directory trained on it, made once.
 fn trained() -> &'static (PathBuf, PathBuf) {
     static RUN: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     RUN.get_or_init(|| {
         let dir = scratch("trained");
-        let task = tiny_task(&dir);
+        let task = common::tiny_task(&dir, 5, 2);
         let out = dir.join("run");
         let o = synth(&["learn", task.to_str().unwrap(), "--out", out.to_str().unwrap(), "--steps", "10", "--count", "1", "--quiet", "--threads", "1"]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

@@ -1,18 +1,8 @@
 //! The `synth` binary end to end: exit codes, what goes to stdout and stderr.
 
-use std::process::{Command, Output};
+mod common;
+use common::{stderr, stdout, synth};
 
-fn synth(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_synth")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 #[test]
 fn check_stdlib_task_by_name() {
@@ -29,7 +19,7 @@ fn check_file_path() {
 
 #[test]
 fn check_reports_errors_with_exit_1() {
-    let dir = std::env::temp_dir().join(format!("synth-cli-{}", std::process::id()));
+    let dir = common::scratch("cli");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("broken.npl");
     let src = "task broken\nworld scratchpad(rows: 1, cols: n, base: 10) {\n  pointer p on row 0 at left\n}\nprogram MAIN {\n  NOPE()\n}\n";
@@ -95,7 +85,7 @@ fn graphs() {
 #[test]
 fn closed_stdout_is_not_a_panic() {
     use std::io::Read;
-    use std::process::Stdio;
+    use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_synth"))
         .args(["trace", "add", "--size", "3000"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))

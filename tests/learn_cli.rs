@@ -1,34 +1,11 @@
 //! `synth learn`, `eval` and `run` end to end on a tiny model: the files a
 //! run writes, `eval --json`, resuming, and refusals with clear messages.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn synth(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_synth")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("synth-learn-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The stdlib's binary increment with a small model, so that a few dozen
-/// steps take a second or two.
-fn tiny_task(dir: &Path) -> PathBuf {
-    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("stdlib/increment.npl")).unwrap();
-    let head = src.split("learn npi").next().unwrap();
-    let learn = "learn npi {\n  train sizes 1..=4, traces 16\n  test sizes [6]\n  hidden 24\n  encoder 16\n  state 16\n  fuse_hidden 24\n  embedding 8\n  key 8\n  batch 16\n  validate_every 10\n  validation_sizes [4]\n  validation_count 4\n}\n";
-    let path = dir.join("increment.npl");
-    std::fs::write(&path, format!("{head}{learn}")).unwrap();
-    path
-}
+mod common;
+use common::{scratch, stderr, synth, synth_env};
 
 fn metric_steps(dir: &Path) -> Vec<u64> {
     let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
@@ -38,7 +15,7 @@ fn metric_steps(dir: &Path) -> Vec<u64> {
 #[test]
 fn learn_writes_a_run_that_eval_and_run_read_and_resume_continues() {
     let dir = scratch("flow");
-    let task = tiny_task(&dir);
+    let task = common::tiny_task(&dir, 10, 4);
     let task = task.to_str().unwrap();
     let out = dir.join("run");
     let out_s = out.to_str().unwrap();
@@ -100,7 +77,7 @@ fn learn_writes_a_run_that_eval_and_run_read_and_resume_continues() {
 #[test]
 fn a_checkpoint_for_another_task_or_source_is_refused() {
     let dir = scratch("refuse");
-    let task = tiny_task(&dir);
+    let task = common::tiny_task(&dir, 10, 4);
     let out = dir.join("run");
     let o = synth(&["learn", task.to_str().unwrap(), "--out", out.to_str().unwrap(), "--steps", "10", "--count", "1", "--quiet", "--threads", "1"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -146,9 +123,6 @@ fn a_checkpoint_for_another_task_or_source_is_refused() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn synth_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_synth")).args(args).envs(env.iter().copied()).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
-}
 
 /// Asserts a clean refusal for want of memory: exit 1, a message that says
 /// how much the run needs and how much there is, no panic.
@@ -164,7 +138,7 @@ fn refused_for_memory(o: &Output, what: &str) {
 #[test]
 fn settings_that_imply_absurd_memory_are_refused_before_allocating() {
     let dir = scratch("memory");
-    let task = tiny_task(&dir);
+    let task = common::tiny_task(&dir, 10, 4);
     let task = task.to_str().unwrap();
 
     // A fresh run: nothing is created.
@@ -202,7 +176,7 @@ fn synth_cpu_picks_a_kernel_path_and_refuses_unknown_ones() {
     assert_eq!(stderr(&o).trim_end(), "error: SYNTH_CPU: unknown instruction set `avx-512` (expected portable, avx2 or avx512)");
 
     let dir = scratch("cpu");
-    let task = tiny_task(&dir);
+    let task = common::tiny_task(&dir, 10, 4);
     let task = task.to_str().unwrap();
     let out = dir.join("run");
     let out_s = out.to_str().unwrap();
