@@ -342,6 +342,17 @@ mod tests {
     }
 
     #[test]
+    fn long_rows_in_large_bases_do_not_overflow() {
+        // 15 digits of 255 in base 256 are 120 bits: too many for the i64
+        // path that 15 decimal digits take.
+        let mut p = Pad::new(1, 15, 256, vec!["p".to_string()].into()).unwrap();
+        p.cells.fill(255);
+        let m = Meter::new(crate::Limits::default());
+        let expected = (BigInt::from(1) << 120) - 1;
+        assert_eq!(p.read_number(0, &m).unwrap(), Value::from_big(expected));
+    }
+
+    #[test]
     fn lists_round_trip_left_aligned() {
         let mut p = pad(1, 5);
         p.write_list(0, &Value::list(vec![Value::Int(3), Value::Int(0)])).unwrap();
