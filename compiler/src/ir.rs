@@ -252,7 +252,8 @@ impl Limits {
     pub const DEFAULT_INT_BITS: u64 = 1 << 20;
     /// 2^20 elements (24 MiB of values): 10,000 times bubble sort's 100.
     pub const DEFAULT_LIST_LEN: u64 = 1 << 20;
-    /// 1 GiB: a trace of about 20 million steps, 170 times the 120,000
+    /// 1 GiB: a trace of more than 10 million steps (each counted at twice
+    /// its size, for the vectors' growth), about 100 times the 120,000
     /// steps of a bubble sort of 100 numbers.
     pub const DEFAULT_MEMORY: u64 = 1 << 30;
 
