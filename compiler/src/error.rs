@@ -26,6 +26,11 @@ pub enum RunErrorKind {
     StepLimit,
     /// The run exceeded its call-depth limit.
     DepthLimit,
+    /// A value would exceed its size limit: an integer longer than
+    /// `max_int_bits`, a list longer than `max_list_len`.
+    SizeLimit,
+    /// The run would hold more than `max_memory` bytes.
+    MemoryLimit,
     /// [`crate::Instance::act`] got an action, pointer or value that does not
     /// exist.
     BadAct,

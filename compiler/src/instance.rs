@@ -8,8 +8,8 @@ use crate::error::{Fault, RunError, RunErrorKind};
 use crate::interp::{self, eval, Cx, Machine, Recorder};
 use crate::ir::{Action, Expr, Module, Start};
 use crate::task::{Args, Trace};
+use crate::value::{Dir, Meter, Value};
 use crate::Task;
-use crate::value::{Dir, Value};
 use crate::world::{Pad, BLANK};
 use std::sync::Arc;
 
@@ -24,6 +24,11 @@ pub struct Instance {
     seed: u64,
     /// Interpreter steps `input` used; a reference run continues the count.
     steps: u64,
+    /// The limits of the task this instance was sampled from.
+    limits: crate::Limits,
+    /// Bytes charged for the values `input` bound; a reference run
+    /// continues the account.
+    held: u64,
 }
 
 impl std::fmt::Debug for Instance {
@@ -43,8 +48,9 @@ impl Task {
         let n = [Value::Int(size as i64)];
         let names: Arc<[String]> = m.world.pointers.iter().map(|p| p.name.clone()).collect();
         let scratch = Pad::new(1, 1, m.world.base, Arc::from(Vec::<String>::new())).map_err(fail)?;
+        let meter = Meter::new(self.limits);
         let int = |e: &Expr, what: &str| -> Result<i64, RunError> {
-            let mut cx = Cx { pad: &scratch, locals: &n, names: &[], rng: None };
+            let mut cx = Cx { pad: &scratch, locals: &n, names: &[], rng: None, meter: &meter };
             let v = eval(e, &mut cx).map_err(fail)?;
             v.as_i64().ok_or_else(|| {
                 fail(Fault::new(RunErrorKind::World, format!("{what} is {}, not a small integer", v.describe())))
@@ -56,6 +62,20 @@ impl Task {
             return Err(fail(
                 Fault::new(RunErrorKind::World, format!("the pad would have {rows} rows and {cols} columns"))
                     .hint("a scratchpad needs at least one row and one column"),
+            ));
+        }
+        let bytes = Pad::bytes_for((rows as u64).saturating_mul(cols as u64), names.len());
+        if bytes > self.limits.max_memory {
+            return Err(fail(
+                Fault::new(
+                    RunErrorKind::MemoryLimit,
+                    format!(
+                        "the pad would have {rows} rows of {cols} columns ({bytes} bytes), more than the memory limit of {} bytes",
+                        self.limits.max_memory
+                    ),
+                )
+                .label("too large")
+                .hint("the limit is the `learn` setting `max_memory`"),
             ));
         }
         let mut pad = Pad::new(rows as usize, cols as usize, m.world.base, names).map_err(fail)?;
@@ -87,10 +107,13 @@ impl Task {
         let mut env = vec![Value::Unit; m.input.slots.max(1) as usize];
         env[0] = Value::Int(size as i64);
         let mut rng = interp::seeded_rng(size, seed);
-        let mut machine = Machine { module: m, pad: &mut pad, limits: self.limits, steps: 0, size, seed };
+        let meter = Meter::new(self.limits);
+        meter.set_fixed(pad.bytes() + (env.len() * std::mem::size_of::<Value>()) as u64).map_err(fail)?;
+        let mut machine = Machine { module: m, pad: &mut pad, limits: self.limits, meter: &meter, steps: 0, size, seed };
         machine.run_input(&m.input, &mut env, &mut rng)?;
         let steps = machine.steps;
-        Ok(Instance { module: self.module.clone(), pad, env, size, seed, steps })
+        let held = meter.values();
+        Ok(Instance { module: self.module.clone(), pad, env, size, seed, steps, held, limits: self.limits })
     }
 
     /// Samples an input, runs the entry program on it recording every call,
@@ -106,9 +129,12 @@ impl Task {
         let m = &*self.module;
         let width = m.obs_width();
         let mut rec = Recorder::new(width, self.end);
-        let mut machine = Machine { module: m, pad: &mut inst.pad, limits: self.limits, steps: inst.steps, size, seed };
+        let meter = Meter::with_values(self.limits, inst.held);
+        let mut machine =
+            Machine { module: m, pad: &mut inst.pad, limits: self.limits, meter: &meter, steps: inst.steps, size, seed };
         machine.run_program(m.entry, &mut rec)?;
         inst.steps = machine.steps;
+        inst.held = meter.values();
         if !inst.check()? {
             return Err(inst.expect_failed(&m.proc(m.entry).name));
         }
@@ -199,7 +225,8 @@ impl Instance {
     /// Whether `expect` holds in the current state.
     pub fn check(&self) -> Result<bool, RunError> {
         let m = &*self.module;
-        let mut cx = Cx { pad: &self.pad, locals: &self.env, names: &m.input.slot_names, rng: None };
+        let meter = Meter::with_values(self.limits, self.held);
+        let mut cx = Cx { pad: &self.pad, locals: &self.env, names: &m.input.slot_names, rng: None, meter: &meter };
         match eval(&m.expect, &mut cx) {
             Ok(Value::Bool(b)) => Ok(b),
             Ok(other) => Err(RunError {
@@ -226,7 +253,8 @@ impl Instance {
         let m = &*self.module;
         let mut hint = None;
         if let Expr::Compare(_, a, b, _) = &m.expect {
-            let mut cx = Cx { pad: &self.pad, locals: &self.env, names: &m.input.slot_names, rng: None };
+            let meter = Meter::with_values(self.limits, self.held);
+            let mut cx = Cx { pad: &self.pad, locals: &self.env, names: &m.input.slot_names, rng: None, meter: &meter };
             if let (Ok(x), Ok(y)) = (eval(a, &mut cx), eval(b, &mut cx)) {
                 hint = Some(format!("the left side is {}, the right side is {}", short(&x), short(&y)));
             }

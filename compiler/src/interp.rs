@@ -7,6 +7,12 @@
 //! counts against [`Limits::max_steps`], which is how an endless loop ends in
 //! an error instead of a hang.
 //!
+//! Size: every value a run builds is checked against [`Limits::max_int_bits`]
+//! and [`Limits::max_list_len`] before it is built and charged to the run's
+//! [`Meter`], which also holds the bytes of the pad, the trace and the
+//! frames against [`Limits::max_memory`]. With each value bounded, each step
+//! is bounded in time too, so `max_steps` bounds a run's time.
+//!
 //! Recording: each call of a program or action is one [`Step`] of the caller
 //! with the observation taken just before the call runs. A frame's steps are
 //! buffered on a pending stack (a child's steps sit above its parent's) and
@@ -18,7 +24,7 @@
 use crate::error::{Fault, FaultResult, RunError, RunErrorKind};
 use crate::ir::{ActArg, Action, Arg, Cmp, Expr, Func, Instr, Limits, Module, ObserveKind, Proc, Ptr};
 use crate::task::{Call, EndConvention, Frame, ProgramId, Step, ACT, NO_ARGS};
-use crate::value::{self, Arith, Dir, OpError, Value};
+use crate::value::{self, Arith, Dir, Meter, OpError, Value};
 use crate::world::{Pad, BLANK};
 use num_bigint::BigUint;
 use num_bigint::{BigInt, Sign};
@@ -61,6 +67,8 @@ pub(crate) struct Cx<'a> {
     /// Names of the locals, for messages.
     pub names: &'a [String],
     pub rng: Option<&'a mut Rng>,
+    /// The run's size limits and memory account.
+    pub meter: &'a Meter,
 }
 
 impl Cx<'_> {
@@ -118,13 +126,23 @@ pub(crate) fn eval(e: &Expr, cx: &mut Cx) -> FaultResult<Value> {
         Expr::Or(a, b) => Value::Bool(eval_bool(a, cx)? || eval_bool(b, cx)?),
         Expr::Neg(a, span) => {
             let v = eval(a, cx)?;
-            value::neg(&v).map_err(|_| not_int(cx, a, &v, "-", *span, false))?
+            let r = value::neg(&v).map_err(|_| not_int(cx, a, &v, "-", *span, false))?;
+            cx.meter.release(&v);
+            cx.meter.charge(r.heap_bytes()).map_err(|f| f.at(*span))?;
+            r
         }
         Expr::Arith(op, a, b, span) => {
             let x = eval(a, cx)?;
             let y = eval(b, cx)?;
-            match value::arith(*op, &x, &y) {
-                Ok(v) => v,
+            match value::arith(*op, &x, &y, cx.meter.limits.max_int_bits) {
+                Ok(v) => {
+                    // The operands are temporaries: credit them as they go.
+                    cx.meter.release(&x);
+                    cx.meter.release(&y);
+                    cx.meter.charge(v.heap_bytes()).map_err(|f| f.at(*span))?;
+                    v
+                }
+                Err(OpError::TooBig(bits)) => return Err(cx.meter.too_big(bits).at(*span)),
                 Err(OpError::DivByZero) => {
                     let what = if *op == Arith::Div { "division" } else { "remainder" };
                     return Err(Fault::new(RunErrorKind::Value, format!("{what} by zero"))
@@ -140,20 +158,29 @@ pub(crate) fn eval(e: &Expr, cx: &mut Cx) -> FaultResult<Value> {
         Expr::Compare(op, a, b, span) => {
             let x = eval(a, cx)?;
             let y = eval(b, cx)?;
-            Value::Bool(compare(*op, &x, &y).map_err(|_| {
+            let r = compare(*op, &x, &y).map_err(|_| {
                 let (bad, v) = if x.is_int() { (b, &y) } else { (a, &x) };
                 not_int(cx, bad, v, op.symbol(), *span, true)
-            })?)
+            })?;
+            cx.meter.release(&x);
+            cx.meter.release(&y);
+            Value::Bool(r)
         }
         Expr::Range(a, b, inclusive, span) => {
             let lo = eval(a, cx)?;
             let hi = eval(b, cx)?;
-            let hi = if *inclusive { value::arith(Arith::Add, &hi, &Value::Int(1)) } else { Ok(hi) };
+            let hi = if *inclusive {
+                value::arith(Arith::Add, &hi, &Value::Int(1), cx.meter.limits.max_int_bits.saturating_add(1))
+            } else {
+                Ok(hi)
+            };
             match (lo.as_i64(), hi.as_ref().ok().and_then(Value::as_i64)) {
                 (Some(lo), Some(hi)) => Value::Range(lo, hi.max(lo)),
                 _ => match (lo.to_big(), hi.ok().and_then(|h| h.to_big())) {
                     (Some(lo), Some(hi)) => {
                         let hi = hi.max(lo.clone());
+                        let bytes = value::big_bytes(lo.bits()) + value::big_bytes(hi.bits());
+                        cx.meter.charge(bytes).map_err(|f| f.at(*span))?;
                         Value::BigRange(std::sync::Arc::new((lo, hi)))
                     }
                     _ => return Err(Fault::new(RunErrorKind::Value, "range bounds must be integers").at(*span)),
@@ -161,6 +188,7 @@ pub(crate) fn eval(e: &Expr, cx: &mut Cx) -> FaultResult<Value> {
             }
         }
         Expr::List(items) => {
+            cx.meter.list(items.len() as u64)?;
             let mut out = Vec::with_capacity(items.len());
             for it in items {
                 out.push(eval(it, cx)?);
@@ -174,7 +202,11 @@ pub(crate) fn eval(e: &Expr, cx: &mut Cx) -> FaultResult<Value> {
                 return Err(Fault::new(RunErrorKind::Value, format!("cannot index {}", b.describe())).at(*span));
             };
             match i.as_i64() {
-                Some(k) if k >= 0 && (k as usize) < items.len() => items[k as usize].clone(),
+                Some(k) if k >= 0 && (k as usize) < items.len() => {
+                    let v = items[k as usize].clone();
+                    cx.meter.release(&b);
+                    v
+                }
                 _ => {
                     return Err(Fault::new(
                         RunErrorKind::Value,
@@ -315,6 +347,15 @@ fn call(f: Func, args: &[Expr], cx: &mut Cx) -> FaultResult<Value> {
     for a in args {
         vals.push(eval(a, cx)?);
     }
+    let v = call_on(f, &vals, cx)?;
+    // The arguments are temporaries: credit them as they go.
+    for a in &vals {
+        cx.meter.release(a);
+    }
+    Ok(v)
+}
+
+fn call_on(f: Func, vals: &[Value], cx: &mut Cx) -> FaultResult<Value> {
     Ok(match f {
         Func::RandomInt => {
             let range = range_arg(&vals[0], "random_int")?;
@@ -323,6 +364,13 @@ fn call(f: Func, args: &[Expr], cx: &mut Cx) -> FaultResult<Value> {
         Func::RandomList => {
             let n = count_arg(&vals[0], "random_list", "length")?;
             let range = range_arg(&vals[1], "random_list")?;
+            cx.meter.list(n as u64)?;
+            // Elements from a range beyond i64 own their digits: charge them
+            // all before drawing any.
+            if let Span64::Big(lo, width) = &range {
+                let each = value::big_bytes(lo.bits().max(width.bits()) + 1);
+                cx.meter.charge(each.saturating_mul(n as u64))?;
+            }
             let r = rng(cx, "random_list")?;
             Value::list((0..n).map(|_| range.sample(r)).collect())
         }
@@ -333,13 +381,17 @@ fn call(f: Func, args: &[Expr], cx: &mut Cx) -> FaultResult<Value> {
                     .hint("sizes start at 1, or write `random_number(digits: n + 1)`"));
             }
             let base = cx.pad.base as u64;
+            // At most n * log2(base) bits, rounded up: refuse before drawing.
+            let bits = (n as f64 * (base as f64).log2()).ceil() as u64;
+            cx.meter.int_bits(bits)?;
+            cx.meter.charge(n as u64 + value::big_bytes(bits))?;
             let r = rng(cx, "random_number")?;
             let mut digits: Vec<u8> = Vec::with_capacity(n);
             for i in 0..n {
                 let d = if i == 0 && n > 1 { 1 + uniform_below(r, base - 1) } else { uniform_below(r, base) };
                 digits.push(d as u8);
             }
-            if n <= 15 {
+            if bits <= 62 {
                 Value::Int(digits.iter().fold(0i64, |acc, &d| acc * base as i64 + d as i64))
             } else {
                 Value::from_big(BigInt::from_radix_be(Sign::Plus, &digits, base as u32).unwrap_or_default())
@@ -348,14 +400,20 @@ fn call(f: Func, args: &[Expr], cx: &mut Cx) -> FaultResult<Value> {
         Func::Len => Value::Int(list_arg(&vals[0], "len")?.len() as i64),
         Func::Min | Func::Max => {
             let name = if f == Func::Min { "min" } else { "max" };
-            let items: Vec<Value> = if vals.len() == 1 { list_arg(&vals[0], name)?.to_vec() } else { vals };
-            let mut best: Option<Value> = None;
+            let list;
+            let items: &[Value] = if vals.len() == 1 {
+                list = list_arg(&vals[0], name)?;
+                &list[..]
+            } else {
+                vals
+            };
+            let mut best: Option<&Value> = None;
             for v in items {
                 best = Some(match best {
                     None => v,
                     Some(b) => {
-                        let ord = value::compare_ints(&v, &b).map_err(|_| {
-                            let bad = if v.is_int() { &b } else { &v };
+                        let ord = value::compare_ints(v, b).map_err(|_| {
+                            let bad = if v.is_int() { b } else { v };
                             Fault::new(
                                 RunErrorKind::Value,
                                 format!("`{name}` compares integers, found {}", bad.describe()),
@@ -370,7 +428,7 @@ fn call(f: Func, args: &[Expr], cx: &mut Cx) -> FaultResult<Value> {
                 });
             }
             match best {
-                Some(b) if b.is_int() => b,
+                Some(b) if b.is_int() => b.clone(),
                 Some(b) => {
                     return Err(Fault::new(
                         RunErrorKind::Value,
@@ -384,18 +442,22 @@ fn call(f: Func, args: &[Expr], cx: &mut Cx) -> FaultResult<Value> {
             Fault::new(RunErrorKind::Value, format!("`abs` takes an integer, found {}", vals[0].describe()))
         })?,
         Func::Sorted => {
-            let mut items = list_arg(&vals[0], "sorted")?.to_vec();
+            let items = list_arg(&vals[0], "sorted")?;
+            cx.meter.list(items.len() as u64)?;
+            let mut items = items.to_vec();
             value::sort_ints(&mut items)
                 .map_err(|_| Fault::new(RunErrorKind::Value, "`sorted` sorts lists of integers".to_string()))?;
             Value::list(items)
         }
         Func::Reversed => {
-            let mut items = list_arg(&vals[0], "reversed")?.to_vec();
+            let items = list_arg(&vals[0], "reversed")?;
+            cx.meter.list(items.len() as u64)?;
+            let mut items = items.to_vec();
             items.reverse();
             Value::list(items)
         }
-        Func::ReadNumber => cx.pad.read_number(cx.pad.row_index(&vals[0])?),
-        Func::ReadList => cx.pad.read_list(cx.pad.row_index(&vals[0])?),
+        Func::ReadNumber => cx.pad.read_number(cx.pad.row_index(&vals[0])?, cx.meter)?,
+        Func::ReadList => cx.pad.read_list(cx.pad.row_index(&vals[0])?, cx.meter)?,
     })
 }
 
@@ -435,7 +497,10 @@ fn observe_pointers(pad: &Pad, out: &mut [u16]) -> usize {
 
 fn observe_feature(o: &crate::ir::Observe, pad: &Pad) -> FaultResult<u16> {
     let base = pad.base;
-    let mut cx = Cx { pad, locals: &[], names: &[], rng: None };
+    // An `observe` expression has no loops and no variables: what it builds
+    // is bounded by its text, so the default limits are only a backstop.
+    let meter = Meter::new(Limits::default());
+    let mut cx = Cx { pad, locals: &[], names: &[], rng: None, meter: &meter };
     let v = eval(&o.expr, &mut cx).map_err(|f| f.at(o.span))?;
     Ok(match (o.kind, &v) {
         (ObserveKind::Bool, Value::Bool(b)) => *b as u16,
@@ -548,6 +613,8 @@ pub(crate) struct Machine<'a> {
     pub module: &'a Module,
     pub pad: &'a mut Pad,
     pub limits: Limits,
+    /// Bytes the run's values hold, against `limits`.
+    pub meter: &'a Meter,
     /// Instructions executed so far.
     pub steps: u64,
     pub size: usize,
@@ -585,10 +652,12 @@ impl<'a> Machine<'a> {
         names: &[String],
         rng: &mut Option<&mut Rng>,
     ) -> FaultResult<Flow> {
-        let mut cx = Cx { pad: self.pad, locals: frame, names, rng: rng.as_deref_mut() };
+        let meter = self.meter;
+        let mut cx = Cx { pad: self.pad, locals: frame, names, rng: rng.as_deref_mut(), meter };
         match instr {
             Instr::Set(slot, e) => {
                 let v = eval(e, &mut cx)?;
+                meter.release(&frame[*slot as usize]);
                 frame[*slot as usize] = v;
             }
             Instr::JumpUnless(c, target) => {
@@ -605,7 +674,15 @@ impl<'a> Machine<'a> {
                 };
                 let len = items.len();
                 match i.as_i64() {
-                    Some(k) if k >= 0 && (k as usize) < len => std::sync::Arc::make_mut(items)[k as usize] = v,
+                    Some(k) if k >= 0 && (k as usize) < len => {
+                        // A list shared with another variable is copied first.
+                        if std::sync::Arc::strong_count(items) > 1 {
+                            meter.list(len as u64)?;
+                        }
+                        let items = std::sync::Arc::make_mut(items);
+                        meter.release(&items[k as usize]);
+                        items[k as usize] = v;
+                    }
                     _ => {
                         return Err(Fault::new(
                             RunErrorKind::Value,
@@ -628,6 +705,7 @@ impl<'a> Machine<'a> {
                         ))
                     }
                 }
+                meter.release(&frame[*state as usize]);
                 frame[*state as usize] = v;
                 frame[*state as usize + 1] = Value::Int(0);
             }
@@ -655,15 +733,18 @@ impl<'a> Machine<'a> {
                 let x = eval(x, &mut cx)?;
                 let r = self.pad.row_index(&r)?;
                 self.pad.write_number(r, &x)?;
+                meter.release(&x);
             }
             Instr::WriteList(row, xs) => {
                 let r = eval(row, &mut cx)?;
                 let xs = eval(xs, &mut cx)?;
                 let r = self.pad.row_index(&r)?;
                 self.pad.write_list(r, &xs)?;
+                meter.release(&xs);
             }
             Instr::Eval(e) => {
-                eval(e, &mut cx)?;
+                let v = eval(e, &mut cx)?;
+                meter.release(&v);
             }
             Instr::Return => return Ok(Flow::Return),
             Instr::Act(..) | Instr::Call(..) => {
@@ -692,6 +773,15 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
+    /// Reports the pad, the trace (with `more` steps and `frames` frames to
+    /// come) and the frames' locals (`slots` values, `depth` frames) to the
+    /// meter, which refuses if the run would then hold more than its limit.
+    #[inline]
+    fn hold(&self, rec: &Recorder, more: usize, frames: usize, slots: usize, depth: usize) -> FaultResult<()> {
+        let frame_bytes = 2 * (slots * std::mem::size_of::<Value>() + depth * std::mem::size_of::<Active>()) as u64;
+        self.meter.set_fixed(self.pad.bytes() + rec.bytes_with(more, frames) + frame_bytes)
+    }
+
     /// Runs program `entry` with no arguments to its end, recording into `rec`.
     pub(crate) fn run_program(&mut self, entry: ProgramId, rec: &mut Recorder) -> Result<(), RunError> {
         let module = self.module;
@@ -702,11 +792,15 @@ impl<'a> Machine<'a> {
         let mut no_rng: Option<&mut Rng> = None;
 
         let p0 = module.proc(entry);
+        let meter = self.meter;
+        self.hold(rec, 0, 1, p0.slots as usize, 1).map_err(|f| self.run_error(f, p0, 0, true))?;
         locals.resize(p0.slots as usize, Value::Unit);
         rec.frames.push(Frame { program: entry, args: NO_ARGS, parent: None, depth: 0, first_step: 0, len: 0 });
         stack.push(Active { program: entry, pc: 0, base: 0, frame: 0, pend: 0, calls: 0 });
 
-        while let Some(top) = stack.last_mut() {
+        loop {
+            let depth = stack.len();
+            let Some(top) = stack.last_mut() else { break };
             let proc = module.proc(top.program);
             let pc = top.pc as usize;
             let base = top.base as usize;
@@ -714,6 +808,7 @@ impl<'a> Machine<'a> {
                 // The frame ran off its end: the same as `return`.
                 let (frame, pend, calls) = (top.frame, top.pend as usize, top.calls);
                 rec.end_frame(module, self.pad, frame, pend, calls).map_err(|f| self.run_error(f, proc, pc, true))?;
+                locals[base..].iter().for_each(|v| meter.release(v));
                 locals.truncate(base);
                 stack.pop();
                 continue;
@@ -724,9 +819,10 @@ impl<'a> Machine<'a> {
             }
             match instr {
                 Instr::Act(action, p, arg) => {
-                    let cx = Cx { pad: self.pad, locals: &locals[base..], names: &proc.slot_names, rng: None };
+                    let cx = Cx { pad: self.pad, locals: &locals[base..], names: &proc.slot_names, rng: None, meter };
                     let res = act_operands(*action, *p, arg, cx, base_value);
                     let (pi, code, op) = res.map_err(|f| self.run_error(f, proc, pc, true))?;
+                    self.hold(rec, 1, 0, locals.len(), depth).map_err(|f| self.run_error(f, proc, pc, true))?;
                     let call = Call { program: ACT, args: [*action as u16, pi as u16, code] };
                     rec.step(module, self.pad, Some(call), false, None)
                         .map_err(|f| self.run_error(f, proc, pc, true))?;
@@ -758,10 +854,12 @@ impl<'a> Machine<'a> {
                     }
                     let callee = module.proc(id);
                     let new_base = locals.len();
+                    let slots = new_base + callee.slots as usize;
+                    self.hold(rec, 1, 1, slots, stack.len() + 1).map_err(|f| self.run_error(f, proc, pc, true))?;
                     let mut encoded = NO_ARGS;
                     for (k, a) in args.iter().enumerate() {
                         let cx =
-                            Cx { pad: self.pad, locals: &locals[base..new_base], names: &proc.slot_names, rng: None };
+                            Cx { pad: self.pad, locals: &locals[base..new_base], names: &proc.slot_names, rng: None, meter };
                         let v = match arg_value(a, cx) {
                             Ok(v) => v,
                             Err(f) => return Err(self.run_error(f, proc, pc, true)),
@@ -800,6 +898,7 @@ impl<'a> Machine<'a> {
                     let (frame, pend, calls) = (top.frame, top.pend as usize, top.calls);
                     rec.end_frame(module, self.pad, frame, pend, calls)
                         .map_err(|f| self.run_error(f, proc, pc, true))?;
+                    locals[base..].iter().for_each(|v| meter.release(v));
                     locals.truncate(base);
                     stack.pop();
                 }
@@ -822,6 +921,21 @@ impl<'a> Machine<'a> {
 impl Recorder {
     fn pend_len(&self) -> usize {
         self.pend_steps.len()
+    }
+
+    /// Bytes the trace will hold once `more` steps and `frames` frames are
+    /// recorded, before they are: a growing vector's capacity is at most
+    /// twice its length, so the finished steps, observations and frames
+    /// count twice; the pending buffers keep their high-water capacity, so
+    /// they count at the capacity the next push leaves them with (doubled
+    /// if it must grow), twice over for their observations.
+    fn bytes_with(&self, more: usize, frames: usize) -> u64 {
+        let step = (std::mem::size_of::<Step>() + 2 * self.width) as u64;
+        let cap = self.pend_steps.capacity();
+        let need = self.pend_steps.len() + more;
+        let pend = if need > cap { need.max(2 * cap) } else { cap };
+        let steps = 2 * (self.steps.len() + more) as u64 + 2 * pend as u64;
+        steps * step + 2 * (self.frames.len() + frames) as u64 * std::mem::size_of::<Frame>() as u64
     }
 }
 

@@ -217,18 +217,68 @@ pub(crate) struct WorldDecl {
     pub span: Span,
 }
 
-/// Run-time bounds on a reference run.
+/// Run-time bounds on a reference run: time (`max_steps`, each step itself
+/// bounded by the size limits), the call stack (`max_depth`), the size of
+/// every value (`max_int_bits`, `max_list_len`) and the memory of the run as
+/// a whole (`max_memory`: the pad, the trace, the frames and the values).
+/// Every operation that could allocate more checks these before it
+/// allocates, so no input file can make a run exhaust the host's memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// Interpreter instructions per run (input and programs together).
     pub max_steps: u64,
     /// Program frames alive at once.
     pub max_depth: u32,
+    /// Bits of the largest integer a run may build (its magnitude's bit
+    /// length).
+    #[serde(default = "Limits::default_int_bits")]
+    pub max_int_bits: u64,
+    /// Elements of the longest list a run may build.
+    #[serde(default = "Limits::default_list_len")]
+    pub max_list_len: u64,
+    /// Bytes a run may hold at once: the pad's cells, the recorded trace,
+    /// the frames' locals and the values they hold (integers beyond `i64`,
+    /// lists). Counted conservatively: a value shared by two variables
+    /// counts twice.
+    #[serde(default = "Limits::default_memory")]
+    pub max_memory: u64,
+}
+
+impl Limits {
+    /// 2^20 bits, about 315,000 decimal digits: 30 times the 10,000-digit
+    /// additions the tests run, while the slowest single operation on
+    /// numbers this long (a division, or printing one in decimal) stays
+    /// well under a second.
+    pub const DEFAULT_INT_BITS: u64 = 1 << 20;
+    /// 2^20 elements (24 MiB of values): 10,000 times bubble sort's 100.
+    pub const DEFAULT_LIST_LEN: u64 = 1 << 20;
+    /// 1 GiB: a trace of more than 10 million steps (each counted at twice
+    /// its size, for the vectors' growth), about 100 times the 120,000
+    /// steps of a bubble sort of 100 numbers.
+    pub const DEFAULT_MEMORY: u64 = 1 << 30;
+
+    fn default_int_bits() -> u64 {
+        Self::DEFAULT_INT_BITS
+    }
+
+    fn default_list_len() -> u64 {
+        Self::DEFAULT_LIST_LEN
+    }
+
+    fn default_memory() -> u64 {
+        Self::DEFAULT_MEMORY
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_steps: 50_000_000, max_depth: 100_000 }
+        Limits {
+            max_steps: 50_000_000,
+            max_depth: 100_000,
+            max_int_bits: Self::DEFAULT_INT_BITS,
+            max_list_len: Self::DEFAULT_LIST_LEN,
+            max_memory: Self::DEFAULT_MEMORY,
+        }
     }
 }
 

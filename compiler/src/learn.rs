@@ -13,6 +13,9 @@
 //! | `return` | `after_call` or `own_step` (see [`EndConvention`]) | `own_step` |
 //! | `max_steps` | interpreter steps per reference run | 50 000 000 |
 //! | `max_depth` | program frames alive at once | 100 000 |
+//! | `max_int_bits` | bits of the largest integer a run builds (at least 64) | 1 048 576 |
+//! | `max_list_len` | elements of the longest list a run builds | 1 048 576 |
+//! | `max_memory` | bytes a run holds: pad, trace, frames, values | 1 073 741 824 |
 //!
 //! The learner must be one of the catalogue ([`crate::learners`]) that synth
 //! can train. Every other setting must be one of that learner's, with a value
@@ -31,8 +34,20 @@ use synth_dsl::{Diagnostic, Span};
 /// The largest input size synth accepts in a `learn` block.
 const MAX_SIZE: usize = 1_000_000;
 
-const KNOWN: &[&str] =
-    &["train_sizes", "traces", "test_sizes", "steps", "time", "seed", "return", "max_steps", "max_depth"];
+const KNOWN: &[&str] = &[
+    "train_sizes",
+    "traces",
+    "test_sizes",
+    "steps",
+    "time",
+    "seed",
+    "return",
+    "max_steps",
+    "max_depth",
+    "max_int_bits",
+    "max_list_len",
+    "max_memory",
+];
 
 /// What the `learn` block says.
 pub(crate) struct LearnOut {
@@ -105,7 +120,8 @@ pub(crate) fn lower_learn(learn: Option<&ast::Learn>, diags: &mut Vec<Diagnostic
                 }
                 None => need_value(diags, "1..=10"),
             },
-            "traces" | "steps" | "time" | "seed" | "max_steps" | "max_depth" => {
+            "traces" | "steps" | "time" | "seed" | "max_steps" | "max_depth" | "max_int_bits" | "max_list_len"
+            | "max_memory" => {
                 let Some(v) = value else {
                     need_value(diags, "100");
                     continue;
@@ -118,6 +134,16 @@ pub(crate) fn lower_learn(learn: Option<&ast::Learn>, diags: &mut Vec<Diagnostic
                     "time" => spec.time = Some(n),
                     "seed" => spec.seed = Some(n),
                     "max_steps" => limits.max_steps = n,
+                    "max_list_len" => limits.max_list_len = n,
+                    "max_memory" => limits.max_memory = n,
+                    // Integers up to 64 bits take the interpreter's fast path,
+                    // which does not look at the limit.
+                    "max_int_bits" if n < 64 => diags.push(
+                        Diagnostic::error("`max int bits` is at least 64")
+                            .at_labelled(v.span, "too small")
+                            .hint("integers that fit in 64 bits are always allowed"),
+                    ),
+                    "max_int_bits" => limits.max_int_bits = n,
                     _ => match u32::try_from(n) {
                         Ok(d) => limits.max_depth = d,
                         Err(_) => diags.push(
@@ -452,6 +478,24 @@ mod tests {
         assert_eq!(out.spec.settings.get("fuse"), Some(&SettingValue::Word("concat".into())));
         // A setting without a value is a flag.
         assert_eq!(setting_value(None), Ok(SettingValue::Flag(true)));
+    }
+
+    #[test]
+    fn reads_the_size_and_memory_limits() {
+        let l = learn(vec![
+            clause(&["max", "int", "bits"], Some(int(4096))),
+            clause(&["max", "list", "len"], Some(int(100))),
+            clause(&["max", "memory"], Some(int(1 << 20))),
+        ]);
+        let mut diags = Vec::new();
+        let out = lower_learn(Some(&l), &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!((out.limits.max_int_bits, out.limits.max_list_len, out.limits.max_memory), (4096, 100, 1 << 20));
+        let mut diags = Vec::new();
+        let out = lower_learn(Some(&learn(vec![clause(&["max", "int", "bits"], Some(int(63)))])), &mut diags);
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].message, "`max int bits` is at least 64");
+        assert_eq!(out.limits.max_int_bits, Limits::DEFAULT_INT_BITS);
     }
 
     #[test]

@@ -1195,7 +1195,7 @@ pub(crate) fn const_int(e: &Expr) -> Option<i64> {
         Expr::Const(v) => v.as_i64(),
         Expr::Neg(a, _) => const_int(a)?.checked_neg(),
         Expr::Arith(op, a, b, _) => {
-            let v = crate::value::arith(*op, &Value::Int(const_int(a)?), &Value::Int(const_int(b)?)).ok()?;
+            let v = crate::value::arith(*op, &Value::Int(const_int(a)?), &Value::Int(const_int(b)?), 128).ok()?;
             v.as_i64()
         }
         _ => None,

@@ -4,10 +4,18 @@
 //! allocates and equality stays structural (the representation is canonical).
 //! Lists and big numbers sit behind `Arc`, so cloning a value is cheap and a
 //! sampled instance can cross threads.
+//!
+//! A run's values are sized against its [`Limits`] by a [`Meter`]: every
+//! operation that builds an integer beyond `i64` or a list asks the meter
+//! first (bit length, list length, bytes held), so a file cannot make a run
+//! grow until the host kills it.
 
+use crate::error::{Fault, FaultResult, RunErrorKind};
+use crate::ir::Limits;
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{Signed, ToPrimitive, Zero};
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
@@ -57,6 +65,8 @@ pub(crate) enum OpError {
     /// An operand is not an integer (`blank`, a boolean, ...).
     NotInt,
     DivByZero,
+    /// The result would have more bits than allowed: at least this many.
+    TooBig(u64),
 }
 
 impl Value {
@@ -91,6 +101,26 @@ impl Value {
         }
     }
 
+    /// The bit length of an integer's magnitude (0 for 0).
+    pub(crate) fn bits(&self) -> Option<u64> {
+        match self {
+            Value::Int(i) => Some(64 - i.unsigned_abs().leading_zeros() as u64),
+            Value::Big(b) => Some(b.bits()),
+            _ => None,
+        }
+    }
+
+    /// Bytes this value owns on the heap beyond its own 24 (its `Arc`'d
+    /// digits or elements, not what those elements own in turn).
+    pub(crate) fn heap_bytes(&self) -> u64 {
+        match self {
+            Value::Big(b) => big_bytes(b.bits()),
+            Value::List(items) => list_bytes(items.capacity() as u64),
+            Value::BigRange(r) => big_bytes(r.0.bits()) + big_bytes(r.1.bits()),
+            _ => 0,
+        }
+    }
+
     /// A short description for error messages: `blank`, `a list`, `12`.
     pub(crate) fn describe(&self) -> String {
         match self {
@@ -105,6 +135,131 @@ impl Value {
             Value::Range(..) | Value::BigRange(_) => "a range".into(),
             Value::Str(_) => "a string".into(),
         }
+    }
+}
+
+/// The heap bytes of an integer of `bits` bits: its `Arc` and `BigInt`
+/// headers and its 64-bit words.
+pub(crate) fn big_bytes(bits: u64) -> u64 {
+    48 + bits.div_ceil(64) * 8
+}
+
+/// The heap bytes of a list of `len` values.
+pub(crate) fn list_bytes(len: u64) -> u64 {
+    40 + len.saturating_mul(std::mem::size_of::<Value>() as u64)
+}
+
+/// Accounts what one run holds against its [`Limits`]. Values are charged
+/// when built and credited when the interpreter drops the last reference to
+/// one (overwriting a variable, leaving a frame); a value still shared when
+/// it is dropped stays charged, so the count is an upper bound of the bytes
+/// the run's values hold. The interpreter reports the rest (the pad, the
+/// trace, the frames) as `fixed`.
+#[derive(Debug)]
+pub(crate) struct Meter {
+    pub limits: Limits,
+    values: Cell<u64>,
+    fixed: Cell<u64>,
+}
+
+impl Meter {
+    pub(crate) fn new(limits: Limits) -> Meter {
+        Meter { limits, values: Cell::new(0), fixed: Cell::new(0) }
+    }
+
+    /// A meter that starts with `values` bytes already charged.
+    pub(crate) fn with_values(limits: Limits, values: u64) -> Meter {
+        Meter { limits, values: Cell::new(values), fixed: Cell::new(0) }
+    }
+
+    /// Bytes charged for values.
+    pub(crate) fn values(&self) -> u64 {
+        self.values.get()
+    }
+
+    /// Sets the bytes of the pad, trace and frames and checks the total.
+    #[inline]
+    pub(crate) fn set_fixed(&self, bytes: u64) -> FaultResult<()> {
+        self.fixed.set(bytes);
+        self.check(0)
+    }
+
+    #[inline]
+    fn check(&self, more: u64) -> FaultResult<()> {
+        let total = self.values.get().saturating_add(self.fixed.get()).saturating_add(more);
+        if total > self.limits.max_memory {
+            return Err(self.over_memory(total));
+        }
+        Ok(())
+    }
+
+    /// Charges `bytes` for a value about to be built, or refuses.
+    #[inline]
+    pub(crate) fn charge(&self, bytes: u64) -> FaultResult<()> {
+        if bytes == 0 {
+            return Ok(());
+        }
+        self.check(bytes)?;
+        self.values.set(self.values.get() + bytes);
+        Ok(())
+    }
+
+    /// Credits a value that is about to be dropped, if this is its last
+    /// reference (a shared one stays charged).
+    #[inline]
+    pub(crate) fn release(&self, v: &Value) {
+        let unique = match v {
+            Value::Big(b) => std::sync::Arc::strong_count(b) == 1,
+            Value::List(l) => std::sync::Arc::strong_count(l) == 1,
+            Value::BigRange(r) => std::sync::Arc::strong_count(r) == 1,
+            _ => return,
+        };
+        if unique {
+            self.values.set(self.values.get().saturating_sub(v.heap_bytes()));
+        }
+    }
+
+    /// Checks that an integer of `bits` bits may be built.
+    #[inline]
+    pub(crate) fn int_bits(&self, bits: u64) -> FaultResult<()> {
+        if bits > self.limits.max_int_bits {
+            return Err(self.too_big(bits));
+        }
+        Ok(())
+    }
+
+    /// Checks that a list of `len` values may be built, and charges it.
+    #[inline]
+    pub(crate) fn list(&self, len: u64) -> FaultResult<()> {
+        if len > self.limits.max_list_len {
+            return Err(Fault::new(
+                RunErrorKind::SizeLimit,
+                format!("a list of {len} elements would exceed the limit of {} elements", self.limits.max_list_len),
+            )
+            .label("too long")
+            .hint("the limit is the `learn` setting `max_list_len`"));
+        }
+        self.charge(list_bytes(len))
+    }
+
+    #[cold]
+    pub(crate) fn too_big(&self, bits: u64) -> Box<Fault> {
+        Fault::new(
+            RunErrorKind::SizeLimit,
+            format!("an integer of {bits} bits would exceed the limit of {} bits", self.limits.max_int_bits),
+        )
+        .label("too large")
+        .hint("a number that grows without end? the limit is the `learn` setting `max_int_bits`")
+    }
+
+    #[cold]
+    fn over_memory(&self, total: u64) -> Box<Fault> {
+        Fault::new(
+            RunErrorKind::MemoryLimit,
+            format!("the run would hold {total} bytes, more than the memory limit of {} bytes", self.limits.max_memory),
+        )
+        .label("over the limit here")
+        .hint("the pad, the trace and the values all count; the limit is the `learn` setting `max_memory`")
     }
 }
 
@@ -162,10 +317,13 @@ impl Arith {
     }
 }
 
-/// Applies `op` to two integers. The i64 path handles everything that does
-/// not overflow; only then do we build `BigInt`s.
+/// Applies `op` to two integers whose result may have at most `max_bits`
+/// bits. The i64 path handles everything that does not overflow; only then
+/// do we build `BigInt`s, and only after checking that the result's bound
+/// (the operands' bits, plus one for `+` and `-`) stays within one bit of
+/// the limit, so an over-long product is refused before it is computed.
 #[inline]
-pub(crate) fn arith(op: Arith, a: &Value, b: &Value) -> Result<Value, OpError> {
+pub(crate) fn arith(op: Arith, a: &Value, b: &Value, max_bits: u64) -> Result<Value, OpError> {
     if let (Value::Int(x), Value::Int(y)) = (a, b) {
         let (x, y) = (*x, *y);
         let fast = match op {
@@ -182,6 +340,17 @@ pub(crate) fn arith(op: Arith, a: &Value, b: &Value) -> Result<Value, OpError> {
             return Ok(Value::Int(v));
         }
     }
+    let (Some(xb), Some(yb)) = (a.bits(), b.bits()) else {
+        return Err(OpError::NotInt);
+    };
+    let bound = match op {
+        Arith::Add | Arith::Sub => xb.max(yb) + 1,
+        Arith::Mul => xb + yb,
+        Arith::Div | Arith::Rem => xb.max(yb),
+    };
+    if bound > max_bits.saturating_add(1) {
+        return Err(OpError::TooBig(bound - 1));
+    }
     let (Some(x), Some(y)) = (a.to_big(), b.to_big()) else {
         return Err(OpError::NotInt);
     };
@@ -193,6 +362,9 @@ pub(crate) fn arith(op: Arith, a: &Value, b: &Value) -> Result<Value, OpError> {
         Arith::Div => Integer::div_floor(&x, &y),
         Arith::Rem => Integer::mod_floor(&x, &y),
     };
+    if r.bits() > max_bits {
+        return Err(OpError::TooBig(r.bits()));
+    }
     Ok(Value::from_big(r))
 }
 
@@ -243,26 +415,28 @@ pub(crate) fn sort_ints(items: &mut [Value]) -> Result<(), OpError> {
 mod tests {
     use super::*;
 
+    const B: u64 = 1 << 20;
+
     fn int(i: i64) -> Value {
         Value::Int(i)
     }
 
     #[test]
     fn small_ints_stay_small() {
-        assert_eq!(arith(Arith::Add, &int(7), &int(8)), Ok(int(15)));
-        assert_eq!(arith(Arith::Rem, &int(17), &int(10)), Ok(int(7)));
-        assert_eq!(arith(Arith::Div, &int(-7), &int(2)), Ok(int(-4)));
-        assert_eq!(arith(Arith::Rem, &int(-7), &int(2)), Ok(int(1)));
-        assert_eq!(arith(Arith::Div, &int(1), &int(0)), Err(OpError::DivByZero));
+        assert_eq!(arith(Arith::Add, &int(7), &int(8), B), Ok(int(15)));
+        assert_eq!(arith(Arith::Rem, &int(17), &int(10), B), Ok(int(7)));
+        assert_eq!(arith(Arith::Div, &int(-7), &int(2), B), Ok(int(-4)));
+        assert_eq!(arith(Arith::Rem, &int(-7), &int(2), B), Ok(int(1)));
+        assert_eq!(arith(Arith::Div, &int(1), &int(0), B), Err(OpError::DivByZero));
     }
 
     #[test]
     fn overflow_goes_big_and_comes_back() {
-        let big = arith(Arith::Add, &int(i64::MAX), &int(1)).unwrap();
+        let big = arith(Arith::Add, &int(i64::MAX), &int(1), B).unwrap();
         assert!(matches!(big, Value::Big(_)));
-        assert_eq!(arith(Arith::Sub, &big, &int(1)), Ok(int(i64::MAX)));
+        assert_eq!(arith(Arith::Sub, &big, &int(1), B), Ok(int(i64::MAX)));
         assert_eq!(compare_ints(&big, &int(5)), Ok(Ordering::Greater));
-        assert_eq!(arith(Arith::Div, &int(i64::MIN), &int(-1)).unwrap().to_big(), Some(-BigInt::from(i64::MIN)));
+        assert_eq!(arith(Arith::Div, &int(i64::MIN), &int(-1), B).unwrap().to_big(), Some(-BigInt::from(i64::MIN)));
         assert_eq!(neg(&int(i64::MIN)).unwrap().to_big(), Some(-BigInt::from(i64::MIN)));
     }
 
@@ -274,6 +448,42 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(int(0), Value::Blank);
+    }
+
+    #[test]
+    fn products_past_the_bit_limit_are_refused_before_they_are_built() {
+        let x = arith(Arith::Mul, &int(i64::MAX), &int(i64::MAX), 200).unwrap();
+        assert_eq!(x.bits(), Some(126));
+        // 126 + 126 bits: refused on the bound, without multiplying.
+        assert_eq!(arith(Arith::Mul, &x, &x, 200), Err(OpError::TooBig(251)));
+        // Within one bit of the limit: computed, then measured.
+        assert_eq!(arith(Arith::Mul, &x, &x, 251), Err(OpError::TooBig(252)));
+        assert_eq!(arith(Arith::Mul, &x, &x, 252).unwrap().bits(), Some(252));
+        // Sums and differences of values within the limit never fail on the bound.
+        assert_eq!(arith(Arith::Sub, &x, &x, 126), Ok(int(0)));
+        assert_eq!(int(-1).bits(), Some(1));
+        assert_eq!(int(0).bits(), Some(0));
+        assert_eq!(int(i64::MIN).bits(), Some(64));
+    }
+
+    #[test]
+    fn the_meter_charges_and_credits_unique_values() {
+        let limits = Limits { max_memory: 1000, max_list_len: 10, ..Limits::default() };
+        let m = Meter::new(limits);
+        m.list(10).unwrap();
+        assert_eq!(m.values(), list_bytes(10));
+        assert_eq!(m.list(11).unwrap_err().kind, RunErrorKind::SizeLimit);
+        let v = Value::list(Vec::with_capacity(10));
+        let shared = v.clone();
+        m.release(&v);
+        assert_eq!(m.values(), list_bytes(10), "a shared list stays charged");
+        drop(shared);
+        m.release(&v);
+        assert_eq!(m.values(), 0);
+        assert_eq!(m.charge(1001).unwrap_err().kind, RunErrorKind::MemoryLimit);
+        m.set_fixed(900).unwrap();
+        assert!(m.charge(101).is_err());
+        m.charge(100).unwrap();
     }
 
     #[test]

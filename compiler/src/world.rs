@@ -4,17 +4,18 @@
 //! program and an `observe` line make, and the whole-row set-up built-ins
 //! `input` and `expect` use (`write_number`, `read_number`, `write_list`,
 //! `read_list`). Cells are `u16`s with [`BLANK`] for an empty cell.
+//!
+//! The pad's size is checked against the run's memory limit before it is
+//! allocated (see [`Pad::bytes_for`]), and reading a row into a number or a
+//! list checks the result's size against the run's [`Meter`] first.
 
 use crate::error::{Fault, FaultResult, RunErrorKind};
-use crate::value::{Dir, Value};
+use crate::value::{self, Dir, Meter, Value};
 use num_bigint::{BigInt, Sign};
 use std::fmt::Write;
 
 /// The cell value of an empty cell.
 pub(crate) const BLANK: u16 = u16::MAX;
-
-/// The largest pad we agree to allocate (cells in all).
-const MAX_CELLS: usize = 50_000_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Pad {
@@ -35,12 +36,12 @@ impl Pad {
             return Err(Fault::new(RunErrorKind::World, format!("the pad would have {rows} rows and {cols} columns"))
                 .hint("a scratchpad needs at least one row and one column"));
         }
-        if rows.checked_mul(cols).is_none_or(|c| c > MAX_CELLS) {
+        // Pointers keep their column in a u32; the run's memory limit, checked
+        // by the caller, is what normally bounds the pad.
+        if rows.checked_mul(cols).is_none() || cols > u32::MAX as usize || rows > u32::MAX as usize {
             return Err(Fault::new(
-                RunErrorKind::World,
-                format!(
-                    "the pad would have {rows} rows of {cols} columns, more than the {MAX_CELLS} cells synth allows"
-                ),
+                RunErrorKind::MemoryLimit,
+                format!("the pad would have {rows} rows of {cols} columns, more than synth can address"),
             ));
         }
         let n = ptr_names.len();
@@ -53,6 +54,16 @@ impl Pad {
             ptr_col: vec![0; n],
             ptr_names,
         })
+    }
+
+    /// The bytes a pad of `cells` cells and `pointers` pointers holds.
+    pub(crate) fn bytes_for(cells: u64, pointers: usize) -> u64 {
+        cells.saturating_mul(2).saturating_add(8 * pointers as u64)
+    }
+
+    /// The bytes this pad holds.
+    pub(crate) fn bytes(&self) -> u64 {
+        Pad::bytes_for(self.cells.len() as u64, self.ptr_row.len())
     }
 
     #[inline]
@@ -180,16 +191,24 @@ impl Pad {
     }
 
     /// The row's digits, blanks skipped, as one number (0 for an empty row).
-    pub(crate) fn read_number(&self, r: usize) -> Value {
-        let digits: Vec<u8> = self.row(r).iter().filter(|&&c| c != BLANK).map(|&c| c as u8).collect();
-        if digits.len() <= 15 {
+    /// A number longer than the meter allows is refused before it is built
+    /// (leading zeros do not count).
+    pub(crate) fn read_number(&self, r: usize, meter: &Meter) -> FaultResult<Value> {
+        let row = self.row(r);
+        let first = row.iter().position(|&c| c != BLANK && c != 0).unwrap_or(row.len());
+        let significant = row[first..].iter().filter(|&&c| c != BLANK).count();
+        let bits = (significant as f64 * (self.base as f64).log2()).ceil() as u64;
+        if bits <= 62 {
             let mut v: i64 = 0;
-            for d in digits {
+            for &d in row[first..].iter().filter(|&&c| c != BLANK) {
                 v = v * self.base as i64 + d as i64;
             }
-            return Value::Int(v);
+            return Ok(Value::Int(v));
         }
-        Value::from_big(from_digits(&digits, self.base))
+        meter.int_bits(bits)?;
+        meter.charge(value::big_bytes(bits))?;
+        let digits: Vec<u8> = row[first..].iter().filter(|&&c| c != BLANK).map(|&c| c as u8).collect();
+        Ok(Value::from_big(from_digits(&digits, self.base)))
     }
 
     /// Writes the list left-aligned on row `r`.
@@ -219,9 +238,12 @@ impl Pad {
         Ok(())
     }
 
-    /// The row's non-blank cells, left to right.
-    pub(crate) fn read_list(&self, r: usize) -> Value {
-        Value::list(self.row(r).iter().filter(|&&c| c != BLANK).map(|&c| Value::Int(c as i64)).collect())
+    /// The row's non-blank cells, left to right; refused before it is built
+    /// if the list would be longer than the meter allows.
+    pub(crate) fn read_list(&self, r: usize, meter: &Meter) -> FaultResult<Value> {
+        let n = self.row(r).iter().filter(|&&c| c != BLANK).count();
+        meter.list(n as u64)?;
+        Ok(Value::list(self.row(r).iter().filter(|&&c| c != BLANK).map(|&c| Value::Int(c as i64)).collect()))
     }
 
     /// The pad for humans: one line per row, then a line of carets under
@@ -302,13 +324,32 @@ mod tests {
         let mut p = pad(2, 6);
         p.write_number(0, &Value::Int(1234)).unwrap();
         assert_eq!(&p.cells[..6], &[BLANK, BLANK, 1, 2, 3, 4]);
-        assert_eq!(p.read_number(0), Value::Int(1234));
-        assert_eq!(p.read_number(1), Value::Int(0));
+        let m = Meter::new(crate::Limits::default());
+        assert_eq!(p.read_number(0, &m).unwrap(), Value::Int(1234));
+        assert_eq!(p.read_number(1, &m).unwrap(), Value::Int(0));
         let big: BigInt = "9".repeat(40).parse().unwrap();
         let mut wide = pad(1, 41);
         wide.write_number(0, &Value::from_big(big.clone())).unwrap();
-        assert_eq!(wide.read_number(0), Value::from_big(big));
+        assert_eq!(wide.read_number(0, &m).unwrap(), Value::from_big(big));
+        let tight = Meter::new(crate::Limits { max_int_bits: 100, ..crate::Limits::default() });
+        assert_eq!(wide.read_number(0, &tight).unwrap_err().kind, RunErrorKind::SizeLimit);
+        // Leading zeros do not count against the limit.
+        let mut zeros = pad(1, 200);
+        zeros.cells.fill(0);
+        *zeros.cells.last_mut().unwrap() = 7;
+        assert_eq!(zeros.read_number(0, &tight).unwrap(), Value::Int(7));
         assert!(p.write_number(1, &Value::Int(1_234_567)).is_err());
+    }
+
+    #[test]
+    fn long_rows_in_large_bases_do_not_overflow() {
+        // 15 digits of 255 in base 256 are 120 bits: too many for the i64
+        // path that 15 decimal digits take.
+        let mut p = Pad::new(1, 15, 256, vec!["p".to_string()].into()).unwrap();
+        p.cells.fill(255);
+        let m = Meter::new(crate::Limits::default());
+        let expected = (BigInt::from(1) << 120) - 1;
+        assert_eq!(p.read_number(0, &m).unwrap(), Value::from_big(expected));
     }
 
     #[test]
@@ -316,7 +357,10 @@ mod tests {
         let mut p = pad(1, 5);
         p.write_list(0, &Value::list(vec![Value::Int(3), Value::Int(0)])).unwrap();
         assert_eq!(&p.cells, &[3, 0, BLANK, BLANK, BLANK]);
-        assert_eq!(p.read_list(0), Value::list(vec![Value::Int(3), Value::Int(0)]));
+        let m = Meter::new(crate::Limits::default());
+        assert_eq!(p.read_list(0, &m).unwrap(), Value::list(vec![Value::Int(3), Value::Int(0)]));
+        let short = Meter::new(crate::Limits { max_list_len: 1, ..crate::Limits::default() });
+        assert_eq!(p.read_list(0, &short).unwrap_err().kind, RunErrorKind::SizeLimit);
         assert!(p.write_list(0, &Value::list(vec![Value::Int(10)])).is_err());
     }
 

@@ -149,3 +149,23 @@ fn source_hash_ignores_comments_layout_and_learn() {
     let renamed = add.replace("LSHIFT", "SHIFTL");
     assert_ne!(hash(&renamed), base);
 }
+
+/// `random_number` in base 256: 15 digits are 120 bits, past the i64 path
+/// that 15 decimal digits take (it used to overflow).
+#[test]
+fn random_numbers_in_large_bases_do_not_overflow() {
+    let src = "world scratchpad(rows: 1, cols: 16, base: 256) {
+  pointer p on row 0 at left
+}
+input(n) {
+  let a = random_number(digits: 15)
+  write_number(row: 0, a)
+}
+expect read_number(row: 0) == a && a > 1000000000000000000000000000000
+program P { write(p, digit(p)) }
+";
+    let task = synth_compiler::compile(src, "t").unwrap().task;
+    for seed in 0..8 {
+        task.trace(1, seed).unwrap();
+    }
+}

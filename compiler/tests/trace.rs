@@ -290,3 +290,50 @@ fn tasks_and_instances_cross_threads() {
     let traces: Vec<Trace> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(traces[1], t.trace(20, 1).unwrap());
 }
+
+/// The default limits leave every stdlib task room at the sizes the
+/// benchmarks use and beyond: addition at 10,000 digits, bubble sort at 100.
+#[test]
+fn default_limits_hold_the_benchmark_sizes() {
+    let add = stdlib("add");
+    assert_eq!(add.limits, synth_compiler::Limits::default());
+    for stem in ["add", "sub", "add_recursive"] {
+        let t = stdlib(stem);
+        t.trace(10_000, 0).unwrap_or_else(|e| panic!("{stem} at 10,000 digits: {e}"));
+    }
+    stdlib("bubblesort").trace(100, 0).unwrap();
+}
+
+/// Size limits stop a run with their own error kind, and a loop that
+/// rebuilds one value does not use up the memory limit: the old value is
+/// credited when the variable is overwritten.
+#[test]
+fn size_limits_stop_runs_and_rebuilt_values_are_credited() {
+    let run = |input: &str, learn: &str| {
+        let src = format!(
+            "world scratchpad(rows: 1, cols: 2, base: 10) {{
+  pointer p on row 0 at left
+}}
+input(n) {{
+{input}
+}}
+expect true
+program P {{ return }}
+learn npi {{
+  {learn}
+}}
+"
+        );
+        task(&src, "t").trace(1, 0).map(|_| ()).map_err(|e| e.kind)
+    };
+    // 20,000 rebuilds of a number of up to 66,000 bits: 80 MB in all, never
+    // more than a few kilobytes at once.
+    assert_eq!(run("let a = 0\nfor i in 0..20000 { a = a * 10 + 7 }", "max_memory 1000000"), Ok(()));
+    assert_eq!(run("let a = 3\nfor i in 0..20 { a = a * a }", "max_int_bits 64"), Err(RunErrorKind::SizeLimit));
+    assert_eq!(run("let xs = random_list(11, 0..10)", "max_list_len 10"), Err(RunErrorKind::SizeLimit));
+    assert_eq!(run("let xs = random_list(10, 0..10)\nlet ys = sorted(xs)", "max_list_len 10"), Ok(()));
+    assert_eq!(run("let xs = random_list(100000, 0..10)", "max_memory 1000000"), Err(RunErrorKind::MemoryLimit));
+    assert_eq!(run("let a = random_number(digits: 100)", "max_int_bits 300"), Err(RunErrorKind::SizeLimit));
+    // The same limits apply to sampling alone (what a learner's validation uses).
+    assert!(stdlib("add").sample(400_000, 0).is_err_and(|e| e.kind == RunErrorKind::SizeLimit));
+}
