@@ -73,3 +73,27 @@ impl Task {
         &self.graphs.1
     }
 }
+
+impl Task {
+    /// The input/output pair of a tape world at this size and seed: the
+    /// sampled tape, the reference run's final tape and the cells it wrote.
+    pub fn tape_example(&self, size: usize, seed: u64) -> Result<crate::TapeExample, crate::RunError> {
+        Err(crate::RunError {
+            kind: crate::RunErrorKind::World,
+            message: format!("task `{}` has no tape world, so it has no input/output pairs", self.name),
+            program: None,
+            span: None,
+            label: None,
+            hint: None,
+            size,
+            seed,
+        })
+    }
+
+    /// The NRAM modules (`read`, `write`, `inc`, ...) the reference
+    /// programs' operation graph uses, in the default module order: what
+    /// `modules: program` trains with.
+    pub fn nram_modules(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+}

@@ -58,7 +58,7 @@ pub use instance::Instance;
 pub use ir::Limits;
 pub use task::{
     ArgSpec, Args, Call, EndConvention, Feature, Frame, LearnSpec, ObsSpec, ProgramId, ProgramInfo, SettingValue, Step,
-    Trace, ACT, ARG_SLOTS, NO_ARG, NO_ARGS,
+    TapeExample, Trace, ACT, ARG_SLOTS, NO_ARG, NO_ARGS,
 };
 
 use std::sync::Arc;

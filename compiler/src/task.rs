@@ -188,3 +188,23 @@ impl Trace {
         &self.obs[step * self.obs_width..(step + 1) * self.obs_width]
     }
 }
+
+/// One input/output pair of a tape world: what NRAM learns from. The
+/// learner is given `input`, runs for at most `timesteps` steps, and is
+/// graded on the cells listed in `graded` (those the reference run wrote)
+/// against `output`, the reference's final tape.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TapeExample {
+    pub size: usize,
+    pub seed: u64,
+    /// The tape's cell count `M` at this size; every value is in `0..M`.
+    pub cells: usize,
+    /// The `learn` block's `timesteps` expression at this size.
+    pub timesteps: usize,
+    /// The initial tape, `cells` values.
+    pub input: Vec<u32>,
+    /// The reference run's final tape, `cells` values.
+    pub output: Vec<u32>,
+    /// The cells the reference run wrote, ascending.
+    pub graded: Vec<u32>,
+}

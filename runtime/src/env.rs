@@ -8,7 +8,7 @@
 //! that they can be tested on small hand-written worlds, and so that the
 //! compiler's errors reach the runtime as plain messages.
 
-use synth_compiler::{ArgSpec, Args, EndConvention, LearnSpec, ObsSpec, ProgramId, ProgramInfo, Trace};
+use synth_compiler::{ArgSpec, Args, EndConvention, LearnSpec, ObsSpec, ProgramId, ProgramInfo, TapeExample, Trace};
 
 /// An error raised by the task: a reference program that failed, an input
 /// that could not be sampled, an action a world refused.
@@ -108,5 +108,39 @@ impl World for synth_compiler::Instance {
     }
     fn check(&self) -> Result<bool, TaskError> {
         Ok(synth_compiler::Instance::check(self)?)
+    }
+}
+
+/// A tape task as NRAM sees it: input/output pairs and nothing else.
+/// `synth_compiler::Task` implements it for tape worlds; tests implement it
+/// on small hand-written tasks.
+pub trait TapeEnvironment: Sync {
+    /// The task's name (`copy`).
+    fn name(&self) -> &str;
+    /// Hex hash of the task's source text; a checkpoint records it.
+    fn source_hash(&self) -> &str;
+    fn learn(&self) -> &LearnSpec;
+    /// The input/output pair of this size and seed.
+    fn example(&self, size: usize, seed: u64) -> Result<TapeExample, TaskError>;
+    /// The modules the reference program's operation graph uses
+    /// (`modules: program`), by name.
+    fn program_modules(&self) -> Vec<String>;
+}
+
+impl TapeEnvironment for synth_compiler::Task {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn source_hash(&self) -> &str {
+        &self.source_hash
+    }
+    fn learn(&self) -> &LearnSpec {
+        &self.learn
+    }
+    fn example(&self, size: usize, seed: u64) -> Result<TapeExample, TaskError> {
+        Ok(self.tape_example(size, seed)?)
+    }
+    fn program_modules(&self) -> Vec<String> {
+        self.nram_modules().into_iter().map(String::from).collect()
     }
 }

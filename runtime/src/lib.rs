@@ -33,4 +33,4 @@ pub mod optim;
 pub mod pair;
 pub mod params;
 
-pub use env::{Environment, TaskError, World};
+pub use env::{Environment, TapeEnvironment, TaskError, World};
