@@ -29,6 +29,7 @@
 pub mod env;
 pub mod kernels;
 pub mod npi;
+pub mod nram;
 pub mod optim;
 pub mod pair;
 pub mod params;

@@ -1,5 +1,6 @@
-//! Adam with global gradient-norm clipping, updating candle variables in
-//! place.
+//! Adam with global gradient-norm clipping: [`Adam`] updates candle
+//! variables in place, [`FlatAdam`] one flat parameter slice; both run the
+//! same per-element update ([`update`]).
 //!
 //! Why not `candle_nn::AdamW`: it has no clipping, and it runs about 14
 //! tensor ops (each allocating) per parameter per step. This one keeps its
@@ -128,10 +129,7 @@ impl Adam {
         }
         let scale = if clip > 0.0 && norm > clip { clip / norm } else { 1.0 };
         self.step += 1;
-        let t = self.step as i32;
-        let c1 = 1.0 - self.beta1.powi(t);
-        let c2 = 1.0 - self.beta2.powi(t);
-        let (beta1, beta2, eps) = (self.beta1 as f32, self.beta2 as f32, self.eps as f32);
+        let hyper = AdamStep::new(self.beta1, self.beta2, self.eps, lr, self.step, scale);
         let (vars, cpu) = (&self.vars, self.cpu);
         // Hand each group its own moments.
         let mut moments: Vec<(&mut Vec<f32>, &mut Vec<f32>)> = self.m.iter_mut().zip(self.v.iter_mut()).collect();
@@ -145,17 +143,7 @@ impl Adam {
                 let var = &vars[i].1;
                 let Some(g) = grads.get(var) else { continue };
                 let g = g.contiguous()?;
-                let op = Update {
-                    cpu,
-                    m: RefCell::new(m),
-                    v: RefCell::new(v),
-                    scale: scale as f32,
-                    beta1,
-                    beta2,
-                    step_size: (lr / c1) as f32,
-                    c2_sqrt: c2.sqrt() as f32,
-                    eps,
-                };
+                let op = Update { cpu, m: RefCell::new(m), v: RefCell::new(v), hyper };
                 var.as_tensor().inplace_op2(&g, &op)?;
             }
             Ok(())
@@ -189,6 +177,52 @@ impl Adam {
         }
         out.push(start..self.m.len());
         out
+    }
+}
+
+/// Adam over one flat slice of parameters (a model that keeps all its
+/// parameters in one `Vec<f32>`), with the same update as [`Adam`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlatAdam {
+    m: Vec<f32>,
+    v: Vec<f32>,
+    step: u64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub cpu: Cpu,
+}
+
+impl FlatAdam {
+    /// Fresh moments for `len` parameters.
+    pub fn new(len: usize) -> FlatAdam {
+        FlatAdam { m: vec![0.0; len], v: vec![0.0; len], step: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, cpu: Cpu::default() }
+    }
+
+    /// Steps taken.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+
+    /// One update of `w` with gradient `g` and learning rate `lr`, after
+    /// scaling the gradient so that its L2 norm is at most `clip` (0: no
+    /// clipping). Returns the norm before clipping; a non-finite gradient
+    /// is skipped, as [`Adam::step`] does.
+    ///
+    /// # Panics
+    /// If `w`, `g` and the moments differ in length (a programming error:
+    /// the optimiser is made for its model).
+    pub fn step(&mut self, w: &mut [f32], g: &[f32], lr: f64, clip: f64) -> f64 {
+        assert!(w.len() == self.m.len() && g.len() == self.m.len(), "FlatAdam made for {} parameters, given {} and {}", self.m.len(), w.len(), g.len());
+        let norm = sum_sq(g).sqrt();
+        if !norm.is_finite() {
+            return norm;
+        }
+        let scale = if clip > 0.0 && norm > clip { clip / norm } else { 1.0 };
+        self.step += 1;
+        let hyper = AdamStep::new(self.beta1, self.beta2, self.eps, lr, self.step, scale);
+        update(self.cpu, w, g, &mut self.m, &mut self.v, hyper);
+        norm
     }
 }
 
@@ -238,12 +272,7 @@ struct Update<'a> {
     cpu: Cpu,
     m: RefCell<&'a mut Vec<f32>>,
     v: RefCell<&'a mut Vec<f32>>,
-    scale: f32,
-    beta1: f32,
-    beta2: f32,
-    step_size: f32,
-    c2_sqrt: f32,
-    eps: f32,
+    hyper: AdamStep,
 }
 
 impl InplaceOp2 for Update<'_> {
@@ -263,19 +292,46 @@ impl InplaceOp2 for Update<'_> {
         if w.len() != g.len() || w.len() != m.len() {
             candle_core::bail!("adam: size mismatch");
         }
-        update(self.cpu, w, g, m.as_mut_slice(), v.as_mut_slice(), self.scale, self.beta1, self.beta2, self.step_size, self.c2_sqrt, self.eps);
+        update(self.cpu, w, g, m.as_mut_slice(), v.as_mut_slice(), self.hyper);
         Ok(())
     }
 }
 
+/// The constants of one Adam step, in the precision the update runs in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamStep {
+    /// Factor applied to every gradient (global-norm clipping).
+    pub scale: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    /// `lr / (1 - beta1^t)`.
+    pub step_size: f32,
+    /// `sqrt(1 - beta2^t)`.
+    pub c2_sqrt: f32,
+    pub eps: f32,
+}
+
+impl AdamStep {
+    /// Step `step` (counted from 1) with learning rate `lr` and gradient
+    /// factor `scale`; the bias corrections are computed in f64.
+    pub fn new(beta1: f64, beta2: f64, eps: f64, lr: f64, step: u64, scale: f64) -> AdamStep {
+        let t = step.min(i32::MAX as u64) as i32;
+        let c1 = 1.0 - beta1.powi(t);
+        let c2 = 1.0 - beta2.powi(t);
+        AdamStep { scale: scale as f32, beta1: beta1 as f32, beta2: beta2 as f32, step_size: (lr / c1) as f32, c2_sqrt: c2.sqrt() as f32, eps: eps as f32 }
+    }
+}
+
 crate::kernels::multiversion! {
-    #[allow(clippy::too_many_arguments)]
-    fn update(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], scale: f32, b1: f32, b2: f32, step_size: f32, c2_sqrt: f32, eps: f32) => update_generic
+    /// Adam's update of parameters `w` with gradient `g` and moments `m`,
+    /// `v` (all the same length), on `cpu`'s kernel path (the same bits on
+    /// every path).
+    pub fn update(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], hyper: AdamStep) => update_generic
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn update_generic(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], scale: f32, b1: f32, b2: f32, step_size: f32, c2_sqrt: f32, eps: f32) {
+fn update_generic(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], hyper: AdamStep) {
+    let AdamStep { scale, beta1: b1, beta2: b2, step_size, c2_sqrt, eps } = hyper;
     let n = w.len();
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
     for i in 0..n {

@@ -165,3 +165,32 @@ pub fn from_safetensors(bytes: &[u8], dev: &Device) -> candle_core::Result<VarMa
     }
     Ok(varmap)
 }
+
+/// Named f32 tensors `(name, shape, values)` as safetensors bytes, for
+/// models that keep their parameters in plain slices.
+pub fn slices_to_safetensors(tensors: &[(&str, &[usize], &[f32])]) -> Result<Vec<u8>, String> {
+    let bytes: Vec<Vec<u8>> = tensors.iter().map(|(_, _, v)| v.iter().flat_map(|x| x.to_le_bytes()).collect()).collect();
+    let mut views = Vec::with_capacity(tensors.len());
+    for ((name, shape, _), b) in tensors.iter().zip(&bytes) {
+        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.to_vec(), b).map_err(|e| e.to_string())?;
+        views.push((*name, view));
+    }
+    safetensors::tensor::serialize(views, None).map_err(|e| e.to_string())
+}
+
+/// The f32 tensor `name` of safetensors bytes, which must have `shape` and
+/// only finite values; the error says what is wrong.
+pub fn read_f32(st: &safetensors::SafeTensors, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
+    let t = st.tensor(name).map_err(|_| format!("no `{name}`"))?;
+    if t.dtype() != safetensors::Dtype::F32 {
+        return Err(format!("`{name}` is {:?}, not f32", t.dtype()));
+    }
+    if t.shape() != shape {
+        return Err(format!("`{name}` is {:?}, the config makes it {shape:?}", t.shape()));
+    }
+    let values: Vec<f32> = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    match values.iter().find(|v| !v.is_finite()) {
+        Some(v) => Err(format!("`{name}` holds {v}")),
+        None => Ok(values),
+    }
+}

@@ -1,0 +1,441 @@
+//! NRAM hyper-parameters: the machine's shape ([`NramConfig`]) and the
+//! training loop's settings ([`TrainConfig`]), both filled from a task's
+//! `learn` block by [`settings`]. docs/nram.md says what each one means.
+
+use super::module::Module;
+use crate::env::TapeEnvironment;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use synth_compiler::suggest::edit_distance;
+use synth_compiler::{learners, LearnSpec, SettingValue};
+
+/// The controller network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Controller {
+    /// Two hidden layers of `hidden` ReLU units, then one linear layer to
+    /// every logit of the timestep.
+    Mlp,
+}
+
+/// The shape of an NRAM: registers, the circuit's modules, the controller.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NramConfig {
+    /// Registers `R` (`registers`).
+    pub registers: usize,
+    /// The circuit's modules in order (`modules`); the paper's fourteen by
+    /// default.
+    pub modules: Vec<Module>,
+    /// `controller mlp`.
+    pub controller: Controller,
+    /// Units per hidden layer of the controller (`hidden`).
+    pub hidden: usize,
+}
+
+impl Default for NramConfig {
+    fn default() -> Self {
+        NramConfig { registers: 4, modules: Module::PAPER.to_vec(), controller: Controller::Mlp, hidden: 64 }
+    }
+}
+
+/// Largest register count, module count and hidden width a config may
+/// have: far above any useful machine, low enough that a corrupt
+/// checkpoint's config cannot ask for an absurd allocation.
+pub const MAX_REGISTERS: usize = 64;
+pub const MAX_MODULES: usize = 64;
+pub const MAX_HIDDEN: usize = 4096;
+
+impl NramConfig {
+    /// Whether every size is in range and there is at least one module
+    /// (a checkpoint's config comes from a file).
+    pub fn is_valid(&self) -> bool {
+        (1..=MAX_REGISTERS).contains(&self.registers) && (1..=MAX_MODULES).contains(&self.modules.len()) && (1..=MAX_HIDDEN).contains(&self.hidden)
+    }
+
+    /// The module names, comma-separated.
+    pub fn module_names(&self) -> String {
+        self.modules.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Settings of the training loop.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// The first seed; seed `k` of `seeds` is `seed + k`.
+    pub seed: u64,
+    /// Seeds trained (`seeds`); the best is kept.
+    pub seeds: usize,
+    /// Input sizes to train on, ascending: the curriculum's levels.
+    pub train_sizes: Vec<usize>,
+    /// Most optimiser steps per seed (`steps`).
+    pub steps: u64,
+    /// Examples per optimiser step (`batch`).
+    pub batch: usize,
+    /// Adam learning rate (`lr`).
+    pub lr: f64,
+    /// Global gradient-norm cap (`clip`; 0 = none).
+    pub clip: f64,
+    /// Elementwise cap on the gradient of every activation (registers,
+    /// memory, module outputs) as it flows back (`clip_activations`;
+    /// 0 = none).
+    pub clip_activations: f64,
+    /// Gradient noise: Gaussian of variance `noise / (1 + step)^0.55`
+    /// (`noise`; 0 = none).
+    pub noise: f64,
+    /// Entropy bonus weight (`entropy`), multiplied by
+    /// `entropy_decay^(step / 1000)`.
+    pub entropy: f64,
+    pub entropy_decay: f64,
+    /// The curriculum level rises when the validation error at it is below
+    /// this (`curriculum_threshold`).
+    pub curriculum_threshold: f64,
+    /// At most one rise every this many steps (`curriculum_gap`).
+    pub curriculum_gap: u64,
+    /// Validation every this many steps (`validate_every`).
+    pub validate_every: u64,
+    /// Validation examples per training size (`validation_count`).
+    pub validation_count: usize,
+    /// Stop after this many validations in a row at error 0 on the last
+    /// level (`patience`).
+    pub patience: usize,
+    /// Stop after this many validations in a row that do not improve on
+    /// the best (`give_up`; 0 = never).
+    pub give_up: usize,
+    /// Seeds trained at once (`threads`; 0 = one per core). Each seed runs
+    /// on one thread, so threads change speed, never numbers.
+    pub threads: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            seed: 0,
+            seeds: 1,
+            train_sizes: (1..=10).collect(),
+            steps: 20_000,
+            batch: 32,
+            lr: 0.01,
+            clip: 10.0,
+            clip_activations: 10.0,
+            noise: 0.01,
+            entropy: 0.1,
+            entropy_decay: 0.5,
+            curriculum_threshold: 0.1,
+            curriculum_gap: 200,
+            validate_every: 100,
+            validation_count: 16,
+            patience: 3,
+            give_up: 0,
+            threads: 0,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The number of seeds trained at once.
+    pub fn threads(&self) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let t = if self.threads > 0 { self.threads } else { cores };
+        t.clamp(1, self.seeds.max(1))
+    }
+
+    /// The entropy weight at `step`.
+    pub fn entropy_at(&self, step: u64) -> f64 {
+        self.entropy * self.entropy_decay.powf(step as f64 / 1000.0)
+    }
+
+    /// The gradient noise's standard deviation at `step`.
+    pub fn noise_std_at(&self, step: u64) -> f64 {
+        (self.noise / (1.0 + step as f64).powf(0.55)).sqrt()
+    }
+}
+
+/// A `learn` setting the NRAM learner cannot use.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("unknown nram setting `{key}`{}", hint(key))]
+    Unknown { key: String },
+    #[error("nram setting `{key}` expects {expected}, found {found}")]
+    BadValue { key: String, expected: &'static str, found: String },
+    #[error("nram setting `modules`: unknown module `{name}` (known: {})", Module::PAPER.map(|m| m.name()).join(", "))]
+    UnknownModule { name: String },
+    #[error("nram setting `modules: program`: the reference program uses no module")]
+    NoProgramModules,
+    #[error("no training sizes")]
+    NoTrainSizes,
+}
+
+fn hint(key: &str) -> String {
+    let known = known();
+    match known.iter().min_by_key(|k| edit_distance(k, key)) {
+        Some(close) if edit_distance(close, key) <= 2 => format!(" (did you mean `{close}`?)"),
+        _ => format!(" (known: {})", known.join(", ")),
+    }
+}
+
+/// The settings this learner applies.
+const APPLIED: &[&str] = &[
+    "registers",
+    "modules",
+    "controller",
+    "hidden",
+    "seeds",
+    "batch",
+    "lr",
+    "clip",
+    "clip_activations",
+    "noise",
+    "entropy",
+    "entropy_decay",
+    "curriculum_threshold",
+    "curriculum_gap",
+    "validate_every",
+    "validation_count",
+    "patience",
+    "give_up",
+    "threads",
+];
+
+/// The setting names NRAM takes: those it applies, its entry in the
+/// compiler's catalogue of learners, `timesteps` (which the compiler
+/// evaluates into every example) and `return` (which the compiler reads).
+fn known() -> Vec<&'static str> {
+    let catalogue = learners::lookup("nram").map_or(&[][..], |l| l.settings);
+    let mut names: Vec<&'static str> = APPLIED.to_vec();
+    for s in catalogue.iter().map(|s| s.name).chain(["timesteps", "return"]) {
+        if !names.contains(&s) {
+            names.push(s);
+        }
+    }
+    names
+}
+
+fn show(v: &SettingValue) -> String {
+    match v {
+        SettingValue::Int(i) => i.to_string(),
+        SettingValue::Float(f) => f.to_string(),
+        SettingValue::Word(w) => format!("`{w}`"),
+        SettingValue::List(l) => format!("{l:?}"),
+        SettingValue::Flag(b) => b.to_string(),
+    }
+}
+
+fn positive(key: &str, v: &SettingValue, max: usize) -> Result<usize, ConfigError> {
+    match v {
+        SettingValue::Int(i) if *i > 0 && *i as u64 <= max as u64 => Ok(*i as usize),
+        _ => Err(ConfigError::BadValue { key: key.into(), expected: "a positive integer in range", found: show(v) }),
+    }
+}
+
+fn count(key: &str, v: &SettingValue) -> Result<usize, ConfigError> {
+    match v {
+        SettingValue::Int(i) if *i >= 0 => Ok(*i as usize),
+        _ => Err(ConfigError::BadValue { key: key.into(), expected: "a non-negative integer", found: show(v) }),
+    }
+}
+
+fn number(key: &str, v: &SettingValue, lo: f64, hi: f64) -> Result<f64, ConfigError> {
+    let x = match v {
+        SettingValue::Int(i) => *i as f64,
+        SettingValue::Float(f) => *f,
+        _ => f64::NAN,
+    };
+    if x.is_finite() && x >= lo && x <= hi {
+        Ok(x)
+    } else {
+        Err(ConfigError::BadValue { key: key.into(), expected: "a number in range", found: show(v) })
+    }
+}
+
+/// The module list of a `modules` value: `program` (the reference
+/// program's, from `program`), or module names separated by spaces or
+/// commas (`read, inc, write`), repeats allowed.
+fn modules(v: &SettingValue, program: &dyn Fn() -> Vec<String>) -> Result<Vec<Module>, ConfigError> {
+    let SettingValue::Word(w) = v else {
+        return Err(ConfigError::BadValue { key: "modules".into(), expected: "module names or `program`", found: show(v) });
+    };
+    let names: Vec<String> = if w.trim() == "program" {
+        let p = program();
+        if p.is_empty() {
+            return Err(ConfigError::NoProgramModules);
+        }
+        p
+    } else {
+        w.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(String::from).collect()
+    };
+    if names.is_empty() || names.len() > MAX_MODULES {
+        return Err(ConfigError::BadValue { key: "modules".into(), expected: "1 to 64 module names or `program`", found: show(v) });
+    }
+    names.iter().map(|n| Module::from_name(n).ok_or_else(|| ConfigError::UnknownModule { name: n.clone() })).collect()
+}
+
+impl NramConfig {
+    /// Applies the model settings among `settings`; other keys are left
+    /// alone. `program` gives the reference program's modules, for
+    /// `modules: program`.
+    pub fn apply(&mut self, settings: &BTreeMap<String, SettingValue>, program: &dyn Fn() -> Vec<String>) -> Result<(), ConfigError> {
+        for (key, v) in settings {
+            let k = key.as_str();
+            match k {
+                "registers" => self.registers = positive(k, v, MAX_REGISTERS)?,
+                "hidden" => self.hidden = positive(k, v, MAX_HIDDEN)?,
+                "modules" => self.modules = modules(v, program)?,
+                "controller" => {
+                    self.controller = match v {
+                        SettingValue::Word(w) if w == "mlp" => Controller::Mlp,
+                        _ => return Err(ConfigError::BadValue { key: key.clone(), expected: "`mlp`", found: show(v) }),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TrainConfig {
+    /// The training settings of a `learn` block: sizes, steps and seed from
+    /// its fields, the rest from its settings.
+    pub fn from_learn(learn: &LearnSpec) -> Result<TrainConfig, ConfigError> {
+        let mut c = TrainConfig::default();
+        if !learn.train_sizes.is_empty() {
+            let mut sizes = learn.train_sizes.clone();
+            sizes.sort_unstable();
+            sizes.dedup();
+            c.train_sizes = sizes;
+        }
+        if let Some(s) = learn.steps {
+            c.steps = s;
+        }
+        if let Some(s) = learn.seed {
+            c.seed = s;
+        }
+        c.apply(&learn.settings)?;
+        Ok(c)
+    }
+
+    /// Applies the training settings among `settings`; other keys are left
+    /// alone.
+    pub fn apply(&mut self, settings: &BTreeMap<String, SettingValue>) -> Result<(), ConfigError> {
+        for (key, v) in settings {
+            let k = key.as_str();
+            match k {
+                "seeds" => self.seeds = positive(k, v, 1 << 16)?,
+                "batch" => self.batch = positive(k, v, 1 << 16)?,
+                "lr" => self.lr = number(k, v, 1e-9, 10.0)?,
+                "clip" => self.clip = number(k, v, 0.0, 1e9)?,
+                "clip_activations" => self.clip_activations = number(k, v, 0.0, 1e9)?,
+                "noise" => self.noise = number(k, v, 0.0, 1e6)?,
+                "entropy" => self.entropy = number(k, v, 0.0, 1e6)?,
+                "entropy_decay" => self.entropy_decay = number(k, v, 0.0, 1.0)?,
+                "curriculum_threshold" => self.curriculum_threshold = number(k, v, 0.0, 1.0)?,
+                "curriculum_gap" => self.curriculum_gap = count(k, v)? as u64,
+                "validate_every" => self.validate_every = positive(k, v, usize::MAX)? as u64,
+                "validation_count" => self.validation_count = positive(k, v, 1 << 20)?,
+                "patience" => self.patience = positive(k, v, usize::MAX)?,
+                "give_up" => self.give_up = count(k, v)?,
+                "threads" => self.threads = count(k, v)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Both configs from `learn` (a task's `learn` block, with any `--set`
+/// applied), refusing settings NRAM does not know; `env` gives the
+/// reference program's modules for `modules: program`.
+pub fn settings<E: TapeEnvironment + ?Sized>(env: &E, learn: &LearnSpec) -> Result<(NramConfig, TrainConfig), ConfigError> {
+    let known = known();
+    if let Some(k) = learn.settings.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(ConfigError::Unknown { key: k.clone() });
+    }
+    let mut model = NramConfig::default();
+    model.apply(&learn.settings, &|| env.program_modules())?;
+    let train = TrainConfig::from_learn(learn)?;
+    if train.train_sizes.is_empty() {
+        return Err(ConfigError::NoTrainSizes);
+    }
+    Ok((model, train))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn learn(pairs: &[(&str, SettingValue)]) -> LearnSpec {
+        LearnSpec {
+            learner: "nram".into(),
+            train_sizes: vec![3, 1, 2],
+            traces: 0,
+            test_sizes: vec![10],
+            steps: Some(500),
+            time: None,
+            seed: Some(4),
+            settings: pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        }
+    }
+
+    fn parse(pairs: &[(&str, SettingValue)]) -> Result<(NramConfig, TrainConfig), ConfigError> {
+        let l = learn(pairs);
+        let mut m = NramConfig::default();
+        m.apply(&l.settings, &|| vec!["read".into(), "inc".into(), "write".into()])?;
+        let known = known();
+        if let Some(k) = l.settings.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(ConfigError::Unknown { key: k.clone() });
+        }
+        Ok((m, TrainConfig::from_learn(&l)?))
+    }
+
+    #[test]
+    fn settings_map_onto_configs() {
+        let (m, t) = parse(&[
+            ("registers", SettingValue::Int(6)),
+            ("modules", SettingValue::Word("read, zero inc,write".into())),
+            ("lr", SettingValue::Float(3e-3)),
+            ("seeds", SettingValue::Int(5)),
+            ("noise", SettingValue::Int(0)),
+            ("timesteps", SettingValue::Int(9)),
+        ])
+        .unwrap();
+        assert_eq!((m.registers, m.hidden), (6, 64));
+        assert_eq!(m.modules, vec![Module::Read, Module::Zero, Module::Inc, Module::Write]);
+        assert_eq!((t.lr, t.seeds, t.noise, t.steps, t.seed), (3e-3, 5, 0.0, 500, 4));
+        assert_eq!(t.train_sizes, vec![1, 2, 3]);
+        assert_eq!(NramConfig::default().modules, Module::PAPER.to_vec());
+        let (m, _) = parse(&[("modules", SettingValue::Word("program".into()))]).unwrap();
+        assert_eq!(m.modules, vec![Module::Read, Module::Inc, Module::Write]);
+    }
+
+    /// Every setting this learner applies changes a config, and so does
+    /// every setting the catalogue lists for it: the lists cannot drift.
+    #[test]
+    fn every_setting_is_applied() {
+        let defaults = parse(&[]).unwrap();
+        let catalogue = learners::lookup("nram").map_or(&[][..], |l| l.settings);
+        let names: Vec<&str> = APPLIED.iter().copied().chain(catalogue.iter().map(|s| s.name)).filter(|n| *n != "timesteps").collect();
+        for name in names {
+            let v = match name {
+                "modules" => SettingValue::Word("add".into()),
+                "controller" => continue,
+                "lr" | "clip" | "clip_activations" | "noise" | "entropy" | "entropy_decay" | "curriculum_threshold" => SettingValue::Float(0.25),
+                _ => SettingValue::Int(7),
+            };
+            let set = parse(&[(name, v)]).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_ne!(set, defaults, "`{name}` changes nothing");
+        }
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_a_hint() {
+        let e = parse(&[("registres", SettingValue::Int(3))]).unwrap_err();
+        assert_eq!(e.to_string(), "unknown nram setting `registres` (did you mean `registers`?)");
+        let e = parse(&[("hidden", SettingValue::Float(1.5))]).unwrap_err();
+        assert_eq!(e.to_string(), "nram setting `hidden` expects a positive integer in range, found 1.5");
+        let e = parse(&[("modules", SettingValue::Word("read mul".into()))]).unwrap_err();
+        assert!(e.to_string().starts_with("nram setting `modules`: unknown module `mul` (known: read, zero,"), "{e}");
+        assert!(parse(&[("registers", SettingValue::Int(1000))]).is_err());
+        assert!(parse(&[("entropy_decay", SettingValue::Float(2.0))]).is_err());
+        assert!(parse(&[("controller", SettingValue::Word("lstm".into()))]).is_err());
+    }
+}

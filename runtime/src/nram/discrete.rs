@@ -1,0 +1,158 @@
+//! The discretised machine: every softmax replaced by its most likely
+//! choice, every register and cell an integer, halting when `f > 0.5` (or at
+//! the example's last timestep). It runs in O(T (Q + R) + controller) time
+//! and O(M) memory, so a machine trained on small tapes can be run on
+//! 1,000 cells and more.
+//!
+//! The controller still computes with floats, but sees only the exact
+//! `P(r_i = 0)` of integer registers: 0 or 1.
+
+use super::fuzzy::check_example;
+use super::model::Nram;
+use super::module::Module;
+use synth_compiler::TapeExample;
+
+/// The end of a discrete run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The final tape.
+    pub tape: Vec<u32>,
+    /// Timesteps run (at most the example's `timesteps`).
+    pub steps: usize,
+}
+
+/// The index of the largest value (the first of equals).
+fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Buffers for discrete runs, reused from run to run.
+#[derive(Default)]
+pub struct Runner {
+    x: Vec<f32>,
+    h1: Vec<f32>,
+    h2: Vec<f32>,
+    logits: Vec<f32>,
+    vals: Vec<u32>,
+    regs: Vec<u32>,
+}
+
+impl Runner {
+    pub fn new() -> Runner {
+        Runner::default()
+    }
+
+    /// Runs `nram` on `e`'s input tape for at most `e.timesteps` steps.
+    pub fn run(&mut self, nram: &Nram, e: &TapeExample) -> Result<Outcome, String> {
+        check_example(e)?;
+        let l = &nram.layout;
+        let (r, q, h, nl) = (l.registers, l.q(), l.hidden, l.logits);
+        let m = e.cells as u32;
+        self.x.resize(r, 0.0);
+        self.h1.resize(h, 0.0);
+        self.h2.resize(h, 0.0);
+        self.logits.resize(nl, 0.0);
+        self.regs.clear();
+        self.regs.resize(r, 0);
+        let mut tape = e.input.clone();
+        let mut steps = 0;
+        while steps < e.timesteps {
+            steps += 1;
+            for (x, &v) in self.x.iter_mut().zip(&self.regs) {
+                *x = (v == 0) as u32 as f32;
+            }
+            nram.controller_forward(1, &self.x, &mut self.h1, &mut self.h2, &mut self.logits);
+            self.vals.clear();
+            self.vals.extend_from_slice(&self.regs);
+            for (k, &module) in l.modules.iter().enumerate() {
+                let n = r + k;
+                let pick = |o: Option<usize>| o.map_or(0, |o| self.vals[argmax(&self.logits[o..o + n])]);
+                let (a, b) = (pick(l.a[k]), pick(l.b[k]));
+                let out = match module {
+                    Module::Read => tape[a as usize],
+                    Module::Write => {
+                        tape[a as usize] = b;
+                        b
+                    }
+                    _ => module.apply(a, b, m),
+                };
+                self.vals.push(out);
+            }
+            for i in 0..r {
+                let o = l.c + i * (r + q);
+                self.regs[i] = self.vals[argmax(&self.logits[o..o + r + q])];
+            }
+            if self.logits[l.f] > 0.0 {
+                break;
+            }
+        }
+        Ok(Outcome { tape, steps })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nram::config::NramConfig;
+    use crate::nram::fuzzy::Workspace;
+    use rand::{Rng, SeedableRng};
+
+    /// With the controller's last layer scaled by 10^6, every softmax and
+    /// the halting sigmoid are one-hot to float precision (unless two
+    /// logits tie to within about 10^-5, which these seeds never make), and
+    /// then the fuzzy machine's most likely final tape is the discrete
+    /// machine's tape.
+    #[test]
+    fn discrete_equals_fuzzy_when_the_controller_is_sure() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let configs = [NramConfig { hidden: 16, ..NramConfig::default() }, NramConfig { registers: 2, hidden: 8, modules: vec![Module::Write, Module::Read, Module::Add, Module::Write, Module::Inc, Module::Min], ..NramConfig::default() }];
+        let mut halted_early = 0;
+        for (c, config) in configs.iter().enumerate() {
+            for seed in 0..8u64 {
+                let mut nram = Nram::new(config, seed + 100 * c as u64);
+                let l = nram.layout.clone();
+                // Random biases: with zero ones, a controller whose ReLUs are
+                // all off has equal logits, a uniform softmax.
+                for range in [l.b1..l.w2, l.b2..l.w3, l.b3..l.params] {
+                    for p in &mut nram.params[range] {
+                        *p = rng.random_range(-0.5..0.5);
+                    }
+                }
+                for p in &mut nram.params[l.w3..] {
+                    *p *= 1e6;
+                }
+                // Halting logits spread around 0, so that some runs stop early.
+                nram.params[l.b3 + l.f] = rng.random_range(-2e6..2e6);
+                for m in [3usize, 5, 9] {
+                    let input: Vec<u32> = (0..m).map(|_| rng.random_range(0..m as u32)).collect();
+                    let e = TapeExample { size: m, seed, cells: m, timesteps: 1 + rng.random_range(0..6), output: input.clone(), input, graded: (0..m as u32).collect() };
+                    let discrete = Runner::new().run(&nram, &e).unwrap();
+                    halted_early += (discrete.steps < e.timesteps) as usize;
+                    let mut ws = Workspace::new();
+                    ws.evaluate(&nram, &[&e]);
+                    assert_eq!(ws.prediction(0, &e), discrete.tape, "config {c}, seed {seed}, {m} cells, {} of {} steps", discrete.steps, e.timesteps);
+                }
+            }
+        }
+        assert!(halted_early > 0);
+    }
+
+    /// A machine trained on small tapes runs on large ones in O(M) memory.
+    #[test]
+    fn runs_on_large_tapes() {
+        let nram = Nram::new(&NramConfig::default(), 1);
+        let m = 5000;
+        let e = TapeExample { size: m, seed: 0, cells: m, timesteps: 2000, input: (0..m as u32).collect(), output: vec![0; m], graded: vec![0] };
+        let out = Runner::new().run(&nram, &e).unwrap();
+        assert_eq!(out.tape.len(), m);
+        assert!(out.steps <= 2000);
+        let bad = TapeExample { input: vec![m as u32; m], ..e };
+        assert!(Runner::new().run(&nram, &bad).is_err());
+    }
+}

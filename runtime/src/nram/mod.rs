@@ -1,0 +1,39 @@
+//! The Neural Random-Access Machine (Kurach, Andrychowicz & Sutskever,
+//! ICLR 2016), trained by gradient descent on the input/output pairs of a
+//! tape world. docs/nram.md is the exact model.
+//!
+//! Code map:
+//! - [`config`]: [`NramConfig`] (the machine's shape) and [`TrainConfig`],
+//!   from `learn` settings.
+//! - [`module`]: the modules, integer and fuzzy, with their backward passes.
+//! - [`model`]: the parameters and the controller MLP.
+//! - [`fuzzy`]: the fuzzy machine over a batch: forward, loss, backward.
+//! - [`discrete`]: the discretised machine, integer registers and tape.
+//! - [`train`]: the training loop: curriculum, noise, entropy, validation,
+//!   seeds, hooks.
+//! - [`eval`]: fuzzy and discrete error and exact matches per size.
+//! - [`checkpoint`]: parameters plus metadata, checked on load.
+//! - [`toy`]: the paper's easy tasks as hand-written tape worlds.
+//!
+//! Start at [`train()`], [`evaluate`] and [`Checkpoint::load`].
+pub mod checkpoint;
+pub mod config;
+pub mod discrete;
+pub mod eval;
+pub mod fuzzy;
+pub mod model;
+pub mod module;
+pub mod toy;
+pub mod train;
+
+#[cfg(test)]
+mod gradcheck;
+
+pub use checkpoint::{Checkpoint, CheckpointMeta, LoadError, SizeScore};
+pub use config::{settings, ConfigError, Controller, NramConfig, TrainConfig};
+pub use discrete::{Outcome, Runner};
+pub use eval::{evaluate, EvalReport, SizeReport};
+pub use fuzzy::{Options, Stats, Workspace};
+pub use model::{Layout, Nram};
+pub use module::Module;
+pub use train::{train, Control, NoHooks, SeedOutcome, StepReport, StopReason, TrainError, TrainHooks, TrainOutcome, ValidationReport};

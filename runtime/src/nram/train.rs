@@ -1,0 +1,430 @@
+//! The NRAM training loop: input/output pairs in, the best checkpoint out.
+//!
+//! - Data: fresh examples every step, from seeds derived from the run's
+//!   seed; sizes drawn by the curriculum (Zaremba & Sutskever's mixture,
+//!   docs/nram.md) over the sorted training sizes, one level per size.
+//! - Step: forward, loss and the hand-written backward ([`Workspace`]),
+//!   the global norm of the gradient capped at `clip`, Gaussian noise of
+//!   variance `noise / (1 + step)^0.55` added, then Adam.
+//! - Validation every `validate_every` steps, on `validation_count` fixed
+//!   examples of every training size (the same for every seed): the fuzzy
+//!   error (wrong graded cells after taking every distribution's most
+//!   likely value) and exact matches, and the discrete machine's. The
+//!   level rises when the fuzzy error at it is below
+//!   `curriculum_threshold`, at most once every `curriculum_gap` steps.
+//!   The parameters with the fewest wrong cells over all validation sizes
+//!   are kept.
+//! - A seed has **converged** when the validation error at the last level
+//!   is 0; it stops after `patience` such validations in a row, after
+//!   `give_up` validations in a row without a new best, at `steps`, or when
+//!   a hook says stop (which stops every seed).
+//! - `seeds K` trains seeds `seed .. seed + K` on `threads` threads, each
+//!   seed on one thread from start to end, and keeps the best.
+//!
+//! Same seed, same machine: the same loss curve, whatever the thread
+//! count. Architecture invariant: no clock and no IO; the caller's
+//! [`TrainHooks`] see every step and may stop the run.
+
+use super::checkpoint::{Checkpoint, CheckpointMeta, SizeScore, FORMAT};
+use super::config::{ConfigError, NramConfig, TrainConfig};
+use super::discrete::Runner;
+use super::eval::score;
+use super::fuzzy::{check_example, Options, Workspace};
+use super::model::Nram;
+use crate::env::{TapeEnvironment, TaskError};
+use crate::npi::train::derive_seed;
+pub use crate::npi::train::{Control, StopReason};
+use crate::optim::FlatAdam;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use synth_compiler::TapeExample;
+
+const STREAM_TRAIN: u64 = 11;
+const STREAM_VALIDATION: u64 = 12;
+const STREAM_INIT: u64 = 13;
+const STREAM_SAMPLER: u64 = 14;
+const STREAM_NOISE: u64 = 15;
+
+/// One optimiser step of one seed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    pub seed: u64,
+    pub step: u64,
+    /// Mean loss of the batch (without the entropy bonus).
+    pub loss: f64,
+    /// Mean summed entropy of the controller's softmaxes.
+    pub entropy: f64,
+    /// The batch's fuzzy error.
+    pub error: f64,
+    /// Gradient norm before clipping.
+    pub grad_norm: f64,
+    /// The curriculum level (an index into the training sizes).
+    pub level: usize,
+}
+
+/// One validation of one seed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ValidationReport {
+    pub seed: u64,
+    pub step: u64,
+    /// The level the step trained at (before any rise this validation
+    /// causes).
+    pub level: usize,
+    /// Per training size.
+    pub scores: Vec<SizeScore>,
+    /// Mean training loss since the previous validation.
+    pub loss: f64,
+    /// The new best parameters of this seed.
+    pub improved: bool,
+    /// Error 0 at the last level.
+    pub converged: bool,
+}
+
+impl ValidationReport {
+    /// Wrong graded cells over all sizes (the fuzzy machine).
+    pub fn wrong(&self) -> usize {
+        self.scores.iter().map(|s| s.wrong).sum()
+    }
+    /// Fuzzy error over all sizes.
+    pub fn error(&self) -> f64 {
+        self.wrong() as f64 / self.scores.iter().map(|s| s.graded).sum::<usize>().max(1) as f64
+    }
+}
+
+/// What the caller sees of training. With several seeds in parallel the
+/// calls come from several threads, one at a time.
+pub trait TrainHooks: Send {
+    /// After every optimiser step of every seed.
+    fn on_step(&mut self, _report: &StepReport) -> Control {
+        Control::Continue
+    }
+    /// After every validation, with that seed's best checkpoint so far.
+    fn on_validation(&mut self, _report: &ValidationReport, _best: &Checkpoint) -> Control {
+        Control::Continue
+    }
+}
+
+/// Hooks that watch nothing.
+pub struct NoHooks;
+impl TrainHooks for NoHooks {}
+
+/// The result of one seed.
+#[derive(Clone, Debug)]
+pub struct SeedOutcome {
+    pub seed: u64,
+    /// Its best parameters by validation.
+    pub best: Checkpoint,
+    pub converged: bool,
+    pub steps: u64,
+    pub stop: StopReason,
+    /// The batch loss of every step.
+    pub losses: Vec<f32>,
+    pub validations: Vec<ValidationReport>,
+}
+
+/// The result of [`train`].
+#[derive(Clone, Debug)]
+pub struct TrainOutcome {
+    /// The best seed's best checkpoint: converged first, then the fewest
+    /// wrong validation cells, then the fewest steps.
+    pub best: Checkpoint,
+    /// Its index in `seeds`.
+    pub best_seed: usize,
+    /// Every seed, in seed order.
+    pub seeds: Vec<SeedOutcome>,
+}
+
+impl TrainOutcome {
+    /// Seeds that converged.
+    pub fn converged(&self) -> usize {
+        self.seeds.iter().filter(|s| s.converged).count()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("generating examples: {0}")]
+    Task(#[from] TaskError),
+    #[error("bad example: {0}")]
+    Example(String),
+}
+
+/// One example from `env`, checked.
+fn example<E: TapeEnvironment + ?Sized>(env: &E, size: usize, seed: u64) -> Result<TapeExample, TrainError> {
+    let e = env.example(size, seed)?;
+    check_example(&e).map_err(TrainError::Example)?;
+    Ok(e)
+}
+
+/// The validation examples: `validation_count` of every training size,
+/// from the run's first seed.
+fn validation_set<E: TapeEnvironment + ?Sized>(env: &E, cfg: &TrainConfig) -> Result<Vec<Vec<TapeExample>>, TrainError> {
+    cfg.train_sizes.iter().map(|&size| (0..cfg.validation_count).map(|j| example(env, size, derive_seed(cfg.seed, STREAM_VALIDATION, ((size as u64) << 24) + j as u64))).collect()).collect()
+}
+
+/// Draws a level by the curriculum: 10 % uniform over all levels, 25 %
+/// uniform in `[0, D + e]`, 65 % `D + e`, `e ~ Geometric(1/2)` from 0.
+fn draw_level(rng: &mut ChaCha8Rng, level: usize, levels: usize) -> usize {
+    let u: f64 = rng.random();
+    let mut e = 0;
+    while e < levels && rng.random_bool(0.5) {
+        e += 1;
+    }
+    let top = (level + e).min(levels - 1);
+    if u < 0.10 {
+        rng.random_range(0..levels)
+    } else if u < 0.35 {
+        rng.random_range(0..=top)
+    } else {
+        top
+    }
+}
+
+/// A standard normal draw (Box-Muller).
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// Trains `cfg.seeds` seeds of a fresh `model` on `env` and returns every
+/// seed's outcome and the best checkpoint.
+pub fn train<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &TrainConfig, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError> {
+    if cfg.train_sizes.is_empty() {
+        return Err(ConfigError::NoTrainSizes.into());
+    }
+    let mut cfg = cfg.clone();
+    cfg.train_sizes.sort_unstable();
+    cfg.train_sizes.dedup();
+    let validation = validation_set(env, &cfg)?;
+    let seeds = cfg.seeds.max(1);
+    let hooks = Mutex::new(hooks);
+    let stop = AtomicBool::new(false);
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<SeedOutcome, TrainError>>>> = Mutex::new((0..seeds).map(|_| None).collect());
+    let worker = || loop {
+        let k = next.fetch_add(1, Ordering::SeqCst);
+        if k >= seeds {
+            break;
+        }
+        let r = train_seed(env, model, &cfg, cfg.seed.wrapping_add(k as u64), &validation, &hooks, &stop);
+        if r.is_err() {
+            stop.store(true, Ordering::SeqCst);
+        }
+        results.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(r);
+    };
+    let threads = cfg.threads();
+    if threads <= 1 {
+        worker();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(worker);
+            }
+        });
+    }
+    let mut outcomes = Vec::with_capacity(seeds);
+    for r in results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten() {
+        outcomes.push(r?);
+    }
+    let best_seed = (0..outcomes.len())
+        .min_by_key(|&k| {
+            let o = &outcomes[k];
+            let wrong: usize = o.best.meta.validation.iter().map(|s| s.wrong).sum();
+            (!o.converged, wrong, o.best.meta.step, k)
+        })
+        .ok_or_else(|| TrainError::Example("no seed was trained".into()))?;
+    Ok(TrainOutcome { best: outcomes[best_seed].best.clone(), best_seed, seeds: outcomes })
+}
+
+/// One seed from start to end, on the calling thread.
+fn train_seed<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &TrainConfig, seed: u64, validation: &[Vec<TapeExample>], hooks: &Mutex<&mut dyn TrainHooks>, stop_all: &AtomicBool) -> Result<SeedOutcome, TrainError> {
+    let mut nram = Nram::new(model, derive_seed(seed, STREAM_INIT, 0));
+    let mut adam = FlatAdam::new(nram.params.len());
+    let mut grad = vec![0f32; nram.params.len()];
+    let mut ws = Workspace::new();
+    let mut runner = Runner::new();
+    let mut sampler = ChaCha8Rng::seed_from_u64(derive_seed(seed, STREAM_SAMPLER, 0));
+    let mut noise = ChaCha8Rng::seed_from_u64(derive_seed(seed, STREAM_NOISE, 0));
+    let levels = cfg.train_sizes.len();
+    let last = levels - 1;
+    let (mut level, mut risen_at) = (0usize, 0u64);
+    let mut drawn = 0u64;
+    let meta = |step: u64, level: usize, converged: bool, loss: f64, validation: Vec<SizeScore>| CheckpointMeta {
+        format: FORMAT,
+        learner: "nram".into(),
+        task: env.name().into(),
+        source_hash: env.source_hash().into(),
+        config: model.clone(),
+        seed,
+        train_sizes: cfg.train_sizes.clone(),
+        step,
+        level,
+        converged,
+        loss,
+        validation,
+    };
+    let lock = || hooks.lock().unwrap_or_else(|e| e.into_inner());
+    let mut best: Option<(usize, Checkpoint)> = None;
+    let mut converged = false;
+    let mut losses = Vec::new();
+    let mut validations = Vec::new();
+    let mut window = (0.0f64, 0usize);
+    let (mut streak, mut stale) = (0usize, 0usize);
+    let mut stop = StopReason::Steps;
+    let mut step = 0u64;
+    while step < cfg.steps {
+        if stop_all.load(Ordering::SeqCst) {
+            stop = StopReason::Stopped;
+            break;
+        }
+        step += 1;
+        let mut batch = Vec::with_capacity(cfg.batch);
+        for _ in 0..cfg.batch {
+            let size = cfg.train_sizes[draw_level(&mut sampler, level, levels)];
+            batch.push(example(env, size, derive_seed(seed, STREAM_TRAIN, drawn))?);
+            drawn += 1;
+        }
+        let refs: Vec<&TapeExample> = batch.iter().collect();
+        let clip_activations = if cfg.clip_activations > 0.0 { cfg.clip_activations as f32 } else { f32::INFINITY };
+        let opts = Options { clip_activations, entropy: cfg.entropy_at(step) as f32 };
+        let stats = ws.train_step(&nram, &refs, opts, &mut grad);
+        let norm = grad.iter().map(|&g| g as f64 * g as f64).sum::<f64>().sqrt();
+        if norm.is_finite() {
+            if cfg.clip > 0.0 && norm > cfg.clip {
+                let s = (cfg.clip / norm) as f32;
+                grad.iter_mut().for_each(|g| *g *= s);
+            }
+            let sd = cfg.noise_std_at(step);
+            if sd > 0.0 {
+                grad.iter_mut().for_each(|g| *g += (sd * normal(&mut noise)) as f32);
+            }
+            adam.step(&mut nram.params, &grad, cfg.lr, 0.0);
+        }
+        losses.push(stats.loss as f32);
+        window = (window.0 + stats.loss, window.1 + 1);
+        let report = StepReport { seed, step, loss: stats.loss, entropy: stats.entropy, error: stats.error(), grad_norm: norm, level };
+        let mut control = lock().on_step(&report);
+        if step.is_multiple_of(cfg.validate_every) || step == cfg.steps || control == Control::Stop {
+            let mut scores = Vec::with_capacity(levels);
+            for (&size, examples) in cfg.train_sizes.iter().zip(validation) {
+                scores.push(score(&nram, size, examples, Some(&mut ws), &mut runner)?);
+            }
+            let trained_at = level;
+            let now_converged = level == last && scores[last].wrong == 0;
+            converged |= now_converged;
+            if level < last && scores[level].error() < cfg.curriculum_threshold && step - risen_at >= cfg.curriculum_gap {
+                level += 1;
+                risen_at = step;
+            }
+            let wrong: usize = scores.iter().map(|s| s.wrong).sum();
+            let mean_loss = window.0 / window.1.max(1) as f64;
+            window = (0.0, 0);
+            let improved = best.as_ref().is_none_or(|(w, _)| wrong < *w) || (now_converged && !best.as_ref().is_some_and(|(_, c)| c.meta.converged));
+            if improved {
+                let c = Checkpoint::save(&nram, meta(step, trained_at, now_converged, mean_loss, scores.clone()));
+                best = Some((wrong, c));
+                stale = 0;
+            } else {
+                stale += 1;
+            }
+            let report = ValidationReport { seed, step, level: trained_at, scores, loss: mean_loss, improved, converged: now_converged };
+            streak = if now_converged { streak + 1 } else { 0 };
+            if let Some((_, b)) = &best {
+                if lock().on_validation(&report, b) == Control::Stop {
+                    control = Control::Stop;
+                }
+            }
+            validations.push(report);
+            if streak >= cfg.patience {
+                stop = StopReason::Converged;
+                break;
+            }
+            if cfg.give_up > 0 && stale >= cfg.give_up {
+                stop = StopReason::Plateau;
+                break;
+            }
+        }
+        if control == Control::Stop {
+            stop_all.store(true, Ordering::SeqCst);
+            stop = StopReason::Stopped;
+            break;
+        }
+    }
+    let best = match best {
+        Some((_, c)) => c,
+        None => Checkpoint::save(&nram, meta(step, level, false, f64::NAN, Vec::new())),
+    };
+    Ok(SeedOutcome { seed, best, converged, steps: step, stop, losses, validations })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nram::toy::{Toy, ToyEnv};
+
+    fn small(steps: u64) -> (NramConfig, TrainConfig) {
+        let model = NramConfig { hidden: 16, ..NramConfig::default() };
+        let cfg = TrainConfig { steps, batch: 8, train_sizes: vec![1, 2, 3], validate_every: 5, validation_count: 4, ..TrainConfig::default() };
+        (model, cfg)
+    }
+
+    /// Same seed, same loss curve, whether seeds run on one thread or two;
+    /// another seed, another curve.
+    #[test]
+    fn training_is_deterministic() {
+        let env = ToyEnv::new(Toy::Copy, vec![1, 2, 3]);
+        let (model, mut cfg) = small(12);
+        cfg.seeds = 2;
+        cfg.threads = 1;
+        let a = train(&env, &model, &cfg, &mut NoHooks).unwrap();
+        cfg.threads = 2;
+        let b = train(&env, &model, &cfg, &mut NoHooks).unwrap();
+        assert_eq!(a.seeds.len(), 2);
+        for (x, y) in a.seeds.iter().zip(&b.seeds) {
+            assert_eq!(x.losses, y.losses);
+            assert_eq!(x.best, y.best);
+        }
+        assert_ne!(a.seeds[0].losses, a.seeds[1].losses);
+        assert!(a.seeds[0].losses.iter().all(|l| l.is_finite()));
+        assert_eq!(a.seeds[0].validations.len(), 3);
+    }
+
+    /// A hook's stop ends every seed.
+    #[test]
+    fn hooks_stop_training() {
+        struct StopAt(u64);
+        impl TrainHooks for StopAt {
+            fn on_step(&mut self, r: &StepReport) -> Control {
+                if r.step >= self.0 {
+                    Control::Stop
+                } else {
+                    Control::Continue
+                }
+            }
+        }
+        let env = ToyEnv::new(Toy::Access, vec![1, 2, 3]);
+        let (model, mut cfg) = small(100);
+        cfg.seeds = 3;
+        let out = train(&env, &model, &cfg, &mut StopAt(3)).unwrap();
+        assert!(out.seeds.iter().all(|s| s.stop == StopReason::Stopped && s.steps <= 3));
+    }
+
+    /// Access on small tapes converges: error 0 at the last level, and the
+    /// discrete machine gets the validation examples right too.
+    #[test]
+    fn access_converges() {
+        let env = ToyEnv::new(Toy::Access, vec![1, 2, 3, 4]);
+        let model = NramConfig::default();
+        let cfg = TrainConfig { steps: 3000, train_sizes: vec![1, 2, 3, 4], seeds: 2, ..TrainConfig::default() };
+        let out = train(&env, &model, &cfg, &mut NoHooks).unwrap();
+        assert!(out.converged() >= 1, "{:?}", out.seeds.iter().map(|s| (s.steps, s.validations.last().map(|v| v.error()))).collect::<Vec<_>>());
+        let best = &out.best.meta;
+        assert!(best.converged && best.validation.iter().all(|s| s.wrong == 0), "{best:?}");
+    }
+}
