@@ -1,5 +1,6 @@
 //! `synth check`: parse, compile, lint, then run the reference programs on
-//! sampled inputs at several sizes and verify `expect`, and warn when the
+//! sampled inputs at several sizes and verify `expect` (for a tape task,
+//! build its input/output pairs, `timesteps` included), and warn when the
 //! `learn` block's traces miss decision cases (`crate::coverage`). The same
 //! function renders the snapshot of every `tests/ui` case, so what the tests
 //! pin is exactly what a user sees.
@@ -94,7 +95,10 @@ pub fn check(source: &Source, opts: &CheckOptions) -> CheckReport {
         // Big inputs take longer; two seeds are enough to catch a crash there.
         let seeds = if size > 100 { opts.seeds.min(2) } else { opts.seeds };
         for seed in 0..seeds {
-            if let Err(e) = task.trace(size, seed) {
+            // A tape task's reference run is an input/output pair, with the
+            // `learn nram` block's `timesteps` evaluated at this size.
+            let run = if task.is_tape() { task.tape_example(size, seed).map(drop) } else { task.trace(size, seed).map(drop) };
+            if let Err(e) = run {
                 diagnostics.push(e.to_diagnostic());
                 break 'sizes;
             }

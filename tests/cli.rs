@@ -80,6 +80,34 @@ fn graphs() {
     assert!(stdout(&o).contains("ADD1"), "{}", stdout(&o));
 }
 
+/// A tape task: `synth trace` shows its memory writes (text and JSON, the
+/// same for the same seed), `synth graph --ops` its NRAM modules, and
+/// `synth check` runs its input/output pairs.
+#[test]
+fn tape_tasks() {
+    let o = synth(&["trace", "nram_copy", "--size", "3", "--seed", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("COPY  mem[4] = "), "{text}");
+    assert_eq!(text, stdout(&synth(&["trace", "nram_copy", "--size", "3", "--seed", "1"])));
+
+    let o = synth(&["trace", "nram_copy", "--size", "3", "--seed", "1", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["cells"], 8);
+    assert_eq!(v["graded"], serde_json::json!([4, 5, 6]));
+    assert_eq!(v["writes"].as_array().map(Vec::len), Some(3));
+
+    let o = synth(&["graph", "nram_copy", "--ops"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("nram modules: read, zero, one, inc, add, dec, lt, write"), "{}", stdout(&o));
+    let o = synth(&["graph", "nram_copy", "--ops", "--format", "dot"]);
+    assert!(stdout(&o).contains("[write]"), "{}", stdout(&o));
+
+    let o = synth(&["check", "nram_copy"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
 /// `synth trace ... | head`: a reader that stops early ends synth quietly.
 #[cfg(unix)]
 #[test]

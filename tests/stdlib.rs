@@ -22,6 +22,14 @@ fn stdlib_checks_clean() {
 fn stdlib_snapshots() {
     for stem in stdlib::names() {
         let task = synth::compile(&source(stem)).unwrap().task;
+        if task.is_tape() {
+            // A tape task: its memory writes, and its operations as NRAM modules.
+            let trace = task.tape_trace(3, 1).unwrap();
+            insta::assert_snapshot!(format!("{stem}_trace"), task.render_tape_trace(&trace));
+            insta::assert_snapshot!(format!("{stem}_calls"), task.call_graph().to_text());
+            insta::assert_snapshot!(format!("{stem}_ops"), task.op_graph().to_text_nram());
+            continue;
+        }
         let trace = task.trace(3, 1).unwrap();
         insta::assert_snapshot!(format!("{stem}_trace"), task.render_trace(&trace));
         insta::assert_snapshot!(format!("{stem}_calls"), task.call_graph().to_text());
@@ -30,7 +38,8 @@ fn stdlib_snapshots() {
 }
 
 /// The reference of every stdlib task satisfies its `expect` on random inputs
-/// of sizes up to 200 (`Task::trace` checks `expect` after the run).
+/// of sizes up to 200 (`Task::trace` and `Task::tape_example` check `expect`
+/// after the run).
 #[test]
 fn stdlib_references_satisfy_expect() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2026);
@@ -39,7 +48,8 @@ fn stdlib_references_satisfy_expect() {
         for _ in 0..12 {
             let size = rng.random_range(1..=200);
             let seed = rng.random::<u64>();
-            if let Err(e) = task.trace(size, seed) {
+            let run = if task.is_tape() { task.tape_example(size, seed).map(drop) } else { task.trace(size, seed).map(drop) };
+            if let Err(e) = run {
                 panic!("{stem} at size {size}, seed {seed}: {}", e.to_diagnostic().render(&format!("stdlib/{stem}.npl"), stdlib::get(stem).unwrap()));
             }
         }

@@ -42,7 +42,8 @@ impl Ty {
     }
 }
 
-/// The world kinds NPL.md names. Only `scratchpad` runs today.
+/// The world kinds NPL.md names. `scratchpad` and `tape` run; `table` and
+/// `pose` parse only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WorldKind {
     Scratchpad,
@@ -156,6 +157,8 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "abs", kind: Pure, params: &[p("x", Int)], variadic: false, ret: Int, world: None, doc: "the absolute value" },
     Builtin { name: "sorted", kind: Pure, params: &[p("list", List)], variadic: false, ret: List, world: None, doc: "the list in ascending order" },
     Builtin { name: "reversed", kind: Pure, params: &[p("list", List)], variadic: false, ret: List, world: None, doc: "the list in reverse order" },
+    Builtin { name: "random_permutation", kind: Sampler, params: &[p("n", Int)], variadic: false, ret: List, world: None, doc: "the integers 0..n in a random order" },
+    Builtin { name: "random_distinct", kind: Sampler, params: &[p("k", Int), p("range", Range)], variadic: false, ret: List, world: None, doc: "k distinct integers from the range, in a random order" },
     // Scratchpad.
     Builtin { name: "random_number", kind: Sampler, params: &[p("digits", Int)], variadic: false, ret: Int, world: Some(WorldKind::Scratchpad), doc: "a number of exactly `digits` digits in the world's base, no leading zero unless it has one digit" },
     Builtin { name: "write_number", kind: Setup, params: &[p("row", Int), p("x", Int)], variadic: false, ret: Unit, world: Some(WorldKind::Scratchpad), doc: "writes x right-aligned on the row, in the world's base" },
@@ -169,11 +172,22 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "write", kind: Action, params: &[p("p", Pointer), p("v", Cell)], variadic: false, ret: Unit, world: Some(WorldKind::Scratchpad), doc: "writes a digit (or blank) under the pointer" },
     Builtin { name: "move", kind: Action, params: &[p("p", Pointer), p("dir", Dir)], variadic: false, ret: Unit, world: Some(WorldKind::Scratchpad), doc: "moves the pointer one column left or right" },
     Builtin { name: "swap", kind: Action, params: &[p("p", Pointer), p("q", Pointer)], variadic: false, ret: Unit, world: Some(WorldKind::Scratchpad), doc: "swaps the cells under two pointers" },
+    // Tape (`mem[i]` and `mem[i] = v` are syntax, not built-ins).
+    Builtin { name: "write_list", kind: Setup, params: &[p("at", Int), p("xs", List)], variadic: false, ret: Unit, world: Some(WorldKind::Tape), doc: "writes the list into the cells from address `at` on" },
+    Builtin { name: "read_list", kind: Setup, params: &[p("at", Int), p("len", Int)], variadic: false, ret: List, world: Some(WorldKind::Tape), doc: "the `len` cells from address `at` on, as a list" },
 ];
 
-/// Looks a built-in up by name, in any world.
+/// Looks a built-in up by name, in any world (the first entry of that name:
+/// the shared one, else the scratchpad's).
 pub fn lookup(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name)
+}
+
+/// Looks a built-in up by name as `world` sees it: its own or a shared one
+/// first, else another world's (which the checker then reports as belonging
+/// to that world).
+pub fn lookup_in(name: &str, world: WorldKind) -> Option<&'static Builtin> {
+    visible(world).find(|b| b.name == name).or_else(|| lookup(name))
 }
 
 /// The actions of a world kind, in their fixed order: an action's index here

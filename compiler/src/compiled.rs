@@ -75,25 +75,20 @@ impl Task {
 }
 
 impl Task {
-    /// The input/output pair of a tape world at this size and seed: the
-    /// sampled tape, the reference run's final tape and the cells it wrote.
-    pub fn tape_example(&self, size: usize, seed: u64) -> Result<crate::TapeExample, crate::RunError> {
-        Err(crate::RunError {
-            kind: crate::RunErrorKind::World,
-            message: format!("task `{}` has no tape world, so it has no input/output pairs", self.name),
-            program: None,
-            span: None,
-            label: None,
-            hint: None,
-            size,
-            seed,
-        })
-    }
-
     /// The NRAM modules (`read`, `write`, `inc`, ...) the reference
     /// programs' operation graph uses, in the default module order: what
-    /// `modules: program` trains with.
+    /// `modules: program` trains with. Empty for a scratchpad task.
     pub fn nram_modules(&self) -> Vec<&'static str> {
-        Vec::new()
+        if !self.module.is_tape() {
+            return Vec::new();
+        }
+        self.op_graph().nram_modules()
+    }
+
+    /// Whether the task's world is a tape (learned by NRAM from
+    /// [`Task::tape_example`]s) rather than a scratchpad (learned by NPI
+    /// from [`Task::trace`]s).
+    pub fn is_tape(&self) -> bool {
+        self.module.is_tape()
     }
 }

@@ -7,11 +7,15 @@
 use crate::error::{Fault, RunError, RunErrorKind};
 use crate::interp::{self, eval, Cx, Machine, Recorder};
 use crate::ir::{Action, Expr, Module, Start};
-use crate::task::{Args, Trace};
+use crate::tape::{Tape, MAX_CELLS};
+use crate::task::{Args, TapeExample, TapeTrace, TapeWrite, Trace};
 use crate::value::{Dir, Meter, Value};
 use crate::Task;
 use crate::world::{Pad, BLANK};
 use std::sync::Arc;
+
+/// The most timesteps a `learn nram { timesteps: EXPR }` may ask for.
+pub(crate) const MAX_TIMESTEPS: i64 = 1_000_000;
 
 /// One sampled input in its world: the pad, the pointers, and the values
 /// `input` bound (which `expect` reads). Cloning copies the pad.
@@ -19,6 +23,8 @@ use std::sync::Arc;
 pub struct Instance {
     module: Arc<Module>,
     pad: Pad,
+    /// A tape world's tape (empty in a scratchpad).
+    tape: Tape,
     env: Vec<Value>,
     size: usize,
     seed: u64,
@@ -41,21 +47,52 @@ impl Task {
     /// Samples the input of size `size` from seed `seed`: evaluates the
     /// world's shape with `n = size`, places the pointers, and runs `input`
     /// on a ChaCha8 RNG keyed by `(size, seed)` only, so an input is the same
-    /// on every run and machine.
+    /// on every run and machine. A tape task has no instance for a learner
+    /// to drive: it is refused (see [`Task::tape_example`]).
     pub fn sample(&self, size: usize, seed: u64) -> Result<Instance, RunError> {
+        if self.module.is_tape() {
+            return Err(self.not_a_scratchpad(size, seed, "a world that a learner drives step by step"));
+        }
+        self.sample_world(size, seed)
+    }
+
+    /// The error of an NPI-only entry point called on a tape task.
+    fn not_a_scratchpad(&self, size: usize, seed: u64, what: &str) -> RunError {
+        RunError {
+            kind: RunErrorKind::World,
+            message: format!("task `{}` has a tape world, which has no {what}", self.name),
+            program: None,
+            span: Some(self.module.world.span),
+            label: Some("a tape world".into()),
+            hint: Some(
+                "a tape task is learned from input/output pairs (`Task::tape_example`); `synth trace` shows its memory writes (`Task::tape_trace`)"
+                    .into(),
+            ),
+            size,
+            seed,
+        }
+    }
+
+    /// [`Task::sample`] for either world kind.
+    fn sample_world(&self, size: usize, seed: u64) -> Result<Instance, RunError> {
         let m = &*self.module;
         let fail = |f: Box<Fault>| f.into_run_error(None, Some(m.world.span), size, seed);
         let n = [Value::Int(size as i64)];
         let names: Arc<[String]> = m.world.pointers.iter().map(|p| p.name.clone()).collect();
         let scratch = Pad::new(1, 1, m.world.base, Arc::from(Vec::<String>::new())).map_err(fail)?;
+        let no_tape = Tape::default();
         let meter = Meter::new(self.limits);
         let int = |e: &Expr, what: &str| -> Result<i64, RunError> {
-            let mut cx = Cx { pad: &scratch, locals: &n, names: &[], rng: None, meter: &meter };
+            let mut cx = Cx { pad: &scratch, tape: &no_tape, locals: &n, names: &[], rng: None, meter: &meter };
             let v = eval(e, &mut cx).map_err(fail)?;
             v.as_i64().ok_or_else(|| {
                 fail(Fault::new(RunErrorKind::World, format!("{what} is {}, not a small integer", v.describe())))
             })
         };
+        if let Some(cells) = &m.world.cells {
+            let cells = int(cells, "the tape's `cells`")?;
+            return self.sample_tape(cells, size, seed);
+        }
         let rows = int(&m.world.rows, "the world's `rows`")?;
         let cols = int(&m.world.cols, "the world's `cols`")?;
         if rows < 1 || cols < 1 {
@@ -104,16 +141,71 @@ impl Task {
             pad.ptr_col[i] = col as u32;
         }
 
+        self.run_input(pad, Tape::default(), size, seed)
+    }
+
+    /// A tape of `cells` cells, checked against the limits before it is
+    /// allocated, with `input` run on it.
+    fn sample_tape(&self, cells: i64, size: usize, seed: u64) -> Result<Instance, RunError> {
+        let m = &*self.module;
+        let fail = |f: Box<Fault>| f.into_run_error(None, Some(m.world.span), size, seed);
+        if cells < 1 {
+            return Err(fail(
+                Fault::new(RunErrorKind::World, format!("the tape would have {cells} cells"))
+                    .hint("a tape needs at least one cell, e.g. `world tape(cells: n + 1)`"),
+            ));
+        }
+        let bytes = Tape::bytes_for(cells as u64);
+        if cells as u64 > MAX_CELLS || bytes > self.limits.max_memory {
+            return Err(fail(
+                Fault::new(
+                    RunErrorKind::MemoryLimit,
+                    format!(
+                        "the tape would have {cells} cells ({bytes} bytes), more than the memory limit of {} bytes",
+                        self.limits.max_memory
+                    ),
+                )
+                .label("too large")
+                .hint(format!(
+                    "a tape has at most {MAX_CELLS} cells; the memory limit is the `learn` setting `max_memory`"
+                )),
+            ));
+        }
+        let pad = Pad::new(1, 1, m.world.base, Arc::from(Vec::<String>::new())).map_err(fail)?;
+        self.run_input(pad, Tape::new(cells as usize), size, seed)
+    }
+
+    /// Runs `input` on a new world: slot 0 holds the size and, on a tape,
+    /// slot 1 the number of cells.
+    fn run_input(&self, mut pad: Pad, mut tape: Tape, size: usize, seed: u64) -> Result<Instance, RunError> {
+        let m = &*self.module;
+        let fail = |f: Box<Fault>| f.into_run_error(None, Some(m.world.span), size, seed);
         let mut env = vec![Value::Unit; m.input.slots.max(1) as usize];
         env[0] = Value::Int(size as i64);
+        if m.is_tape() {
+            if let Some(slot) = env.get_mut(1) {
+                *slot = Value::Int(tape.len() as i64);
+            }
+        }
         let mut rng = interp::seeded_rng(size, seed);
         let meter = Meter::new(self.limits);
-        meter.set_fixed(pad.bytes() + (env.len() * std::mem::size_of::<Value>()) as u64).map_err(fail)?;
-        let mut machine = Machine { module: m, pad: &mut pad, limits: self.limits, meter: &meter, steps: 0, size, seed };
+        let fixed = pad.bytes() + tape.bytes() + (env.len() * std::mem::size_of::<Value>()) as u64;
+        meter.set_fixed(fixed).map_err(fail)?;
+        let mut machine = Machine {
+            module: m,
+            pad: &mut pad,
+            tape: &mut tape,
+            program: None,
+            limits: self.limits,
+            meter: &meter,
+            steps: 0,
+            size,
+            seed,
+        };
         machine.run_input(&m.input, &mut env, &mut rng)?;
         let steps = machine.steps;
         let held = meter.values();
-        Ok(Instance { module: self.module.clone(), pad, env, size, seed, steps, held, limits: self.limits })
+        Ok(Instance { module: self.module.clone(), pad, tape, env, size, seed, steps, held, limits: self.limits })
     }
 
     /// Samples an input, runs the entry program on it recording every call,
@@ -125,21 +217,129 @@ impl Task {
     /// As [`Task::trace`], and also returns the world after the run (to show
     /// the final pad beside a trace).
     pub fn run(&self, size: usize, seed: u64) -> Result<(Trace, Instance), RunError> {
-        let mut inst = self.sample(size, seed)?;
+        if self.module.is_tape() {
+            return Err(self.not_a_scratchpad(size, seed, "NPI trace"));
+        }
+        let mut inst = self.sample_world(size, seed)?;
+        let rec = self.run_entry(&mut inst)?;
+        let trace = Trace { size, seed, obs_width: rec.width(), frames: rec.frames, steps: rec.steps, obs: rec.obs };
+        Ok((trace, inst))
+    }
+
+    /// Runs the entry program on a sampled instance, recording its calls,
+    /// and checks `expect`.
+    fn run_entry(&self, inst: &mut Instance) -> Result<Recorder, RunError> {
         let m = &*self.module;
-        let width = m.obs_width();
-        let mut rec = Recorder::new(width, self.end);
+        let (size, seed) = (inst.size, inst.seed);
+        let mut rec = Recorder::new(m.obs_width(), self.end);
         let meter = Meter::with_values(self.limits, inst.held);
-        let mut machine =
-            Machine { module: m, pad: &mut inst.pad, limits: self.limits, meter: &meter, steps: inst.steps, size, seed };
+        let mut machine = Machine {
+            module: m,
+            pad: &mut inst.pad,
+            tape: &mut inst.tape,
+            program: None,
+            limits: self.limits,
+            meter: &meter,
+            steps: inst.steps,
+            size,
+            seed,
+        };
         machine.run_program(m.entry, &mut rec)?;
         inst.steps = machine.steps;
         inst.held = meter.values();
         if !inst.check()? {
             return Err(inst.expect_failed(&m.proc(m.entry).name));
         }
-        let trace = Trace { size, seed, obs_width: width, frames: rec.frames, steps: rec.steps, obs: rec.obs };
-        Ok((trace, inst))
+        Ok(rec)
+    }
+
+    /// A tape task's reference run: samples the input tape, runs the entry
+    /// program marking (and, with `log`, logging) every write, and checks
+    /// `expect`. Returns the instance after the run and the input tape.
+    fn run_tape(&self, size: usize, seed: u64, log: bool, what: &str) -> Result<(Instance, Vec<u32>), RunError> {
+        if !self.module.is_tape() {
+            return Err(RunError {
+                kind: RunErrorKind::World,
+                message: format!("task `{}` has no tape world, so it has no {what}", self.name),
+                program: None,
+                span: None,
+                label: None,
+                hint: Some("a scratchpad task's reference runs are traces: `Task::trace`".into()),
+                size,
+                seed,
+            });
+        }
+        let mut inst = self.sample_world(size, seed)?;
+        let input = inst.tape.cells.clone();
+        inst.tape.start_run(log);
+        self.run_entry(&mut inst)?;
+        Ok((inst, input))
+    }
+
+    /// The input/output pair of a tape world at this size and seed: the
+    /// sampled tape, the reference run's final tape, the cells it wrote
+    /// (graded), and the `learn nram` block's `timesteps` at this size.
+    pub fn tape_example(&self, size: usize, seed: u64) -> Result<TapeExample, RunError> {
+        let (inst, input) = self.run_tape(size, seed, false, "input/output pairs")?;
+        let cells = inst.tape.len();
+        let timesteps = self.timesteps(size, cells, seed)?;
+        let graded = inst.tape.graded();
+        Ok(TapeExample { size, seed, cells, timesteps, input, output: inst.tape.cells, graded })
+    }
+
+    /// A tape task's reference run for people: the input tape, every write
+    /// of the programs in order, the final tape and the graded cells.
+    pub fn tape_trace(&self, size: usize, seed: u64) -> Result<TapeTrace, RunError> {
+        let (inst, input) = self.run_tape(size, seed, true, "tape trace")?;
+        let m = &*self.module;
+        let graded = inst.tape.graded();
+        let writes = inst
+            .tape
+            .log
+            .iter()
+            .flatten()
+            .map(|w| TapeWrite { program: m.proc(w.program).name.clone(), address: w.address, value: w.value })
+            .collect();
+        Ok(TapeTrace { size, seed, cells: inst.tape.len(), input, writes, output: inst.tape.cells, graded })
+    }
+
+    /// The `learn nram` block's `timesteps` at this size, at least 1 and at
+    /// most [`MAX_TIMESTEPS`].
+    fn timesteps(&self, size: usize, cells: usize, seed: u64) -> Result<usize, RunError> {
+        let m = &*self.module;
+        let Some((e, span)) = &m.timesteps else {
+            return Err(RunError {
+                kind: RunErrorKind::World,
+                message: format!("task `{}` has no `timesteps` in a `learn nram` block", self.name),
+                program: None,
+                span: None,
+                label: None,
+                hint: Some("add `timesteps: EXPR` to its `learn nram` block".into()),
+                size,
+                seed,
+            });
+        };
+        let fail = |f: Box<Fault>| f.into_run_error(None, Some(*span), size, seed);
+        let locals = [Value::Int(size as i64), Value::Int(cells as i64)];
+        let pad = Pad::new(1, 1, 0, Arc::from(Vec::<String>::new())).map_err(fail)?;
+        let tape = Tape::default();
+        let meter = Meter::new(self.limits);
+        let mut cx = Cx { pad: &pad, tape: &tape, locals: &locals, names: &[], rng: None, meter: &meter };
+        let v = eval(e, &mut cx).map_err(|f| fail(f.at(*span)))?;
+        match v.as_i64() {
+            Some(t) if (1..=MAX_TIMESTEPS).contains(&t) => Ok(t as usize),
+            _ => Err(fail(
+                Fault::new(
+                    RunErrorKind::Value,
+                    format!(
+                        "`timesteps` is {} at size {size} ({cells} cells), but it must be from 1 to {MAX_TIMESTEPS}",
+                        v.describe()
+                    ),
+                )
+                .label("out of range")
+                .at(*span),
+            )),
+        }
     }
 }
 
@@ -173,6 +373,18 @@ impl Instance {
     /// [`RunErrorKind::World`] error. Nothing here panics.
     pub fn act(&mut self, args: Args) -> Result<(), RunError> {
         let [a, p, v] = args;
+        if self.module.is_tape() {
+            return Err(RunError {
+                kind: RunErrorKind::BadAct,
+                message: "a tape world has no actions".into(),
+                program: None,
+                span: None,
+                label: None,
+                hint: None,
+                size: self.size,
+                seed: self.seed,
+            });
+        }
         let np = self.pad.ptr_row.len();
         let base = self.pad.base;
         let bad = |msg: String| RunError {
@@ -226,7 +438,8 @@ impl Instance {
     pub fn check(&self) -> Result<bool, RunError> {
         let m = &*self.module;
         let meter = Meter::with_values(self.limits, self.held);
-        let mut cx = Cx { pad: &self.pad, locals: &self.env, names: &m.input.slot_names, rng: None, meter: &meter };
+        let mut cx =
+            Cx { pad: &self.pad, tape: &self.tape, locals: &self.env, names: &m.input.slot_names, rng: None, meter: &meter };
         match eval(&m.expect, &mut cx) {
             Ok(Value::Bool(b)) => Ok(b),
             Ok(other) => Err(RunError {
@@ -254,7 +467,14 @@ impl Instance {
         let mut hint = None;
         if let Expr::Compare(_, a, b, _) = &m.expect {
             let meter = Meter::with_values(self.limits, self.held);
-            let mut cx = Cx { pad: &self.pad, locals: &self.env, names: &m.input.slot_names, rng: None, meter: &meter };
+            let mut cx = Cx {
+                pad: &self.pad,
+                tape: &self.tape,
+                locals: &self.env,
+                names: &m.input.slot_names,
+                rng: None,
+                meter: &meter,
+            };
             if let (Ok(x), Ok(y)) = (eval(a, &mut cx), eval(b, &mut cx)) {
                 hint = Some(format!("the left side is {}, the right side is {}", short(&x), short(&y)));
             }
@@ -271,8 +491,12 @@ impl Instance {
         }
     }
 
-    /// The pad for humans: one line per row, carets under the pointers.
+    /// The pad for humans: one line per row, carets under the pointers (a
+    /// tape: 16 cells a line, each line led by its first address).
     pub fn render(&self) -> String {
+        if self.module.is_tape() {
+            return self.tape.render();
+        }
         self.pad.render()
     }
 }

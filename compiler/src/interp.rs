@@ -23,7 +23,8 @@
 
 use crate::error::{Fault, FaultResult, RunError, RunErrorKind};
 use crate::ir::{ActArg, Action, Arg, Cmp, Expr, Func, Instr, Limits, Module, ObserveKind, Proc, Ptr};
-use crate::task::{Call, EndConvention, Frame, ProgramId, Step, ACT, NO_ARGS};
+use crate::tape::Tape;
+use crate::task::{Call, EndConvention, Frame, ProgramId, Step, ACT, NO_ARG, NO_ARGS};
 use crate::value::{self, Arith, Dir, Meter, OpError, Value};
 use crate::world::{Pad, BLANK};
 use num_bigint::BigUint;
@@ -63,6 +64,8 @@ fn uniform_below(rng: &mut Rng, bound: u64) -> u64 {
 /// What an expression sees.
 pub(crate) struct Cx<'a> {
     pub pad: &'a Pad,
+    /// The tape of a tape world (empty in a scratchpad).
+    pub tape: &'a Tape,
     pub locals: &'a [Value],
     /// Names of the locals, for messages.
     pub names: &'a [String],
@@ -215,6 +218,10 @@ pub(crate) fn eval(e: &Expr, cx: &mut Cx) -> FaultResult<Value> {
                     .at(*span))
                 }
             }
+        }
+        Expr::Mem(address, span) => {
+            let a = eval(address, cx)?;
+            cx.tape.read(&a).map_err(|f| f.at(*span))?
         }
         Expr::Call(f, args, span) => call(*f, args, cx).map_err(|f| f.at(*span))?,
     })
@@ -458,7 +465,58 @@ fn call_on(f: Func, vals: &[Value], cx: &mut Cx) -> FaultResult<Value> {
         }
         Func::ReadNumber => cx.pad.read_number(cx.pad.row_index(&vals[0])?, cx.meter)?,
         Func::ReadList => cx.pad.read_list(cx.pad.row_index(&vals[0])?, cx.meter)?,
+        Func::ReadTape => cx.tape.read_list(&vals[0], &vals[1], cx.meter)?,
+        Func::RandomPermutation => {
+            let n = count_arg(&vals[0], "random_permutation", "length")?;
+            cx.meter.list(n as u64)?;
+            let r = rng(cx, "random_permutation")?;
+            let mut items: Vec<Value> = (0..n as i64).map(Value::Int).collect();
+            shuffle(&mut items, r);
+            Value::list(items)
+        }
+        Func::RandomDistinct => {
+            let k = count_arg(&vals[0], "random_distinct", "count")?;
+            let (lo, width) = match range_arg(&vals[1], "random_distinct")? {
+                Span64::Small(lo, width) => (lo, width),
+                Span64::Big(..) => {
+                    return Err(Fault::new(
+                        RunErrorKind::Value,
+                        format!("`random_distinct` draws from a range of 64-bit integers, not {}", vals[1]),
+                    ))
+                }
+            };
+            if k as u64 > width {
+                return Err(Fault::new(
+                    RunErrorKind::Value,
+                    format!("`random_distinct` cannot draw {k} distinct integers from {}, which holds {width}", vals[1]),
+                )
+                .hint("widen the range, or draw fewer integers"));
+            }
+            // The list, and Floyd's set of offsets beside it while it is drawn.
+            cx.meter.list(k as u64)?;
+            cx.meter.charge(64u64.saturating_mul(k as u64))?;
+            let r = rng(cx, "random_distinct")?;
+            let mut chosen = std::collections::BTreeSet::new();
+            for j in width - k as u64..width {
+                let t = uniform_below(r, j + 1);
+                if !chosen.insert(t) {
+                    chosen.insert(j);
+                }
+            }
+            let mut items: Vec<Value> = chosen.into_iter().map(|o| Value::Int((lo as i128 + o as i128) as i64)).collect();
+            shuffle(&mut items, r);
+            cx.meter.release_bytes(64u64.saturating_mul(k as u64));
+            Value::list(items)
+        }
     })
+}
+
+/// Fisher-Yates, from the ChaCha stream alone.
+fn shuffle<T>(items: &mut [T], rng: &mut Rng) {
+    for i in (1..items.len()).rev() {
+        let j = uniform_below(rng, i as u64 + 1) as usize;
+        items.swap(i, j);
+    }
 }
 
 /// Writes the observation of `pad` into `out` (`module.obs_width()` values):
@@ -500,7 +558,8 @@ fn observe_feature(o: &crate::ir::Observe, pad: &Pad) -> FaultResult<u16> {
     // An `observe` expression has no loops and no variables: what it builds
     // is bounded by its text, so the default limits are only a backstop.
     let meter = Meter::new(Limits::default());
-    let mut cx = Cx { pad, locals: &[], names: &[], rng: None, meter: &meter };
+    let tape = Tape::default();
+    let mut cx = Cx { pad, tape: &tape, locals: &[], names: &[], rng: None, meter: &meter };
     let v = eval(&o.expr, &mut cx).map_err(|f| f.at(o.span))?;
     Ok(match (o.kind, &v) {
         (ObserveKind::Bool, Value::Bool(b)) => *b as u16,
@@ -612,6 +671,10 @@ enum Flow {
 pub(crate) struct Machine<'a> {
     pub module: &'a Module,
     pub pad: &'a mut Pad,
+    /// The tape of a tape world (empty in a scratchpad).
+    pub tape: &'a mut Tape,
+    /// The program running (`None` in `input`), for the tape's log.
+    pub program: Option<ProgramId>,
     pub limits: Limits,
     /// Bytes the run's values hold, against `limits`.
     pub meter: &'a Meter,
@@ -653,7 +716,7 @@ impl<'a> Machine<'a> {
         rng: &mut Option<&mut Rng>,
     ) -> FaultResult<Flow> {
         let meter = self.meter;
-        let mut cx = Cx { pad: self.pad, locals: frame, names, rng: rng.as_deref_mut(), meter };
+        let mut cx = Cx { pad: self.pad, tape: self.tape, locals: frame, names, rng: rng.as_deref_mut(), meter };
         match instr {
             Instr::Set(slot, e) => {
                 let v = eval(e, &mut cx)?;
@@ -742,6 +805,19 @@ impl<'a> Machine<'a> {
                 self.pad.write_list(r, &xs)?;
                 meter.release(&xs);
             }
+            Instr::Store(address, value) => {
+                let a = eval(address, &mut cx)?;
+                let v = eval(value, &mut cx)?;
+                let module = self.module;
+                let program = self.program.map(|id| (id, module.proc(id).name.as_str()));
+                self.tape.write(&a, &v, program, meter)?;
+            }
+            Instr::WriteTape(at, xs) => {
+                let a = eval(at, &mut cx)?;
+                let xs = eval(xs, &mut cx)?;
+                self.tape.write_list(&a, &xs)?;
+                meter.release(&xs);
+            }
             Instr::Eval(e) => {
                 let v = eval(e, &mut cx)?;
                 meter.release(&v);
@@ -779,13 +855,14 @@ impl<'a> Machine<'a> {
     #[inline]
     fn hold(&self, rec: &Recorder, more: usize, frames: usize, slots: usize, depth: usize) -> FaultResult<()> {
         let frame_bytes = 2 * (slots * std::mem::size_of::<Value>() + depth * std::mem::size_of::<Active>()) as u64;
-        self.meter.set_fixed(self.pad.bytes() + rec.bytes_with(more, frames) + frame_bytes)
+        self.meter.set_fixed(self.pad.bytes() + self.tape.bytes() + rec.bytes_with(more, frames) + frame_bytes)
     }
 
     /// Runs program `entry` with no arguments to its end, recording into `rec`.
     pub(crate) fn run_program(&mut self, entry: ProgramId, rec: &mut Recorder) -> Result<(), RunError> {
         let module = self.module;
         let classes = module.arg_classes;
+        let tape = module.is_tape();
         let base_value = self.pad.base;
         let mut stack: Vec<Active> = Vec::with_capacity(64);
         let mut locals: Vec<Value> = Vec::with_capacity(256);
@@ -817,9 +894,17 @@ impl<'a> Machine<'a> {
             if self.steps > self.limits.max_steps {
                 return Err(self.run_error(self.step_limit(), proc, pc, true));
             }
+            self.program = Some(top.program);
             match instr {
                 Instr::Act(action, p, arg) => {
-                    let cx = Cx { pad: self.pad, locals: &locals[base..], names: &proc.slot_names, rng: None, meter };
+                    let cx = Cx {
+                        pad: self.pad,
+                        tape: self.tape,
+                        locals: &locals[base..],
+                        names: &proc.slot_names,
+                        rng: None,
+                        meter,
+                    };
                     let res = act_operands(*action, *p, arg, cx, base_value);
                     let (pi, code, op) = res.map_err(|f| self.run_error(f, proc, pc, true))?;
                     self.hold(rec, 1, 0, locals.len(), depth).map_err(|f| self.run_error(f, proc, pc, true))?;
@@ -858,14 +943,23 @@ impl<'a> Machine<'a> {
                     self.hold(rec, 1, 1, slots, stack.len() + 1).map_err(|f| self.run_error(f, proc, pc, true))?;
                     let mut encoded = NO_ARGS;
                     for (k, a) in args.iter().enumerate() {
-                        let cx =
-                            Cx { pad: self.pad, locals: &locals[base..new_base], names: &proc.slot_names, rng: None, meter };
+                        let cx = Cx {
+                            pad: self.pad,
+                            tape: self.tape,
+                            locals: &locals[base..new_base],
+                            names: &proc.slot_names,
+                            rng: None,
+                            meter,
+                        };
                         let v = match arg_value(a, cx) {
                             Ok(v) => v,
                             Err(f) => return Err(self.run_error(f, proc, pc, true)),
                         };
                         match encode_arg(&v, classes, base_value) {
                             Some(c) => encoded[k] = c,
+                            // A tape's learner never sees a call: any value
+                            // may be passed, and none is encoded.
+                            None if tape => encoded[k] = NO_ARG,
                             None => {
                                 let f = bad_argument(&callee.name, &callee.params[k].0, k, &v, classes);
                                 return Err(self.run_error(f, proc, pc, true));
@@ -919,6 +1013,11 @@ impl<'a> Machine<'a> {
 }
 
 impl Recorder {
+    /// The width of every observation.
+    pub(crate) fn width(&self) -> usize {
+        self.width
+    }
+
     fn pend_len(&self) -> usize {
         self.pend_steps.len()
     }

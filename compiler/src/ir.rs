@@ -61,6 +61,10 @@ pub(crate) enum Func {
     Reversed,
     ReadNumber,
     ReadList,
+    RandomPermutation,
+    RandomDistinct,
+    /// `read_list(at: a, len: k)` on a tape.
+    ReadTape,
 }
 
 #[derive(Clone, Debug)]
@@ -84,6 +88,8 @@ pub(crate) enum Expr {
     Range(Box<Expr>, Box<Expr>, bool, Span),
     List(Vec<Expr>),
     Index(Box<Expr>, Box<Expr>, Span),
+    /// `mem[address]`: a tape cell.
+    Mem(Box<Expr>, Span),
     Call(Func, Vec<Expr>, Span),
 }
 
@@ -147,6 +153,10 @@ pub(crate) enum Instr {
     Call(ProgramId, Box<[Arg]>),
     WriteNumber(Expr, Expr),
     WriteList(Expr, Expr),
+    /// `mem[address] = value`.
+    Store(Expr, Expr),
+    /// `write_list(at: a, xs)` on a tape.
+    WriteTape(Expr, Expr),
     /// A call whose value is discarded.
     Eval(Expr),
     Return,
@@ -205,13 +215,16 @@ pub(crate) struct Observe {
     pub span: Span,
 }
 
-/// The scratchpad's shape; `rows` and `cols` are evaluated with the size in
-/// slot 0.
+/// The world's shape, evaluated with the size in slot 0: a scratchpad's
+/// `rows` and `cols` (`cells` is `None`), or a tape's `cells` (`rows` and
+/// `cols` are then 1, and `base` 0: there are no pointers, digits or
+/// blanks).
 #[derive(Clone, Debug)]
 pub(crate) struct WorldDecl {
     pub rows: Expr,
     pub cols: Expr,
     pub base: u16,
+    pub cells: Option<Expr>,
     pub pointers: Vec<PointerDecl>,
     pub observes: Vec<Observe>,
     pub span: Span,
@@ -296,9 +309,17 @@ pub(crate) struct Module {
     pub entry: ProgramId,
     /// Classes of every argument slot.
     pub arg_classes: u16,
+    /// A tape task's `learn nram { timesteps: EXPR }`, evaluated with the
+    /// size in slot 0 and `cells` in slot 1, and its span.
+    pub timesteps: Option<(Expr, Span)>,
 }
 
 impl Module {
+    /// Whether the world is a tape.
+    pub(crate) fn is_tape(&self) -> bool {
+        self.world.cells.is_some()
+    }
+
     pub(crate) fn proc(&self, id: ProgramId) -> &Proc {
         &self.procs[id as usize - 1]
     }

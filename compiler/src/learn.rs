@@ -18,10 +18,17 @@
 //! | `max_memory` | bytes a run holds: pad, trace, frames, values | 1 073 741 824 |
 //!
 //! The learner must be one of the catalogue ([`crate::learners`]) that synth
-//! can train. Every other setting must be one of that learner's, with a value
-//! of the kind it takes; it goes, converted, into [`LearnSpec::settings`] for
-//! the learner to interpret (and range-check).
+//! can train, and fit the world: `npi` learns scratchpads (from traces),
+//! `nram` tapes (from input/output pairs). Without a `learn` block the
+//! learner is the world's (`npi` for a scratchpad, `nram` for a tape). Every
+//! other setting must be one of that learner's, with a value of the kind it
+//! takes; it goes, converted, into [`LearnSpec::settings`] for the learner to
+//! interpret (and range-check), except NRAM's `timesteps`, an expression of
+//! the size that the compiler keeps and evaluates for every example. A
+//! `learn nram` block must say `timesteps`: how long the machine runs is
+//! part of the task, and no default fits every task.
 
+use crate::builtins::WorldKind;
 use crate::ir::Limits;
 use crate::learners::{self, Learner, ValueKind};
 use crate::suggest;
@@ -50,15 +57,33 @@ const KNOWN: &[&str] = &[
 ];
 
 /// What the `learn` block says.
-pub(crate) struct LearnOut {
+pub(crate) struct LearnOut<'f> {
     pub spec: LearnSpec,
     pub end: EndConvention,
     pub limits: Limits,
+    /// NRAM's `timesteps: EXPR`, for the checker to lower.
+    pub timesteps: Option<&'f ast::Expr>,
 }
 
-pub(crate) fn lower_learn(learn: Option<&ast::Learn>, diags: &mut Vec<Diagnostic>) -> LearnOut {
+/// The world's learner: the one that learns it when a file has no `learn`
+/// block.
+fn default_learner(world: WorldKind) -> &'static str {
+    match world {
+        WorldKind::Tape => "nram",
+        _ => "npi",
+    }
+}
+
+/// Reads the `learn` block of a file whose world is `world` (declared at
+/// `world_span`, the span of its kind).
+pub(crate) fn lower_learn<'f>(
+    learn: Option<&'f ast::Learn>,
+    world: WorldKind,
+    world_span: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> LearnOut<'f> {
     let mut spec = LearnSpec {
-        learner: learn.map_or_else(|| "npi".to_string(), |l| l.learner.name.clone()),
+        learner: learn.map_or_else(|| default_learner(world).to_string(), |l| l.learner.name.clone()),
         train_sizes: Vec::new(),
         traces: 0,
         test_sizes: Vec::new(),
@@ -73,9 +98,10 @@ pub(crate) fn lower_learn(learn: Option<&ast::Learn>, diags: &mut Vec<Diagnostic
     let mut test: Option<Vec<usize>> = None;
     let mut train: Option<Vec<usize>> = None;
     let mut seen: Vec<(String, Span)> = Vec::new();
+    let mut timesteps: Option<&ast::Expr> = None;
     let learner = match learn {
-        Some(l) => known_learner(&l.learner, diags),
-        None => learners::lookup("npi"),
+        Some(l) => known_learner(&l.learner, diags).filter(|learner| fits_world(learner, &l.learner, world, diags)),
+        None => learners::lookup(default_learner(world)),
     };
 
     for clause in learn.iter().flat_map(|l| l.lines.iter()).flat_map(|line| line.clauses.iter()) {
@@ -163,8 +189,18 @@ pub(crate) fn lower_learn(learn: Option<&ast::Learn>, diags: &mut Vec<Diagnostic
                 ),
             },
             _ => {
+                // An expression setting of a learner that was refused (a
+                // `learn npi` block on a tape): the learner's error says it.
+                let expr = |l: &Learner| l.setting(&key).is_some_and(|s| s.kind == ValueKind::Expr);
+                if learner.is_none() && learners::LEARNERS.iter().any(expr) {
+                    continue;
+                }
                 if let Some(learner) = learner {
                     if !learner_setting(learner, &key, key_span, value, diags) {
+                        continue;
+                    }
+                    if learner.setting(&key).is_some_and(|s| s.kind == ValueKind::Expr) {
+                        timesteps = value;
                         continue;
                     }
                 }
@@ -182,11 +218,43 @@ pub(crate) fn lower_learn(learn: Option<&ast::Learn>, diags: &mut Vec<Diagnostic
         }
     }
 
+    if learner.is_some_and(|l| l.setting("timesteps").is_some()) && timesteps.is_none() {
+        let d = match learn {
+            Some(l) => Diagnostic::error(format!("`learn {}` needs `timesteps`", l.learner.name))
+                .at_labelled(l.learner.span, "no `timesteps` in this block"),
+            None => Diagnostic::error("a tape world needs a `learn nram` block that says its `timesteps`")
+                .at_labelled(world_span, "learned by NRAM"),
+        };
+        diags.push(d.hint(
+            "say how many steps the machine runs at size `n`, e.g. `timesteps: n + 3`; the expression may use `n` and `cells`, and should comfortably allow a natural circuit",
+        ));
+    }
+
     spec.train_sizes = train.unwrap_or_else(|| (1..=10).collect());
     spec.traces = traces.unwrap_or(32 * spec.train_sizes.len());
     let largest = spec.train_sizes.iter().copied().max().unwrap_or(10);
     spec.test_sizes = test.unwrap_or_else(|| vec![largest * 2, largest * 10]);
-    LearnOut { spec, end, limits }
+    LearnOut { spec, end, limits, timesteps }
+}
+
+/// Whether `learner` learns `world`; reports the mismatch if not.
+fn fits_world(learner: &Learner, name: &ast::Ident, world: WorldKind, diags: &mut Vec<Diagnostic>) -> bool {
+    let wanted = default_learner(world);
+    if learner.name == wanted {
+        return true;
+    }
+    let (why, hint) = match world {
+        WorldKind::Tape => (
+            format!("`{}` learns from traces of a scratchpad, but a tape world is learned from input/output pairs", learner.name),
+            "write `learn nram { ... }`".to_string(),
+        ),
+        _ => (
+            format!("`{}` learns tape worlds, but this task's world is a {}", learner.name, world.name()),
+            format!("write `learn {wanted} {{ ... }}`, or declare a tape: `world tape(cells: 2 * n + 2)`"),
+        ),
+    };
+    diags.push(Diagnostic::error(why).at_labelled(name.span, "does not learn this world").hint(hint));
+    false
 }
 
 /// The learner a `learn` block names, if synth can train it; reports an
@@ -241,7 +309,8 @@ fn learner_setting(
         // `fuse concat` reads as the words of one name; a word value needs `:`.
         let word_value = learner.settings.iter().find_map(|s| {
             let rest = key.strip_prefix(s.name)?.strip_prefix('_')?;
-            (matches!(s.kind, ValueKind::Word(_)) && value.is_none()).then_some((s.name, rest))
+            (matches!(s.kind, ValueKind::Word(_) | ValueKind::Words { .. } | ValueKind::Expr) && value.is_none())
+                .then_some((s.name, rest))
         });
         let d = Diagnostic::error(format!("the learner `{}` has no setting `{shown}`", learner.name))
             .at_labelled(key_span, "unknown setting");
@@ -274,6 +343,12 @@ fn learner_setting(
             !items.is_empty() && items.iter().all(|e| literal(e).is_some_and(|x| x >= 1))
         }
         (ValueKind::Sizes, Some(_)) => value.and_then(literal).is_some_and(|x| x >= 1),
+        (ValueKind::Words { list, .. }, Some(ExprKind::List(items))) => {
+            !items.is_empty()
+                && items.iter().all(|e| matches!(&e.kind, ExprKind::Name(id) if list.contains(&id.name.as_str())))
+        }
+        (ValueKind::Words { alone, .. }, Some(ExprKind::Name(id))) => alone.contains(&id.name.as_str()),
+        (ValueKind::Expr, Some(_)) => true,
         _ => false,
     };
     if !fits {
@@ -284,10 +359,34 @@ fn learner_setting(
         };
         let mut d = Diagnostic::error(format!("the {} setting `{shown}` takes {want}, {found}", learner.name))
             .at_labelled(span, format!("not {want}"));
-        if let (ValueKind::Word(words), Some(ExprKind::Name(id))) = (setting.kind, value.map(|v| &v.kind)) {
-            if let Some(h) = suggest::did_you_mean(&id.name, words.iter().copied()) {
-                d = d.hint(h);
+        match (setting.kind, value.map(|v| &v.kind)) {
+            (ValueKind::Word(words), Some(ExprKind::Name(id))) => {
+                if let Some(h) = suggest::did_you_mean(&id.name, words.iter().copied()) {
+                    d = d.hint(h);
+                }
             }
+            (ValueKind::Words { list, alone }, Some(ExprKind::List(items))) => {
+                let bad = items.iter().find(|e| !matches!(&e.kind, ExprKind::Name(id) if list.contains(&id.name.as_str())));
+                match bad.map(|e| &e.kind) {
+                    Some(ExprKind::Name(id)) => {
+                        d = d.label(id.span, "not one of them");
+                        if let Some(h) = suggest::did_you_mean(&id.name, list.iter().chain(alone).copied()) {
+                            d = d.hint(h);
+                        }
+                    }
+                    Some(_) => {}
+                    None => d = d.hint("list at least one"),
+                }
+                d = d.hint(format!("the names are {}", list.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ")));
+            }
+            (ValueKind::Words { list, alone }, Some(ExprKind::Name(id))) => {
+                if let Some(h) = suggest::did_you_mean(&id.name, alone.iter().copied()) {
+                    d = d.hint(h);
+                } else if list.contains(&id.name.as_str()) {
+                    d = d.hint(format!("a list of one is written in brackets: `[{}]`", id.name));
+                }
+            }
+            _ => {}
         }
         diags.push(d.hint(format!("`{shown}`: {}", setting.doc)));
     }
@@ -413,6 +512,13 @@ fn setting_value(v: Option<&ast::Expr>) -> Result<SettingValue, Span> {
         ExprKind::Str(s) => Ok(SettingValue::Word(s.clone())),
         ExprKind::Left => Ok(SettingValue::Word("left".into())),
         ExprKind::Right => Ok(SettingValue::Word("right".into())),
+        ExprKind::List(items) if !items.is_empty() && items.iter().all(|e| matches!(e.kind, ExprKind::Name(_))) => {
+            let words = items.iter().filter_map(|e| match &e.kind {
+                ExprKind::Name(id) => Some(id.name.clone()),
+                _ => None,
+            });
+            Ok(SettingValue::Words(words.collect()))
+        }
         ExprKind::List(items) => {
             let ints: Option<Vec<i64>> = items.iter().map(|e| literal(e).and_then(|x| i64::try_from(x).ok())).collect();
             ints.map(SettingValue::List).ok_or(v.span)
@@ -467,7 +573,7 @@ mod tests {
             clause(&["fuse"], Some(Expr { kind: ExprKind::Name(id("concat")), span: Span::default() })),
         ]);
         let mut diags = Vec::new();
-        let out = lower_learn(Some(&l), &mut diags);
+        let out = lower_learn(Some(&l), WorldKind::Scratchpad, Span::default(), &mut diags);
         assert!(diags.is_empty(), "{diags:?}");
         assert_eq!(out.spec.train_sizes, vec![2, 3, 4, 5]);
         assert_eq!(out.spec.traces, 64);
@@ -488,11 +594,12 @@ mod tests {
             clause(&["max", "memory"], Some(int(1 << 20))),
         ]);
         let mut diags = Vec::new();
-        let out = lower_learn(Some(&l), &mut diags);
+        let out = lower_learn(Some(&l), WorldKind::Scratchpad, Span::default(), &mut diags);
         assert!(diags.is_empty(), "{diags:?}");
         assert_eq!((out.limits.max_int_bits, out.limits.max_list_len, out.limits.max_memory), (4096, 100, 1 << 20));
         let mut diags = Vec::new();
-        let out = lower_learn(Some(&learn(vec![clause(&["max", "int", "bits"], Some(int(63)))])), &mut diags);
+        let small = learn(vec![clause(&["max", "int", "bits"], Some(int(63)))]);
+        let out = lower_learn(Some(&small), WorldKind::Scratchpad, Span::default(), &mut diags);
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].message, "`max int bits` is at least 64");
         assert_eq!(out.limits.max_int_bits, Limits::DEFAULT_INT_BITS);
@@ -506,7 +613,7 @@ mod tests {
         };
         let l = learn(vec![clause(&["train", "sizes"], Some(empty)), clause(&["test", "sizes"], Some(int(0)))]);
         let mut diags = Vec::new();
-        lower_learn(Some(&l), &mut diags);
+        lower_learn(Some(&l), WorldKind::Scratchpad, Span::default(), &mut diags);
         assert_eq!(diags.len(), 2, "{diags:?}");
         assert!(diags[0].message.contains("empty"));
         assert!(diags[1].message.contains("sizes start at 1"));
@@ -517,7 +624,7 @@ mod tests {
         let word = |w: &str| Some(Expr { kind: ExprKind::Name(id(w)), span: Span::default() });
         let messages = |l: Learn| {
             let mut diags = Vec::new();
-            lower_learn(Some(&l), &mut diags);
+            lower_learn(Some(&l), WorldKind::Scratchpad, Span::default(), &mut diags);
             diags.into_iter().map(|d| (d.message, d.hints.join(" | "))).collect::<Vec<_>>()
         };
         let l = learn(vec![
@@ -545,10 +652,10 @@ mod tests {
         );
 
         let mut l = learn(vec![clause(&["hidden"], Some(int(3)))]);
-        l.learner = id("nram");
+        l.learner = id("np");
         assert_eq!(
             messages(l.clone()).iter().map(|m| m.0.as_str()).collect::<Vec<_>>(),
-            ["learner `nram` is not supported yet"]
+            ["learner `np` is not supported yet"]
         );
         l.learner = id("nip");
         assert_eq!(messages(l), [("unknown learner `nip`".to_string(), "did you mean `npi`?".to_string())]);
@@ -557,7 +664,7 @@ mod tests {
     #[test]
     fn defaults_without_a_block() {
         let mut diags = Vec::new();
-        let out = lower_learn(None, &mut diags);
+        let out = lower_learn(None, WorldKind::Scratchpad, Span::default(), &mut diags);
         assert_eq!(out.spec.learner, "npi");
         assert_eq!(out.spec.train_sizes, (1..=10).collect::<Vec<_>>());
         assert_eq!(out.spec.traces, 320);

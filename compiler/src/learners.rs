@@ -7,7 +7,9 @@
 //! code that uses them.
 //!
 //! The settings every learner shares (`train sizes`, `traces`, `steps`,
-//! `return`, ...) are read by the compiler itself, in [`crate::learn`].
+//! `return`, ...) are read by the compiler itself, in [`crate::learn`], and
+//! so is NRAM's `timesteps`, an expression of the size that the compiler
+//! evaluates for every example.
 
 /// What a setting's value must be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +24,14 @@ pub enum ValueKind {
     Word(&'static [&'static str]),
     /// One size or a list of sizes, each at least 1 (`validation_sizes [20, 40]`).
     Sizes,
+    /// A non-empty list of words from `list`, each as often as wanted
+    /// (`modules [read, inc, write]`), or one word of `alone` by itself
+    /// (`modules: program`).
+    Words { list: &'static [&'static str], alone: &'static [&'static str] },
+    /// An integer expression of the size `n` and the tape's `cells`
+    /// (`timesteps: n + 3`). The compiler evaluates it at every size; it
+    /// never reaches [`crate::LearnSpec::settings`].
+    Expr,
 }
 
 impl ValueKind {
@@ -39,6 +49,11 @@ impl ValueKind {
                 }
             }
             ValueKind::Sizes => "a size or a list of sizes".into(),
+            ValueKind::Words { alone, .. } => {
+                let alone: Vec<String> = alone.iter().map(|w| format!("`{w}`")).collect();
+                format!("a list of names such as `[read, inc, write]` or {}", alone.join(" or "))
+            }
+            ValueKind::Expr => "an integer expression of `n` and `cells`".into(),
         }
     }
 }
@@ -73,6 +88,41 @@ const fn setting(name: &'static str, kind: ValueKind, doc: &'static str) -> Sett
 }
 
 use ValueKind::{Count, Number, Positive, Sizes, Word};
+
+/// NRAM's modules in the paper's (and the default) order: what
+/// `modules [..]` may list, and what a tape program's operations map to
+/// ([`crate::opgraph::ProgramOps::nram_map`]).
+pub const NRAM_MODULES: [&str; 14] =
+    ["read", "zero", "one", "two", "inc", "add", "sub", "dec", "lt", "le", "eq", "min", "max", "write"];
+
+/// The Neural Random-Access Machine's settings (docs/nram.md has the model
+/// and its defaults).
+const NRAM: &[Setting] = &[
+    setting("registers", Positive, "registers of the machine"),
+    setting("timesteps", ValueKind::Expr, "timesteps the machine runs at size `n`, an expression of `n` and `cells`"),
+    setting(
+        "modules",
+        ValueKind::Words { list: &NRAM_MODULES, alone: &["program"] },
+        "the modules of the circuit, in order, or `program` for those the reference program uses",
+    ),
+    setting("controller", Word(&["mlp", "lstm"]), "the controller network"),
+    setting("hidden", Positive, "units per hidden layer of the controller"),
+    setting("seeds", Positive, "models trained from different seeds, the best kept"),
+    setting("batch", Positive, "examples per optimiser step"),
+    setting("lr", Number, "Adam learning rate"),
+    setting("clip", Number, "global gradient-norm cap (0: none)"),
+    setting("clip_activations", Number, "elementwise cap of every activation's gradient (0: none)"),
+    setting("noise", Number, "variance of the Gaussian gradient noise at step 0 (0: none)"),
+    setting("entropy", Number, "weight of the entropy bonus at step 0 (0: none)"),
+    setting("entropy_decay", Number, "factor of the entropy bonus's decay per 1000 steps"),
+    setting("curriculum_threshold", Number, "validation error under which the curriculum moves to the next size"),
+    setting("curriculum_gap", Count, "fewest steps between two curriculum moves"),
+    setting("validate_every", Positive, "steps between two validations"),
+    setting("validation_count", Positive, "validation examples per size"),
+    setting("patience", Positive, "perfect validations in a row that end training"),
+    setting("give_up", Count, "validations in a row without improvement before training stops (0: never)"),
+    setting("threads", Count, "training threads (0: one per physical core)"),
+];
 
 /// The Neural Programmer-Interpreter's settings (docs/npi.md has their
 /// defaults).
@@ -114,8 +164,8 @@ pub const LEARNERS: &[Learner] = &[
     Learner {
         name: "nram",
         doc: "the Neural Random-Access Machine, trained on input/output pairs of tape worlds",
-        implemented: false,
-        settings: &[],
+        implemented: true,
+        settings: NRAM,
     },
     Learner {
         name: "np",
@@ -145,7 +195,8 @@ mod tests {
             lookup("npi").and_then(|l| l.setting("fuse")).map(|s| s.kind.phrase()).as_deref(),
             Some("`mlp` or `concat`")
         );
-        assert!(lookup("nram").is_some_and(|l| !l.implemented));
+        assert!(lookup("nram").is_some_and(|l| l.implemented && l.setting("timesteps").is_some()));
+        assert!(lookup("np").is_some_and(|l| !l.implemented));
         assert!(lookup("lstm").is_none());
     }
 }

@@ -47,6 +47,7 @@ mod lower;
 pub mod opgraph;
 mod render;
 pub mod suggest;
+mod tape;
 pub mod task;
 mod value;
 mod world;
@@ -58,7 +59,7 @@ pub use instance::Instance;
 pub use ir::Limits;
 pub use task::{
     ArgSpec, Args, Call, EndConvention, Feature, Frame, LearnSpec, ObsSpec, ProgramId, ProgramInfo, SettingValue, Step,
-    TapeExample, Trace, ACT, ARG_SLOTS, NO_ARG, NO_ARGS,
+    TapeExample, TapeTrace, TapeWrite, Trace, ACT, ARG_SLOTS, NO_ARG, NO_ARGS,
 };
 
 use std::sync::Arc;
@@ -112,7 +113,7 @@ pub fn compile_file(file: &ast::File, src: &str, stem: &str) -> Result<Compiled,
         }
     };
     let mut warnings = diags;
-    warnings.extend(lint::lint(&ops, &calls, builtins::WorldKind::Scratchpad));
+    warnings.extend(lint::lint(&ops, &calls, c.world));
     let programs = program_infos(&c.module, &calls);
     let task = Task {
         name: c.name,

@@ -37,6 +37,8 @@ pub(crate) enum Resolved {
     Program,
     /// A built-in's or an action's callee.
     Builtin(&'static Builtin),
+    /// `mem`, a tape world's tape, in `mem[i]` or `mem[i] = v`.
+    Tape,
 }
 
 /// Every identifier of one body that resolved, by the span of the
@@ -93,6 +95,9 @@ impl Names<'_> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Place {
     World,
+    /// An expression of a `learn` block (NRAM's `timesteps`): like the
+    /// world's arguments, a function of the size (and of `cells`).
+    Learn,
     Input,
     Expect,
     Observe,
@@ -102,7 +107,7 @@ pub(crate) enum Place {
 impl Place {
     fn context(self) -> Option<Context> {
         match self {
-            Place::World => None,
+            Place::World | Place::Learn => None,
             Place::Input => Some(Context::Input),
             Place::Expect => Some(Context::Expect),
             Place::Observe => Some(Context::Observe),
@@ -113,6 +118,7 @@ impl Place {
     fn describe(self) -> &'static str {
         match self {
             Place::World => "the world block",
+            Place::Learn => "`timesteps`",
             Place::Input => "`input`",
             Place::Expect => "`expect`",
             Place::Observe => "an `observe` line",
@@ -121,7 +127,7 @@ impl Place {
     }
 
     fn sees_pointers(self) -> bool {
-        self != Place::World
+        !matches!(self, Place::World | Place::Learn)
     }
 }
 
@@ -224,6 +230,31 @@ impl<'a> Lowerer<'a> {
         self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|l| l.name == name)
     }
 
+    /// Whether `id` is `mem`, the tape of a tape world (which no variable
+    /// can shadow: declaring one is an error).
+    fn is_mem(&self, id: &Ident) -> bool {
+        self.names.world == WorldKind::Tape && id.name == "mem"
+    }
+
+    /// `mem[index]`: a read of the tape.
+    fn lower_mem_read(&mut self, mem: &Ident, index: &ast::Expr, span: Span) -> (Ty, Expr) {
+        if matches!(self.place, Place::World | Place::Learn) {
+            let (message, label) = match self.place {
+                Place::World => ("the world block cannot read the tape", "the tape is built from these arguments"),
+                _ => ("`timesteps` cannot read the tape", "a function of the size alone"),
+            };
+            self.err(
+                Diagnostic::error(message)
+                    .at_labelled(mem.span, label)
+                    .hint(format!("compute it from the size `{}` (and `cells`)", self.names.size_name)),
+            );
+            return poison();
+        }
+        self.resolved.record(mem.span, Resolved::Tape);
+        let a = self.expect_ty(index, Ty::Int, "an address");
+        (Ty::Int, Expr::Mem(Box::new(a), span))
+    }
+
     fn pointer(&self, name: &str) -> Option<usize> {
         if !self.place.sees_pointers() {
             return None;
@@ -252,7 +283,13 @@ impl<'a> Lowerer<'a> {
     /// a pointer's name, or one already bound here.
     fn check_binding_name(&mut self, id: &Ident, what: &str) {
         let name = &id.name;
-        if ast::is_keyword(name) {
+        if self.is_mem(id) {
+            self.err(
+                Diagnostic::error(format!("`mem` is the tape and cannot name a {what}"))
+                    .at_labelled(id.span, "would hide the tape")
+                    .hint("pick another name; `mem[i]` reads the tape's cell `i`"),
+            );
+        } else if ast::is_keyword(name) {
             self.err(
                 Diagnostic::error(format!("`{name}` is a keyword and cannot name a {what}"))
                     .at_labelled(id.span, "reserved word")
@@ -459,6 +496,26 @@ impl<'a> Lowerer<'a> {
                     self.err(Diagnostic::error("only a variable's elements can be assigned").at(base.span));
                     return;
                 };
+                if self.is_mem(id) {
+                    if !matches!(self.place, Place::Input | Place::Program(_)) {
+                        self.err(
+                            Diagnostic::error(format!("{} cannot write the tape", self.place.describe()))
+                                .at_labelled(target.span, "a write"),
+                        );
+                        return;
+                    }
+                    self.resolved.record(id.span, Resolved::Tape);
+                    let a = self.expect_ty(index, Ty::Int, "an address");
+                    if !accepts(Ty::Int, vty) {
+                        self.err(
+                            Diagnostic::error(format!("a tape cell holds an integer, not {}", phrase(vty)))
+                                .at_labelled(value.span, format!("this is {}", phrase(vty)))
+                                .hint("every cell holds an integer in `0..cells`"),
+                        );
+                    }
+                    self.emit(Instr::Store(a, ve), span);
+                    return;
+                }
                 let Some(local) = self.lookup(&id.name).cloned() else {
                     self.unknown_variable(id);
                     return;
@@ -579,6 +636,11 @@ impl<'a> Lowerer<'a> {
                 Lowered::Instr(_) | Lowered::Nothing => poison(),
             },
             ExprKind::Index { base, index } => {
+                if let ExprKind::Name(id) = &base.kind {
+                    if self.is_mem(id) {
+                        return self.lower_mem_read(id, index, span);
+                    }
+                }
                 let (bty, b) = self.lower_expr(base);
                 if !accepts(Ty::List, bty) {
                     self.err(
@@ -698,6 +760,14 @@ impl<'a> Lowerer<'a> {
     }
 
     fn lower_name(&mut self, id: &Ident) -> (Ty, Expr) {
+        if self.is_mem(id) {
+            self.err(
+                Diagnostic::error("`mem` is the tape, not a value")
+                    .at_labelled(id.span, "the whole tape")
+                    .hint("read one cell with `mem[i]`"),
+            );
+            return poison();
+        }
         if let Some(l) = self.lookup(&id.name).cloned() {
             self.resolved.record(id.span, Resolved::Local(l.slot));
             return match l.param {
@@ -717,7 +787,7 @@ impl<'a> Lowerer<'a> {
             );
             return poison();
         }
-        if let Some(b) = builtins::lookup(&id.name) {
+        if let Some(b) = builtins::lookup_in(&id.name, self.names.world) {
             self.err(
                 Diagnostic::error(format!("`{}` is a built-in function, not a value", id.name))
                     .at_labelled(id.span, "missing its arguments")
@@ -733,7 +803,14 @@ impl<'a> Lowerer<'a> {
         let name = &id.name;
         let mut d = Diagnostic::error(format!("unknown variable `{name}`")).at_labelled(id.span, "not defined here");
         let in_program = matches!(self.place, Place::Program(_));
-        if in_program && *name == self.names.size_name {
+        let tape = self.names.world == WorldKind::Tape;
+        if in_program && tape && name == "cells" {
+            d = d.hint(
+                "the tape's size `cells` is visible in `input` and `expect`, not in programs: a program finds its data through the tape, as the learner does",
+            );
+        } else if self.place == Place::World && tape && name == "cells" {
+            d = d.hint(format!("`cells` is what this argument defines; compute it from the size `{}`", self.names.size_name));
+        } else if in_program && *name == self.names.size_name {
             d = d.hint(format!(
                 "the size `{name}` is visible in the world block, `input` and `expect`, not in programs: a program learns from what it observes"
             ));
@@ -891,7 +968,7 @@ impl<'a> Lowerer<'a> {
                 let names = self.names.programs.iter().map(|p| p.name.as_str());
                 if let Some(h) = suggest::did_you_mean(&callee.name, names) {
                     d = d.hint(h);
-                } else if builtins::lookup(&callee.name.to_lowercase()).is_some() {
+                } else if builtins::lookup_in(&callee.name.to_lowercase(), self.names.world).is_some() {
                     d = d.hint(format!("built-ins are lower_case: `{}(...)`", callee.name.to_lowercase()));
                 } else {
                     d = d.hint(format!("define it: `program {} {{ ... }}`", callee.name));
@@ -904,7 +981,7 @@ impl<'a> Lowerer<'a> {
             return self.lower_program_call(id, callee, args, span, stmt);
         }
         let world = self.names.world;
-        let Some(b) = builtins::lookup(&callee.name) else {
+        let Some(b) = builtins::lookup_in(&callee.name, world) else {
             let mut d = Diagnostic::error(format!("unknown function `{}`", callee.name))
                 .at_labelled(callee.span, "not a built-in or action");
             let upper = callee.name.to_uppercase();
@@ -968,11 +1045,12 @@ impl<'a> Lowerer<'a> {
             if b.kind == Kind::Pure {
                 return true;
             }
+            let what = if self.place == Place::Learn { "`timesteps` is" } else { "world arguments are" };
             self.err(
-                Diagnostic::error(format!("`{name}` cannot be used in the world block"))
+                Diagnostic::error(format!("`{name}` cannot be used in {}", self.place.describe()))
                     .at_labelled(callee.span, "not allowed here")
                     .hint(format!(
-                        "world arguments are computed from the size `{}` with arithmetic, `min`, `max` and `abs`",
+                        "{what} computed from the size `{}` with arithmetic, `min`, `max` and `abs`",
                         self.names.size_name
                     )),
             );
@@ -990,6 +1068,11 @@ impl<'a> Lowerer<'a> {
                 } else {
                     "sample values in `input` with `let x = ...`; its bindings are visible to `expect`"
                 }),
+            Kind::Setup if self.names.world == WorldKind::Tape => Diagnostic::error(format!(
+                "`{name}` works on whole lists of cells, so it can only be used in `input` and `expect`"
+            ))
+            .at_labelled(callee.span, format!("not allowed in {place}"))
+            .hint("programs read and write the tape one cell at a time: `mem[i]` and `mem[i] = v`"),
             Kind::Setup => Diagnostic::error(format!(
                 "`{name}` works on whole rows, so it can only be used in `input` and `expect`"
             ))
@@ -1069,6 +1152,11 @@ impl<'a> Lowerer<'a> {
                     _ => Lowered::Nothing,
                 }
             }
+            "write_list" if b.world == Some(WorldKind::Tape) => {
+                let at = self.expect_ty(bound[0], Ty::Int, &what(0));
+                let xs = self.expect_ty(bound[1], Ty::List, &what(1));
+                Lowered::Instr(Instr::WriteTape(at, xs))
+            }
             "write_number" | "write_list" => {
                 let row = self.expect_ty(bound[0], Ty::Int, &what(0));
                 let want = if name == "write_number" { Ty::Int } else { Ty::List };
@@ -1089,7 +1177,10 @@ impl<'a> Lowerer<'a> {
                     "sorted" => Func::Sorted,
                     "reversed" => Func::Reversed,
                     "read_number" => Func::ReadNumber,
+                    "read_list" if b.world == Some(WorldKind::Tape) => Func::ReadTape,
                     "read_list" => Func::ReadList,
+                    "random_permutation" => Func::RandomPermutation,
+                    "random_distinct" => Func::RandomDistinct,
                     other => {
                         self.err(Diagnostic::error(format!("`{other}` is not implemented yet")).at(callee.span));
                         return Lowered::Nothing;

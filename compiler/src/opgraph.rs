@@ -8,10 +8,11 @@
 //! position it fills ([`Port`]) and the span of the use.
 //!
 //! Three clients walk it: the learnability lint ([`crate::lint`]) follows a
-//! decision back to its sources; the NRAM mapping reads a tape task's
-//! arithmetic and comparisons as modules; and a table question's answer
-//! expression is the latent program the Neural Programmer induces. That is
-//! why nodes are typed, never strings.
+//! decision back to its sources; the NRAM mapping ([`ProgramOps::nram_map`])
+//! reads a tape task's memory accesses, arithmetic and comparisons as NRAM
+//! modules; and a table question's answer expression is the latent program
+//! the Neural Programmer induces. That is why nodes are typed, never
+//! strings.
 //!
 //! The graph is built once per compile, for a file that checked, from each
 //! program's syntax and what lowering resolved its names to
@@ -136,6 +137,8 @@ pub enum OpKind {
     /// A pointer named as an argument (`move(p, left)`, `SWAP(i, j)`): the
     /// pointer itself, not the cell under it.
     Pointer(String),
+    /// `mem`, the tape, as the base of `mem[i]` and `mem[i] = v`.
+    Memory,
     Const(Const),
 
     // Values.
@@ -158,7 +161,8 @@ pub enum OpKind {
     Range {
         inclusive: bool,
     },
-    /// `base[index]` (tape memory)
+    /// `base[index]`: a tape cell when the base is [`OpKind::Memory`], else
+    /// a list element.
     Index,
     /// A local variable: its inputs are all its assignments. `carried` when
     /// a loop reassigns it from a value that depends on itself (a counter or
@@ -183,7 +187,8 @@ pub enum OpKind {
     Action(String),
     /// A program call.
     Call(String),
-    /// `base[index] = value` (tape memory).
+    /// `base[index] = value`: a tape write when the base is
+    /// [`OpKind::Memory`], else a list element's.
     Store,
 }
 
@@ -214,6 +219,7 @@ impl OpKind {
             OpKind::Observed { text, .. } => format!("observe {text}"),
             OpKind::Param { name, .. } => format!("param {name}"),
             OpKind::Pointer(p) => format!("pointer {p}"),
+            OpKind::Memory => "mem".into(),
             OpKind::Const(c) => c.to_string(),
             OpKind::Arith(op) | OpKind::Compare(op) | OpKind::Logic(op) => op.symbol().to_string(),
             OpKind::Not => "!".into(),
@@ -318,6 +324,7 @@ impl ProgramOps {
             OpKind::Observed { text, .. } => format!("observe {text}"),
             OpKind::Param { index, name } => format!("param {name} #{index}"),
             OpKind::Pointer(p) => format!("pointer {p}"),
+            OpKind::Memory => "mem".into(),
             OpKind::Const(c) => c.to_string(),
             OpKind::Arith(op) | OpKind::Compare(op) | OpKind::Logic(op) => {
                 format!("{} {} {}", arg(0), op.symbol(), arg(1))
@@ -347,8 +354,112 @@ impl ProgramOps {
         }
     }
 
-    /// This program as a DOT cluster (lines indented by two spaces).
-    fn write_dot_cluster(&self, out: &mut String) {
+    /// Every node's NRAM module (index = node index): memory reads and
+    /// writes are `read` and `write`; `x + 1` and `1 + x` are `inc` and
+    /// `x - 1` is `dec` (the `1` is absorbed), other `+` and `-` are `add`
+    /// and `sub`; `<` and `>` are `lt` (with the operands swapped), `<=`
+    /// and `>=` are `le`, `==` and `!=` are `eq` (the controller reads a
+    /// register's zero-ness, so a test and its negation are the same to
+    /// it); `min` and `max` of values are `min` and `max`; the constants 0,
+    /// 1 and 2 are `zero`, `one` and `two`.
+    pub fn nram_map(&self) -> Vec<NramOp> {
+        let g = &self.graph;
+        let mut map = vec![NramOp::Control; g.node_count()];
+        let int = |n: NodeIndex| match &g[n].kind {
+            OpKind::Const(Const::Int(v)) => i64::try_from(v).ok(),
+            _ => None,
+        };
+        // Operations first, so that a constant an `inc` or `dec` absorbs is
+        // known before constants are mapped.
+        for n in g.node_indices() {
+            let ins: Vec<NodeIndex> = self.inputs(n).into_iter().map(|(src, _)| src).collect();
+            let on_memory = || ins.first().is_some_and(|&b| g[b].kind == OpKind::Memory);
+            let op = match &g[n].kind {
+                OpKind::Index if on_memory() => NramOp::Module("read"),
+                OpKind::Store if on_memory() => NramOp::Module("write"),
+                OpKind::Arith(BinOp::Add) => match ins[..] {
+                    [_, b] if int(b) == Some(1) => {
+                        map[b.index()] = NramOp::Absorbed(n);
+                        NramOp::Module("inc")
+                    }
+                    [a, _] if int(a) == Some(1) => {
+                        map[a.index()] = NramOp::Absorbed(n);
+                        NramOp::Module("inc")
+                    }
+                    _ => NramOp::Module("add"),
+                },
+                OpKind::Arith(BinOp::Sub) => match ins[..] {
+                    [_, b] if int(b) == Some(1) => {
+                        map[b.index()] = NramOp::Absorbed(n);
+                        NramOp::Module("dec")
+                    }
+                    _ => NramOp::Module("sub"),
+                },
+                OpKind::Compare(BinOp::Lt | BinOp::Gt) => NramOp::Module("lt"),
+                OpKind::Compare(BinOp::Le | BinOp::Ge) => NramOp::Module("le"),
+                OpKind::Compare(BinOp::Eq | BinOp::Ne) => NramOp::Module("eq"),
+                OpKind::Builtin(name) if name == "min" && ins.len() >= 2 => NramOp::Module("min"),
+                OpKind::Builtin(name) if name == "max" && ins.len() >= 2 => NramOp::Module("max"),
+                OpKind::Arith(_)
+                | OpKind::Logic(_)
+                | OpKind::Not
+                | OpKind::Neg
+                | OpKind::Builtin(_)
+                | OpKind::List
+                | OpKind::Range { .. }
+                | OpKind::Index
+                | OpKind::Read { .. }
+                | OpKind::Observed { .. }
+                | OpKind::Action(_) => NramOp::Unmapped,
+                _ => continue,
+            };
+            map[n.index()] = op;
+        }
+        for n in g.node_indices() {
+            if let OpKind::Const(c) = &g[n].kind {
+                if matches!(map[n.index()], NramOp::Absorbed(_)) {
+                    continue;
+                }
+                map[n.index()] = match (c, int(n)) {
+                    (_, Some(0)) => NramOp::Module("zero"),
+                    (_, Some(1)) => NramOp::Module("one"),
+                    (_, Some(2)) => NramOp::Module("two"),
+                    (Const::Int(_), _) => NramOp::Unmapped,
+                    _ => NramOp::Control,
+                };
+            }
+        }
+        map
+    }
+
+    /// [`ProgramOps::to_text`] with each node's NRAM module beside it.
+    pub fn to_text_nram(&self) -> String {
+        let map = self.nram_map();
+        let lines: Vec<String> =
+            self.graph.node_indices().map(|n| format!("  n{} = {}", n.index(), self.describe(n))).collect();
+        let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0) + 2;
+        let mut out = String::new();
+        let _ = writeln!(out, "program {}({})", self.name, self.params.join(", "));
+        for (line, op) in lines.iter().zip(&map) {
+            let note = match op {
+                NramOp::Module(m) => m.to_string(),
+                NramOp::Absorbed(into) => format!("(in n{})", into.index()),
+                NramOp::Unmapped => "no module".to_string(),
+                NramOp::Control => {
+                    let _ = writeln!(out, "{line}");
+                    continue;
+                }
+            };
+            let pad = width - line.chars().count();
+            let _ = writeln!(out, "{line}{:pad$}{note}", "");
+        }
+        out
+    }
+
+    /// This program as a DOT cluster (lines indented by two spaces); with
+    /// `nram`, each node that is an NRAM module says which.
+    fn write_dot_cluster(&self, out: &mut String, nram: bool) {
+        let map = if nram { self.nram_map() } else { Vec::new() };
         let id = |n: NodeIndex| dot_quote(&format!("{}.n{}", self.name, n.index()));
         let _ = writeln!(out, "  subgraph {} {{", dot_quote(&format!("cluster_{}", self.name)));
         let _ = writeln!(out, "    label={};", dot_quote(&self.name));
@@ -356,14 +467,18 @@ impl ProgramOps {
             let kind = &self.graph[n].kind;
             let shape = match kind {
                 OpKind::Read { .. } | OpKind::Observed { .. } => "ellipse",
-                OpKind::Param { .. } | OpKind::Pointer(_) => "house",
+                OpKind::Param { .. } | OpKind::Pointer(_) | OpKind::Memory => "house",
                 OpKind::Const(_) => "plaintext",
                 OpKind::Var { .. } | OpKind::Counter(_) => "box, style=rounded",
                 OpKind::Branch | OpKind::Loop | OpKind::ForRange { .. } => "diamond",
                 OpKind::Action(_) | OpKind::Call(_) | OpKind::Store => "box, style=bold",
                 _ => "box",
             };
-            let _ = writeln!(out, "    {} [label={}, shape={shape}];", id(n), dot_quote(&kind.short()));
+            let label = match map.get(n.index()) {
+                Some(NramOp::Module(m)) => format!("{}\n[{m}]", kind.short()),
+                _ => kind.short(),
+            };
+            let _ = writeln!(out, "    {} [label={}, shape={shape}];", id(n), dot_quote(&label));
         }
         let mut edges: Vec<_> = self.graph.edge_references().collect();
         edges.sort_by_key(|e| (e.target(), e.weight().port, e.source(), e.id()));
@@ -427,13 +542,73 @@ impl OpGraph {
     /// One `digraph ops` with a cluster per program; node ids are
     /// `"PROGRAM.nK"`, as in the text form.
     pub fn to_dot(&self) -> String {
+        self.dot(false)
+    }
+
+    /// [`OpGraph::to_dot`] with every node that is an NRAM module labelled
+    /// with it (for tape tasks).
+    pub fn to_dot_nram(&self) -> String {
+        self.dot(true)
+    }
+
+    fn dot(&self, nram: bool) -> String {
         let mut out = String::from("digraph ops {\n  node [fontname=\"monospace\"];\n");
         for p in &self.programs {
-            p.write_dot_cluster(&mut out);
+            p.write_dot_cluster(&mut out, nram);
         }
         out.push_str("}\n");
         out
     }
+
+    /// [`OpGraph::to_text`] with, beside every node, the NRAM module it
+    /// maps to ([`ProgramOps::nram_map`]), then the modules every program
+    /// uses together ([`OpGraph::nram_modules`]).
+    pub fn to_text_nram(&self) -> String {
+        let mut out = String::new();
+        for (i, p) in self.programs.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&p.to_text_nram());
+        }
+        let _ = writeln!(out, "\nnram modules: {}", self.nram_modules().join(", "));
+        out
+    }
+
+    /// The NRAM modules the programs use, each once, in the order of
+    /// [`crate::learners::NRAM_MODULES`]: what `modules: program` trains
+    /// with.
+    pub fn nram_modules(&self) -> Vec<&'static str> {
+        let used: Vec<&'static str> = self
+            .programs
+            .iter()
+            .flat_map(|p| p.nram_map())
+            .filter_map(|m| match m {
+                NramOp::Module(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        crate::learners::NRAM_MODULES.iter().copied().filter(|m| used.contains(m)).collect()
+    }
+}
+
+/// How one node of a tape program maps onto NRAM's modules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NramOp {
+    /// The node is computed by this module (`read`, `inc`, `lt`, ...).
+    Module(&'static str),
+    /// The node is part of the module of the node it flows into: the `1`
+    /// of `x + 1` is in the `inc`.
+    Absorbed(NodeIndex),
+    /// An operation no module computes: `*`, `/`, `%`, `&&`, `||`, `!`,
+    /// unary `-`, a constant other than 0, 1 and 2, a list, a range, a
+    /// built-in other than `min` and `max` of two or more values.
+    Unmapped,
+    /// Not an operation a module computes: a variable, a parameter, a loop
+    /// counter, the tape itself, a condition or a program call. NRAM's
+    /// controller stands for these (which register holds what, when to
+    /// stop).
+    Control,
 }
 
 /// One program as the graph reads it: its syntax and what lowering resolved
@@ -729,6 +904,7 @@ impl<'a> Builder<'a> {
             Some(Resolved::Pointer) => {
                 self.add(OpKind::Read { what: ReadKind::Cell, pointer: name.name.clone() }, span)
             }
+            Some(Resolved::Tape) => self.add(OpKind::Memory, span),
             _ => {
                 self.unresolved.get_or_insert(name.span);
                 self.add(OpKind::Var { name: name.name.clone(), carried: false }, span)

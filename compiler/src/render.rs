@@ -27,9 +27,26 @@
 //!   as `(expr)=value`.
 //! - With `return: after_call` a frame's last call carries `; end` and no
 //!   `end` line follows (a frame that made no call still gets an `end`).
+//!
+//! A tape task's reference run ([`Task::render_tape_trace`]) is the input
+//! tape, every write the programs made, in order, with the program that made
+//! it, and the final tape with the graded cells (those the programs wrote)
+//! marked `*`; a tape is shown 16 cells a line, each line led by its first
+//! address:
+//!
+//! ```text
+//! // nram_copy, size 3, seed 1: a tape of 8 cells; 3 writes, 3 graded cells (marked *)
+//! input
+//! 0: 4  4  3  6  0  0  0  0
+//! COPY  mem[4] = 4
+//! COPY  mem[5] = 3
+//! COPY  mem[6] = 6
+//! output
+//! 0: 4  4  3  6  4* 3* 6* 0
+//! ```
 
 use crate::ir::ParamKind;
-use crate::task::{Call, EndConvention, Trace, ACT};
+use crate::task::{Call, EndConvention, TapeTrace, Trace, ACT};
 use crate::Task;
 use serde_json::{json, Value as Json};
 use std::fmt::Write;
@@ -189,6 +206,30 @@ impl Task {
             let pad = if used + 2 <= column { column - used } else { 2 };
             let _ = writeln!(out, "{}{text}{}{obs}", " ".repeat(indent), " ".repeat(pad));
         }
+        out
+    }
+
+    /// The text form of a tape task's reference run (see the module docs).
+    pub fn render_tape_trace(&self, t: &TapeTrace) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "// {}, size {}, seed {}: a tape of {}; {}, {} (marked *)",
+            self.name,
+            t.size,
+            t.seed,
+            plural(t.cells, "cell"),
+            plural(t.writes.len(), "write"),
+            plural(t.graded.len(), "graded cell"),
+        );
+        out.push_str("input\n");
+        out.push_str(&crate::tape::render_cells(&t.input, &[]));
+        let width = t.writes.iter().map(|w| w.program.len()).max().unwrap_or(0);
+        for w in &t.writes {
+            let _ = writeln!(out, "{:<width$}  mem[{}] = {}", w.program, w.address, w.value);
+        }
+        out.push_str("output\n");
+        out.push_str(&crate::tape::render_cells(&t.output, &t.graded));
         out
     }
 

@@ -104,6 +104,8 @@ pub enum SettingValue {
     Float(f64),
     Word(String),
     List(Vec<i64>),
+    /// A list of words (`modules [read, inc, write]`).
+    Words(Vec<String>),
     Flag(bool),
 }
 
@@ -206,5 +208,29 @@ pub struct TapeExample {
     /// The reference run's final tape, `cells` values.
     pub output: Vec<u32>,
     /// The cells the reference run wrote, ascending.
+    pub graded: Vec<u32>,
+}
+
+/// One write of a tape task's reference run: `program` set `mem[address]`
+/// to `value`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TapeWrite {
+    pub program: String,
+    pub address: u32,
+    pub value: u32,
+}
+
+/// The reference run of a tape task, for people (`synth trace`): the input
+/// tape, every write the programs made in order, the final tape and the
+/// graded cells. A learner uses [`TapeExample`] instead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TapeTrace {
+    pub size: usize,
+    pub seed: u64,
+    pub cells: usize,
+    pub input: Vec<u32>,
+    pub writes: Vec<TapeWrite>,
+    pub output: Vec<u32>,
+    /// The cells the programs wrote, ascending.
     pub graded: Vec<u32>,
 }

@@ -219,6 +219,12 @@ impl Meter {
         }
     }
 
+    /// Credits `bytes` charged with [`Meter::charge`] for something that is
+    /// gone.
+    pub(crate) fn release_bytes(&self, bytes: u64) {
+        self.values.set(self.values.get().saturating_sub(bytes));
+    }
+
     /// Checks that an integer of `bits` bits may be built.
     #[inline]
     pub(crate) fn int_bits(&self, bits: u64) -> FaultResult<()> {

@@ -1,5 +1,6 @@
 //! `synth graph`: the call graph or every program's operation graph, as
-//! text or DOT.
+//! text or DOT; on a tape task the operation graph shows which NRAM module
+//! each operation maps to.
 
 use super::failure::Failure;
 use super::task::{compile, load, TaskArg};
@@ -18,7 +19,8 @@ pub struct GraphArgs {
     /// The call graph (the default).
     #[arg(long, conflicts_with = "ops")]
     calls: bool,
-    /// The operation graph of every program.
+    /// The operation graph of every program (on a tape task, with the NRAM
+    /// module each operation maps to).
     #[arg(long)]
     ops: bool,
     #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
@@ -28,9 +30,12 @@ pub struct GraphArgs {
 pub fn run(a: GraphArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let task = compile(&source)?;
+    let tape = task.is_tape();
     let text = match (a.ops, a.format) {
         (false, GraphFormat::Text) => task.call_graph().to_text(),
         (false, GraphFormat::Dot) => task.call_graph().to_dot(),
+        (true, GraphFormat::Text) if tape => task.op_graph().to_text_nram(),
+        (true, GraphFormat::Dot) if tape => task.op_graph().to_dot_nram(),
         (true, GraphFormat::Text) => task.op_graph().to_text(),
         (true, GraphFormat::Dot) => task.op_graph().to_dot(),
     };

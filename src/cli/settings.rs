@@ -5,7 +5,8 @@ use anyhow::anyhow;
 use synth_compiler::SettingValue;
 
 /// `KEY=VALUE` of `--set`: an integer, a decimal, `true`/`false`, a
-/// comma-separated list of integers, or a word.
+/// comma-separated list of integers or of names (`modules=read,inc,write`),
+/// or a word.
 pub fn parse_setting(s: &str) -> Result<(String, SettingValue), anyhow::Error> {
     let Some((key, value)) = s.split_once('=') else {
         return Err(anyhow!("--set expects KEY=VALUE (like `hidden=128`), found `{s}`"));
@@ -25,8 +26,14 @@ pub fn parse_setting(s: &str) -> Result<(String, SettingValue), anyhow::Error> {
     } else if value == "true" || value == "false" {
         SettingValue::Flag(value == "true")
     } else if list.contains(',') || value.starts_with('[') {
-        let items: Result<Vec<i64>, _> = list.split(',').map(|x| x.trim().parse::<i64>()).collect();
-        SettingValue::List(items.map_err(|_| anyhow!("--set {key}: `{value}` is not a list of integers"))?)
+        let word = |x: &str| x.starts_with(|c: char| c.is_ascii_alphabetic()) && x.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let items: Vec<&str> = list.split(',').map(str::trim).collect();
+        if !items.is_empty() && items.iter().all(|x| word(x)) {
+            SettingValue::Words(items.iter().map(|x| x.to_string()).collect())
+        } else {
+            let ints: Result<Vec<i64>, _> = items.iter().map(|x| x.parse::<i64>()).collect();
+            SettingValue::List(ints.map_err(|_| anyhow!("--set {key}: `{value}` is not a list of integers or of names"))?)
+        }
     } else {
         SettingValue::Word(value.to_string())
     };

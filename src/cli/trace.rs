@@ -1,5 +1,6 @@
 //! `synth trace`: one execution trace of the reference programs, as text or
-//! JSON.
+//! JSON; for a tape task, the reference run's memory writes and its input
+//! and final tapes.
 
 use super::failure::Failure;
 use super::task::{compile, load, report_run_error, TaskArg};
@@ -27,6 +28,17 @@ pub struct TraceArgs {
 pub fn run(a: TraceArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let task = compile(&source)?;
+    if task.is_tape() {
+        let trace = task.tape_trace(a.size, a.seed).map_err(|e| report_run_error(&source, &e))?;
+        match a.format {
+            TraceFormat::Text => print!("{}", task.render_tape_trace(&trace)),
+            TraceFormat::Json => {
+                let json = serde_json::to_string_pretty(&trace).map_err(|e| Failure::Task(e.into()))?;
+                println!("{json}");
+            }
+        }
+        return Ok(());
+    }
     let trace = task.trace(a.size, a.seed).map_err(|e| report_run_error(&source, &e))?;
     match a.format {
         TraceFormat::Text => print!("{}", task.render_trace(&trace)),

@@ -10,14 +10,24 @@ use crate::value::Value;
 use synth_dsl::ast;
 use synth_dsl::{Diagnostic, Span};
 
-/// The `input` block as a procedure, and the scope `expect` sees.
-pub(super) fn input(input: Option<&ast::Input>, names: &Names, diags: &mut Vec<Diagnostic>) -> (Proc, Vec<Local>) {
+/// The `input` block as a procedure, and the scope `expect` sees. On a tape
+/// (`cells` is the span of the world's `cells` argument) slot 1 is the
+/// number of cells, visible as `cells`.
+pub(super) fn input(
+    input: Option<&ast::Input>,
+    names: &Names,
+    cells: Option<Span>,
+    diags: &mut Vec<Diagnostic>,
+) -> (Proc, Vec<Local>) {
     let mut input_proc = Proc { name: "input".into(), ..Proc::default() };
     let mut expect_scope: Vec<Local> = Vec::new();
     match input {
         Some(input) => {
             let mut lw = Lowerer::new(names, Place::Input, diags);
             lw.declare(&input.param, Ty::Int, None, "size parameter");
+            if let Some(span) = cells {
+                lw.declare(&ast::Ident { name: "cells".into(), span }, Ty::Int, None, "tape size");
+            }
             lw.lower_stmts(&input.body.stmts);
             expect_scope = lw.scopes[0].clone();
             input_proc.code = std::mem::take(&mut lw.code);
@@ -32,7 +42,10 @@ pub(super) fn input(input: Option<&ast::Input>, names: &Names, diags: &mut Vec<D
                 ),
             );
             input_proc.slot_names = vec!["n".into()];
-            input_proc.slots = 1;
+            if cells.is_some() {
+                input_proc.slot_names.push("cells".into());
+            }
+            input_proc.slots = input_proc.slot_names.len() as u16;
         }
     }
     (input_proc, expect_scope)

@@ -1,10 +1,11 @@
 //! The checker's top level, one module per concern: [`items`] sorts the
 //! file's items, [`world`] checks the world (kind, pointers, `observe`
-//! features, `rows`/`cols`/`base`), [`signatures`] reads the programs'
-//! signatures (with each parameter's kind inferred from its uses),
-//! [`bodies`] has [`crate::lower`] check and lower `input`, `expect` and every
-//! program, and [`entry`] resolves the entry program; the `learn` block is
-//! [`crate::learn`]'s. [`check`] runs them in that order and assembles the
+//! features, `rows`/`cols`/`base`, a tape's `cells`), [`signatures`] reads
+//! the programs' signatures (with each parameter's kind inferred from its
+//! uses), [`bodies`] has [`crate::lower`] check and lower `input`, `expect`
+//! and every program, and [`entry`] resolves the entry program; the `learn`
+//! block is [`crate::learn`]'s (and its `timesteps` expression [`world`]'s
+//! to lower). [`check`] runs them in that order and assembles the
 //! plain-data parts of a [`Task`](crate::Task). Every problem becomes a
 //! [`Diagnostic`]; checking goes on after an error so that one run reports
 //! all it can.
@@ -29,6 +30,7 @@ use synth_dsl::Diagnostic;
 /// the graphs are built from.
 pub(crate) struct Checked<'f> {
     pub name: String,
+    pub world: WorldKind,
     pub module: Module,
     /// The programs' syntax, in id order (`bodies[id - 1]`), and what their
     /// names resolved to.
@@ -59,36 +61,47 @@ pub(crate) fn check<'f>(file: &'f ast::File, stem: &str) -> (Option<Checked<'f>>
     };
     let Some(kind) = world::kind(world, &mut diags) else { return (None, diags) };
     // Pointers first: every body refers to them.
-    let decls = world::declarations(world, &mut diags);
-    let (sigs, bodies) = signatures::signatures(&items.programs, &mut diags);
+    let decls = world::declarations(world, kind, &mut diags);
+    let (sigs, bodies) = signatures::signatures(&items.programs, kind, &mut diags);
     let size_name = items.input.map_or_else(|| "n".to_string(), |(i, _)| i.param.name.clone());
     let pointers = &decls.pointers;
     let mut names = Names { pointers, programs: &sigs, world: kind, input_vars: Vec::new(), size_name };
 
-    // World arguments and pointer positions, computed from the size.
-    let world_decl = world::lower_world(world, world_span, &decls.pointer_decls, &names, &mut diags);
+    // World arguments and pointer positions, computed from the size; a
+    // tape's `cells`, visible to `input` and `expect` as a variable.
+    let tape = kind == WorldKind::Tape;
+    let world_decl = if tape {
+        world::lower_tape(world, world_span, &names, &mut diags)
+    } else {
+        world::lower_world(world, world_span, &decls.pointer_decls, &names, &mut diags)
+    };
+    let cells_span = world.args.first().map_or(world.kind.span, |a| a.name.as_ref().map_or(a.value.span, |n| n.span));
     let (observes, observe_asts): (Vec<Observe>, Vec<&ast::Expr>) =
         world::observes(&decls.observes, &names, &mut diags).into_iter().unzip();
-    let (input, expect_scope) = bodies::input(items.input.map(|(i, _)| i), &names, &mut diags);
+    let (input, expect_scope) =
+        bodies::input(items.input.map(|(i, _)| i), &names, tape.then_some(cells_span), &mut diags);
     names.input_vars = input.slot_names.iter().skip(1).filter(|n| !n.is_empty()).cloned().collect();
     let (expect, expect_span, expect_text) =
         bodies::expect(items.expect.map(|(e, _)| e), expect_scope, &input, &names, &mut diags);
     let (procs, resolved) = bodies::programs(&items.programs, &bodies, &sigs, &names, &mut diags);
     let entry = entry::entry(items.entry.map(|(id, _)| id), &sigs, &mut diags);
-    let learned = lower_learn(items.learn.map(|(l, _)| l), &mut diags);
+    let learned = lower_learn(items.learn.map(|(l, _)| l), kind, world.kind.span, &mut diags);
+    let timesteps = learned.timesteps.map(|e| (world::lower_timesteps(e, &names, cells_span, &mut diags), e.span));
     if diags.iter().any(|d| d.is_error()) {
         return (None, diags);
     }
 
     let base = world_decl.base;
     let features = features(pointers, &observes, base);
-    let actions: Vec<String> = builtins::actions(WorldKind::Scratchpad).map(|b| b.name.to_string()).collect();
-    debug_assert!(actions.iter().zip(crate::ir::Action::ALL).all(|(a, b)| a == b.name()));
+    let actions: Vec<String> = builtins::actions(kind).map(|b| b.name.to_string()).collect();
+    debug_assert!(tape || actions.iter().zip(crate::ir::Action::ALL).all(|(a, b)| a == b.name()));
     let classes = (base + 1).max(pointers.len() as u16).max(actions.len() as u16).max(2);
     let world = WorldDecl { observes, ..world_decl };
-    let module = Module { world, input, expect, expect_span, expect_text, procs, entry, arg_classes: classes };
+    let module =
+        Module { world, input, expect, expect_span, expect_text, procs, entry, arg_classes: classes, timesteps };
     let checked = Checked {
         name: items.task.map_or_else(|| stem.to_string(), |(t, _)| t.name.clone()),
+        world: kind,
         module,
         bodies,
         resolved,

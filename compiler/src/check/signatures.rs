@@ -3,7 +3,7 @@
 //! parameters, and each parameter's kind (pointer, direction or value)
 //! inferred from how the bodies use it.
 
-use crate::builtins::{self, Kind, Ty};
+use crate::builtins::{self, Kind, Ty, WorldKind};
 use crate::ir::ParamKind;
 use crate::lower::{ParamSig, ProgSig};
 use synth_dsl::ast::{self, CallArg, ExprKind, Ident};
@@ -17,6 +17,7 @@ const MAX_PARAMS: usize = crate::task::ARG_SLOTS;
 /// (`bodies[i]` has signature `sigs[i]`).
 pub(super) fn signatures<'f>(
     programs: &[&'f ast::Program],
+    world: WorldKind,
     diags: &mut Vec<Diagnostic>,
 ) -> (Vec<ProgSig>, Vec<&'f ast::Program>) {
     let mut sigs: Vec<ProgSig> = Vec::new();
@@ -61,7 +62,7 @@ pub(super) fn signatures<'f>(
         bodies.push(*p);
     }
 
-    infer_param_kinds(programs, &mut sigs);
+    infer_param_kinds(programs, world, &mut sigs);
     (sigs, bodies)
 }
 
@@ -69,7 +70,7 @@ pub(super) fn signatures<'f>(
 /// where a built-in wants a pointer (`move(p, d)`) or a direction, or to a
 /// program parameter already known to hold one, is one. Iterates to a fixed
 /// point so that kinds flow through chains of calls.
-fn infer_param_kinds(programs: &[&ast::Program], sigs: &mut [ProgSig]) {
+fn infer_param_kinds(programs: &[&ast::Program], world: WorldKind, sigs: &mut [ProgSig]) {
     loop {
         let mut found: Vec<(usize, usize, ParamKind, Span)> = Vec::new();
         for p in programs {
@@ -81,13 +82,13 @@ fn infer_param_kinds(programs: &[&ast::Program], sigs: &mut [ProgSig]) {
                     args.iter()
                         .map(|a| {
                             let slot = match &a.name {
-                                Some(n) => param_index(callee, n, sigs),
+                                Some(n) => param_index(callee, n, world, sigs),
                                 None => {
                                     positional += 1;
                                     Some(positional - 1)
                                 }
                             }?;
-                            let kind = param_kind(callee, slot, sigs)?;
+                            let kind = param_kind(callee, slot, world, sigs)?;
                             Some((slot, kind))
                         })
                         .collect()
@@ -118,21 +119,21 @@ fn infer_param_kinds(programs: &[&ast::Program], sigs: &mut [ProgSig]) {
 }
 
 /// The index of a named argument's parameter.
-fn param_index(callee: &Ident, name: &Ident, sigs: &[ProgSig]) -> Option<usize> {
+fn param_index(callee: &Ident, name: &Ident, world: WorldKind, sigs: &[ProgSig]) -> Option<usize> {
     if callee.is_program_name() {
         sigs.iter().find(|s| s.name == callee.name)?.params.iter().position(|p| p.name == name.name)
     } else {
-        builtins::lookup(&callee.name)?.params.iter().position(|p| p.name == name.name)
+        builtins::lookup_in(&callee.name, world)?.params.iter().position(|p| p.name == name.name)
     }
 }
 
 /// The pointer or direction kind a callee wants at a parameter.
-fn param_kind(callee: &Ident, slot: usize, sigs: &[ProgSig]) -> Option<ParamKind> {
+fn param_kind(callee: &Ident, slot: usize, world: WorldKind, sigs: &[ProgSig]) -> Option<ParamKind> {
     if callee.is_program_name() {
         let k = sigs.iter().find(|s| s.name == callee.name)?.params.get(slot)?.kind;
         (k != ParamKind::Value).then_some(k)
     } else {
-        let b = builtins::lookup(&callee.name)?;
+        let b = builtins::lookup_in(&callee.name, world)?;
         if !matches!(b.kind, Kind::Action | Kind::Read) {
             return None;
         }

@@ -1,7 +1,9 @@
-//! The world block: its kind (only `scratchpad` runs today), its
-//! declarations (pointers and `observe` features), its size arguments
-//! (`rows`, `cols`, `base`) and every pointer's row and start column, lowered
-//! as expressions of the size.
+//! The world block: its kind (`scratchpad` and `tape` run today), its
+//! declarations (a scratchpad's pointers and `observe` features; a tape has
+//! none), its size arguments (a scratchpad's `rows`, `cols` and `base`, a
+//! tape's `cells`) and every pointer's row and start column, lowered as
+//! expressions of the size; and NRAM's `timesteps`, an expression of the
+//! size and `cells` too.
 
 use crate::builtins::{Ty, WorldKind};
 use crate::ir::{Observe, ObserveKind, PointerDecl, Start, WorldDecl};
@@ -19,11 +21,12 @@ pub(crate) const MAX_BASE: i64 = 256;
 pub(super) fn kind(world: &ast::World, diags: &mut Vec<Diagnostic>) -> Option<WorldKind> {
     Some(match WorldKind::from_name(&world.kind.name) {
         Some(WorldKind::Scratchpad) => WorldKind::Scratchpad,
+        Some(WorldKind::Tape) => WorldKind::Tape,
         Some(other) => {
             diags.push(
                 Diagnostic::error(format!("world `{}` is not supported yet", other.name()))
                     .at_labelled(world.kind.span, "not supported yet")
-                    .hint("only `scratchpad` worlds compile today; `tape`, `table` and `pose` parse but do not run"),
+                    .hint("`scratchpad` and `tape` worlds compile today; `table` and `pose` parse but do not run"),
             );
             return None;
         }
@@ -49,10 +52,26 @@ pub(super) struct Decls<'f> {
     pub observes: Vec<(&'f ast::Expr, Span)>,
 }
 
-pub(super) fn declarations<'f>(world: &'f ast::World, diags: &mut Vec<Diagnostic>) -> Decls<'f> {
+pub(super) fn declarations<'f>(world: &'f ast::World, kind: WorldKind, diags: &mut Vec<Diagnostic>) -> Decls<'f> {
     let mut pointers: Vec<(String, Span)> = Vec::new();
     let mut pointer_decls: Vec<&ast::WorldDecl> = Vec::new();
     let mut observes: Vec<(&ast::Expr, Span)> = Vec::new();
+    if kind == WorldKind::Tape {
+        for decl in &world.decls {
+            let hint = match &decl.kind {
+                WorldDeclKind::Other { keyword, .. } if keyword.name.starts_with("register") => {
+                    "registers are the learner's: `learn nram { registers 4, timesteps: n + 3 }`"
+                }
+                _ => "a tape is only its cells: `world tape(cells: 2 * n + 2)`, read and written as `mem[i]`",
+            };
+            diags.push(
+                Diagnostic::error("a tape world has no declarations")
+                    .at_labelled(decl.span, "not part of a tape")
+                    .hint(hint),
+            );
+        }
+        return Decls { pointers, pointer_decls, observes };
+    }
     for decl in &world.decls {
         match &decl.kind {
             WorldDeclKind::Pointer { name, .. } => {
@@ -210,6 +229,75 @@ fn bind_args<'w>(world: &'w ast::World, diags: &mut Vec<Diagnostic>) -> [Option<
     bound
 }
 
+/// A tape's `cells`, lowered as an expression of the size: the world's
+/// shape with `cells` set (and one row, one column and base 0 for the pad
+/// the interpreter keeps beside every world).
+pub(super) fn lower_tape(world: &ast::World, span: Span, names: &Names, diags: &mut Vec<Diagnostic>) -> WorldDecl {
+    let example = "write `world tape(cells: 2 * n + 2)`";
+    let mut cells: Option<&ast::Expr> = None;
+    for CallArg { name, value } in &world.args {
+        match name {
+            Some(n) if n.name != "cells" => {
+                let mut d = Diagnostic::error(format!("a tape has no argument `{}`", n.name))
+                    .at_labelled(n.span, "unknown argument");
+                d = match suggest::did_you_mean(&n.name, ["cells"]) {
+                    Some(h) => d.hint(h),
+                    None => d.hint(format!("a tape takes one argument, `cells`: {example}")),
+                };
+                diags.push(d);
+            }
+            _ if cells.is_some() => diags.push(
+                Diagnostic::error("a tape takes one argument, `cells`")
+                    .at_labelled(value.span, "one argument too many")
+                    .hint(example),
+            ),
+            _ => cells = Some(value),
+        }
+    }
+    if cells.is_none() && !world.args.iter().any(|a| a.name.as_ref().is_some_and(|n| n.name != "cells")) {
+        diags.push(
+            Diagnostic::error("the tape is missing `cells`")
+                .at_labelled(world.kind.span, "needs `cells`")
+                .hint(format!("{example}: the tape's number of cells at size `n`, every value in `0..cells`")),
+        );
+    }
+    let mut lw = size_lowerer(names, Place::World, span, diags);
+    let ir = int_arg(&mut lw, cells, "`cells`");
+    if let (Some(e), Some(v)) = (cells, const_int(&ir)) {
+        if v < 1 {
+            lw.diags.push(
+                Diagnostic::error(format!("`cells` must be at least 1, found {v}")).at_labelled(e.span, "too small"),
+            );
+        }
+    }
+    let one = || crate::ir::Expr::Const(Value::Int(1));
+    WorldDecl { rows: one(), cols: one(), base: 0, cells: Some(ir), pointers: Vec::new(), observes: Vec::new(), span }
+}
+
+/// NRAM's `timesteps`: an integer expression of the size and `cells`
+/// (slots 0 and 1).
+pub(super) fn lower_timesteps(
+    e: &ast::Expr,
+    names: &Names,
+    cells_span: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> crate::ir::Expr {
+    let mut lw = size_lowerer(names, Place::Learn, e.span, diags);
+    lw.declare(&Ident { name: "cells".into(), span: cells_span }, Ty::Int, None, "tape size");
+    int_arg(&mut lw, Some(e), "`timesteps`")
+}
+
+/// A lowerer whose slot 0 is the size, under its name and as `n`.
+fn size_lowerer<'a>(names: &'a Names<'a>, place: Place, span: Span, diags: &'a mut Vec<Diagnostic>) -> Lowerer<'a> {
+    let mut lw = Lowerer::new(names, place, diags);
+    let size_id = Ident { name: names.size_name.clone(), span };
+    lw.declare(&size_id, Ty::Int, None, "size parameter");
+    if names.size_name != "n" {
+        lw.scopes[0].push(Local { name: "n".into(), slot: 0, ty: Ty::Int, span, param: None });
+    }
+    lw
+}
+
 /// An integer expression of the size (`None`: absent, lowered as 1).
 fn int_arg(lw: &mut Lowerer, e: Option<&ast::Expr>, what: &str) -> crate::ir::Expr {
     let Some(e) = e else { return crate::ir::Expr::Const(Value::Int(1)) };
@@ -232,12 +320,7 @@ pub(super) fn lower_world(
     diags: &mut Vec<Diagnostic>,
 ) -> WorldDecl {
     let bound = bind_args(world, diags);
-    let mut lw = Lowerer::new(names, Place::World, diags);
-    let size_id = Ident { name: names.size_name.clone(), span };
-    lw.declare(&size_id, Ty::Int, None, "size parameter");
-    if names.size_name != "n" {
-        lw.scopes[0].push(Local { name: "n".into(), slot: 0, ty: Ty::Int, span, param: None });
-    }
+    let mut lw = size_lowerer(names, Place::World, span, diags);
     let rows = int_arg(&mut lw, bound[0], "`rows`");
     let cols = int_arg(&mut lw, bound[1], "`cols`");
     let base_ir = int_arg(&mut lw, bound[2], "`base`");
@@ -270,7 +353,7 @@ pub(super) fn lower_world(
     let const_rows = const_int(&rows);
     let const_cols = const_int(&cols);
     let pointers = lower_pointers(&mut lw, pointer_decls, const_rows, const_cols);
-    WorldDecl { rows, cols, base, pointers, observes: Vec::new(), span }
+    WorldDecl { rows, cols, base, cells: None, pointers, observes: Vec::new(), span }
 }
 
 /// Every pointer's row and start column, checked against the pad's size

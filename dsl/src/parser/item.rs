@@ -417,6 +417,16 @@ impl<'a> Ctx<'a> {
         let last = words.last().map_or(first, |w| w.span);
         let k = self.ws(r, Nl::End);
         let (r, value) = if let Some((":", after)) = lex::punct(k) {
+            // A keyword alone after the colon is a word (`modules: program`).
+            if let Ok((rest, w)) = self.word(after, Nl::End) {
+                let ends = matches!(self.ws(rest, Nl::End).as_bytes().first(), None | Some(b'\n' | b',' | b';' | b'}'));
+                let literal = matches!(w.name.as_str(), "true" | "false" | "blank" | "left" | "right");
+                if is_keyword(&w.name) && !literal && ends {
+                    let span = first.to(w.span);
+                    let value = crate::ast::Expr { span: w.span, kind: ExprKind::Name(w) };
+                    return Ok((rest, Clause { words, value: Some(value), span }));
+                }
+            }
             match self.expr(after, Nl::End) {
                 Err(nom::Err::Error(_)) => {
                     let d = self

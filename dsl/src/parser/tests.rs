@@ -413,7 +413,7 @@ fn world_declarations() {
 
 #[test]
 fn learn_settings() {
-    let src = "learn npi {\n  train sizes 1..=10, traces 64\n  test sizes [20, 100, 1000]\n  return: after_call\n  lr 3e-4, steps 20000,\n    seed 7\n  shuffle true, verbose\n}\n";
+    let src = "learn npi {\n  train sizes 1..=10, traces 64\n  test sizes [20, 100, 1000]\n  return: after_call\n  lr 3e-4, steps 20000,\n    seed 7\n  shuffle true, verbose\n  modules: program, entry: program\n}\n";
     let file = ok(src);
     let ItemKind::Learn(l) = &file.items[0].kind else { panic!() };
     assert_eq!(l.learner.name, "npi");
@@ -441,8 +441,12 @@ fn learn_settings() {
             vec!["return=after_call"],
             vec!["lr=3e-4", "steps=20000", "seed=7"],
             vec!["shuffle=true", "verbose"],
+            vec!["modules=program", "entry=program"],
         ]
     );
+    assert_eq!(l.lines[5].clauses[0].span.text(src), "modules: program");
+    // A keyword that does not end the clause is still not a value.
+    assert!(!messages("learn nram {\n  modules: program + 1\n}\n").is_empty());
     assert_eq!(l.lines[0].clauses[0].span.text(src), "train sizes 1..=10");
     assert_eq!(l.lines[0].span.text(src), "train sizes 1..=10, traces 64");
 }

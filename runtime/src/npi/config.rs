@@ -184,6 +184,7 @@ fn show(v: &SettingValue) -> String {
         SettingValue::Float(f) => f.to_string(),
         SettingValue::Word(w) => format!("`{w}`"),
         SettingValue::List(l) => format!("{l:?}"),
+        SettingValue::Words(w) => format!("[{}]", w.join(", ")),
         SettingValue::Flag(b) => b.to_string(),
     }
 }
@@ -379,6 +380,8 @@ mod tests {
                 ValueKind::Number => SettingValue::Float(0.5),
                 ValueKind::Word(words) => SettingValue::Word(words[words.len() - 1].to_string()),
                 ValueKind::Sizes => SettingValue::List(vec![7]),
+                // NRAM's kinds; no NPI setting has them.
+                ValueKind::Words { .. } | ValueKind::Expr => unreachable!("`{}` has an NRAM kind", s.name),
             };
             let set = settings(&learn(&[(s.name, v)])).unwrap_or_else(|e| panic!("{}: {e}", s.name));
             assert_ne!(set, defaults, "`{}` changes nothing", s.name);
