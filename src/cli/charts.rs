@@ -67,3 +67,49 @@ pub fn accuracy(report: &EvalReport) -> String {
         &[Series { name: &report.learner, points: report.results.iter().map(|r| (r.size as f64, r.accuracy)).collect() }],
     )
 }
+
+/// NRAM's training loss, one series per seed.
+pub fn nram_loss(per_seed: &[(u64, Vec<(f64, f64)>)]) -> String {
+    let names: Vec<String> = per_seed.iter().map(|(s, _)| format!("seed {s}")).collect();
+    let series: Vec<Series> = per_seed.iter().zip(&names).map(|((_, points), name)| Series { name, points: points.clone() }).collect();
+    plot::svg(
+        &Chart { title: "training loss", x_label: "step", y_label: "loss (mean over 10 steps)", x_scale: Scale::Linear, y_scale: Scale::Auto, y_range: None },
+        &series,
+    )
+}
+
+/// NRAM's validation error (wrong graded cells over graded cells, every
+/// training size) against the step, one series per seed.
+pub fn nram_validation(validations: &[synth_runtime::nram::ValidationReport]) -> String {
+    let mut seeds: Vec<u64> = validations.iter().map(|v| v.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let names: Vec<String> = seeds.iter().map(|s| format!("seed {s}")).collect();
+    let series: Vec<Series> = seeds
+        .iter()
+        .zip(&names)
+        .map(|(&seed, name)| Series { name, points: validations.iter().filter(|v| v.seed == seed).map(|v| (v.step as f64, v.error())).collect() })
+        .collect();
+    plot::svg(
+        &Chart { title: "validation error (graded cells)", x_label: "step", y_label: "error", x_scale: Scale::Linear, y_scale: Scale::Linear, y_range: Some((0.0, 1.0)) },
+        &series,
+    )
+}
+
+/// NRAM's exact match against input size, the fuzzy machine (where it was
+/// scored) beside the discrete one.
+pub fn nram_accuracy(report: &synth_runtime::nram::EvalReport) -> String {
+    let fuzzy: Vec<(f64, f64)> = report.results.iter().filter_map(|r| r.fuzzy_accuracy.map(|a| (r.size as f64, a))).collect();
+    let discrete: Vec<(f64, f64)> = report.results.iter().map(|r| (r.size as f64, r.discrete_accuracy)).collect();
+    plot::svg(
+        &Chart {
+            title: &format!("{}: exact match against input size", report.task),
+            x_label: "input size",
+            y_label: "exact match",
+            x_scale: Scale::Log,
+            y_scale: Scale::Linear,
+            y_range: Some((0.0, 1.0)),
+        },
+        &[Series { name: "discrete", points: discrete }, Series { name: "fuzzy", points: fuzzy }],
+    )
+}

@@ -36,11 +36,15 @@ pub struct EvalArgs {
 pub fn run(a: EvalArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let task = compile(&source)?;
-    let (_, model) = load_model(&task, &RunDir::new(&a.model), a.count)?;
+    let dir = RunDir::new(&a.model);
     let sizes = a.sizes.clone().unwrap_or_else(|| task.learn.test_sizes.clone());
     if sizes.is_empty() {
         return Err(Failure::Task(anyhow!("no sizes to evaluate: pass --sizes or add `test sizes [...]` to the learn block")));
     }
+    if dir.learner()? == "nram" {
+        return super::nram::eval(&task, &dir, &sizes, a.count, a.seed, a.json);
+    }
+    let (_, model) = load_model(&task, &dir, a.count)?;
     let engine = Engine::new(&model).map_err(|e| Failure::Task(e.into()))?;
     let report = npi::evaluate(&task, &engine, &sizes, a.count, a.seed, threads(a.threads)).map_err(|e| Failure::Task(e.into()))?;
     if a.json {

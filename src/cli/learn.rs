@@ -66,12 +66,34 @@ pub struct LearnArgs {
 pub fn run(a: LearnArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let task = compile(&source)?;
-    require_npi(a.learner.as_deref().unwrap_or(&task.learn.learner))?;
+    let learner = a.learner.clone().unwrap_or_else(|| task.learn.learner.clone());
     let mut learn = task.learn.clone();
     for s in &a.set {
         let (key, value) = parse_setting(s).map_err(Failure::Task)?;
         learn.settings.insert(key, value);
     }
+    if learner == "nram" {
+        let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&task.name));
+        return super::nram::learn(
+            &task,
+            super::nram::LearnRequest {
+                task_arg: &a.task.task,
+                display: &source.display,
+                learn,
+                from_set: !a.set.is_empty(),
+                seed: a.seed,
+                steps: a.steps,
+                threads: a.threads,
+                time: a.time.or(task.learn.time),
+                out: &out,
+                resume: a.resume,
+                force: a.force,
+                count: a.count,
+                quiet: a.quiet,
+            },
+        );
+    }
+    require_npi(&learner)?;
     let (model_cfg, mut cfg) = npi::settings(&learn).map_err(|e| {
         let place = if a.set.is_empty() { "in the learn block" } else { "in the learn block or --set" };
         Failure::Task(anyhow!("{}: {place}: {e}", source.display))

@@ -19,6 +19,7 @@ mod interrupt;
 mod learn;
 mod machine;
 mod model;
+mod nram;
 mod plot;
 #[cfg(test)]
 mod plot_tests;

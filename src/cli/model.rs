@@ -8,12 +8,13 @@ use anyhow::anyhow;
 use synth_compiler::Task;
 use synth_runtime::npi::{self, Checkpoint, LoadError};
 
-/// The one learner that trains today; the others are refused by name.
+/// The learners the NPI code paths serve; `nram` has its own
+/// ([`super::nram`]) and the others are refused by name.
 pub fn require_npi(learner: &str) -> Result<(), Failure> {
-    if learner == "npi" {
-        Ok(())
-    } else {
-        Err(Failure::Task(anyhow!("learner `{learner}` is not available yet; synth trains `npi` (the Neural Programmer-Interpreter) today")))
+    match learner {
+        "npi" => Ok(()),
+        "nram" => Err(Failure::Task(anyhow!("this is an NRAM checkpoint or task; the NPI commands cannot use it"))),
+        _ => Err(Failure::Task(anyhow!("learner `{learner}` is not available yet; synth trains `npi` (the Neural Programmer-Interpreter) and `nram` (the Neural Random-Access Machine) today"))),
     }
 }
 

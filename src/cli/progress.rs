@@ -54,6 +54,15 @@ impl<'a> CliHooks<'a> {
     }
 }
 
+/// Why training must stop now, if it must: Ctrl-C, or the time budget
+/// (in seconds since `start`) used up. Shared by every learner's hooks.
+pub fn stop_reason(start: Instant, budget: Option<u64>, interrupted: &AtomicBool) -> Option<&'static str> {
+    if interrupted.load(Ordering::SeqCst) {
+        return Some(INTERRUPTED);
+    }
+    budget.filter(|&b| start.elapsed().as_secs() >= b).map(|_| TIME_BUDGET)
+}
+
 impl TrainHooks for CliHooks<'_> {
     fn on_step(&mut self, r: &StepReport) -> Control {
         let step = r.step + self.offset;
@@ -70,17 +79,13 @@ impl TrainHooks for CliHooks<'_> {
                 return Control::Stop;
             }
         }
-        if self.interrupted.load(Ordering::SeqCst) {
-            self.stopped_by = Some(INTERRUPTED);
-            return Control::Stop;
-        }
-        if let Some(b) = self.budget {
-            if self.start.elapsed().as_secs() >= b {
-                self.stopped_by = Some(TIME_BUDGET);
-                return Control::Stop;
+        match stop_reason(self.start, self.budget, &self.interrupted) {
+            Some(why) => {
+                self.stopped_by = Some(why);
+                Control::Stop
             }
+            None => Control::Continue,
         }
-        Control::Continue
     }
 
     fn on_validation(&mut self, r: &ValidationReport, best: &Checkpoint) -> Control {

@@ -24,7 +24,11 @@ pub struct RunArgs {
 pub fn run(a: RunArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let task = compile(&source)?;
-    let (_, model) = load_model(&task, &RunDir::new(&a.model), 1)?;
+    let dir = RunDir::new(&a.model);
+    if dir.learner()? == "nram" {
+        return super::nram::run(&task, &dir, a.size, a.seed);
+    }
+    let (_, model) = load_model(&task, &dir, 1)?;
     let engine = Engine::new(&model).map_err(|e| Failure::Task(e.into()))?;
     let reference = task.trace(a.size, a.seed).map_err(|e| report_run_error(&source, &e))?;
     let outcome = npi::run(&engine, &task, a.size, a.seed).map_err(|e| Failure::Task(e.into()))?;

@@ -17,6 +17,8 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use synth_runtime::npi::{Checkpoint, CheckpointMeta};
 
 pub const WEIGHTS: &str = "model.safetensors";
@@ -69,29 +71,55 @@ impl RunDir {
     /// Saves a checkpoint: weights first, then the metadata that names them,
     /// each atomically.
     pub fn save(&self, ckpt: &Checkpoint) -> Result<(), RunDirError> {
-        self.write(WEIGHTS, &ckpt.weights)?;
-        match &ckpt.optimizer {
+        self.save_parts(&ckpt.meta, &ckpt.weights, ckpt.optimizer.as_deref())
+    }
+
+    /// Saves any learner's checkpoint: its weights, its optimiser state or
+    /// none, then the metadata that names them.
+    pub fn save_parts(&self, meta: &impl Serialize, weights: &[u8], optimizer: Option<&[u8]>) -> Result<(), RunDirError> {
+        self.write(WEIGHTS, weights)?;
+        match optimizer {
             Some(bytes) => self.write(OPTIMIZER, bytes)?,
             None => {
                 // A stale state would not belong to these weights.
                 let _ = fs::remove_file(self.file(OPTIMIZER));
             }
         }
-        let meta = serde_json::to_vec_pretty(&ckpt.meta).expect("metadata serialises");
+        let meta = serde_json::to_vec_pretty(meta).expect("metadata serialises");
         self.write(META, &meta)
     }
 
     /// The checkpoint's metadata and weights, without the optimiser state
     /// (what `eval` and `run` need).
     pub fn load(&self) -> Result<Checkpoint, RunDirError> {
+        let (meta, weights): (CheckpointMeta, _) = self.load_parts()?;
+        Ok(Checkpoint { meta, weights, optimizer: None })
+    }
+
+    /// Any learner's metadata and weights.
+    pub fn load_parts<M: DeserializeOwned>(&self) -> Result<(M, Vec<u8>), RunDirError> {
         let meta_path = self.file(META);
         if !meta_path.is_file() {
             return Err(RunDirError::NoModel { path: self.path.display().to_string() });
         }
-        let meta: CheckpointMeta =
-            serde_json::from_slice(&read(&meta_path)?).map_err(|err| RunDirError::BadMeta { path: meta_path.display().to_string(), err })?;
+        let meta: M = serde_json::from_slice(&read(&meta_path)?).map_err(|err| RunDirError::BadMeta { path: meta_path.display().to_string(), err })?;
         let weights = read(&self.file(WEIGHTS))?;
-        Ok(Checkpoint { meta, weights, optimizer: None })
+        Ok((meta, weights))
+    }
+
+    /// The learner that trained the checkpoint here (`model.json`'s
+    /// `learner`), to pick the code that reads the rest.
+    pub fn learner(&self) -> Result<String, RunDirError> {
+        #[derive(serde::Deserialize)]
+        struct Learner {
+            learner: String,
+        }
+        let meta_path = self.file(META);
+        if !meta_path.is_file() {
+            return Err(RunDirError::NoModel { path: self.path.display().to_string() });
+        }
+        let l: Learner = serde_json::from_slice(&read(&meta_path)?).map_err(|err| RunDirError::BadMeta { path: meta_path.display().to_string(), err })?;
+        Ok(l.learner)
     }
 
     /// The checkpoint with its optimiser state when there is one (what

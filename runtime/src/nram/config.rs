@@ -217,6 +217,7 @@ fn show(v: &SettingValue) -> String {
         SettingValue::Word(w) => format!("`{w}`"),
         SettingValue::List(l) => format!("{l:?}"),
         SettingValue::Flag(b) => b.to_string(),
+        SettingValue::Words(w) => format!("[{}]", w.join(", ")),
     }
 }
 
@@ -251,8 +252,11 @@ fn number(key: &str, v: &SettingValue, lo: f64, hi: f64) -> Result<f64, ConfigEr
 /// program's, from `program`), or module names separated by spaces or
 /// commas (`read, inc, write`), repeats allowed.
 fn modules(v: &SettingValue, program: &dyn Fn() -> Vec<String>) -> Result<Vec<Module>, ConfigError> {
-    let SettingValue::Word(w) = v else {
-        return Err(ConfigError::BadValue { key: "modules".into(), expected: "module names or `program`", found: show(v) });
+    let w = match v {
+        SettingValue::Word(w) => w.clone(),
+        // The learn block's `modules [read, inc, write]`.
+        SettingValue::Words(ws) => ws.join(" "),
+        _ => return Err(ConfigError::BadValue { key: "modules".into(), expected: "module names or `program`", found: show(v) }),
     };
     let names: Vec<String> = if w.trim() == "program" {
         let p = program();

@@ -1,0 +1,334 @@
+//! The Neural Random-Access Machine's side of `synth learn`, `synth eval`
+//! and `synth run`, for tasks whose world is a tape. Training itself is
+//! `synth_runtime::nram::train`; this module adds the terminal, the clock
+//! and the disk as [`super::learn`] does for NPI: settings from the command
+//! line, the run directory, progress, Ctrl-C and the time budget, the best
+//! checkpoint saved as soon as it is found, the plots and the final table.
+
+use super::charts;
+use super::failure::Failure;
+use super::interrupt::interrupt_flag;
+use super::progress::{stop_reason, INTERRUPTED};
+use super::rundir::{self, RunDir, RunDirError};
+use anyhow::anyhow;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+use synth_compiler::{LearnSpec, Task};
+use synth_runtime::nram::{self, Checkpoint, CheckpointMeta, Control, EvalReport, StepReport, StopReason, TrainConfig, TrainHooks, ValidationReport};
+
+/// Cells up to which `eval` also scores the fuzzy machine (it costs
+/// O(T M^2) per example; the discrete one runs at any size).
+pub const FUZZY_CELLS: usize = 256;
+
+/// What `synth learn` was asked, as far as NRAM reads it.
+pub struct LearnRequest<'a> {
+    pub task_arg: &'a str,
+    pub display: &'a str,
+    pub learn: LearnSpec,
+    pub from_set: bool,
+    pub seed: Option<u64>,
+    pub steps: Option<u64>,
+    pub threads: Option<usize>,
+    pub time: Option<u64>,
+    pub out: &'a Path,
+    pub resume: bool,
+    pub force: bool,
+    pub count: usize,
+    pub quiet: bool,
+}
+
+pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
+    let (model_cfg, mut cfg) = nram::settings(task, &r.learn).map_err(|e| {
+        let place = if r.from_set { "in the learn block or --set" } else { "in the learn block" };
+        Failure::Task(anyhow!("{}: {place}: {e}", r.display))
+    })?;
+    if let Some(s) = r.seed {
+        cfg.seed = s;
+    }
+    if let Some(s) = r.steps {
+        cfg.steps = s;
+    }
+    if let Some(t) = r.threads {
+        cfg.threads = t;
+    }
+    let dir = RunDir::new(r.out);
+    if r.resume {
+        return Err(Failure::Task(anyhow!("`synth learn --resume` is for NPI runs; an NRAM run restarts its seeds (pass --force to replace `{}`)", dir.path.display())));
+    }
+    if dir.has_model() && !r.force {
+        return Err(Failure::Task(anyhow!("`{}` already holds a trained model; pass --force to replace it, or --out DIR", dir.path.display())));
+    }
+    // One example of every size before anything is written: a task that
+    // cannot produce its data fails here, with the files untouched.
+    for &size in &cfg.train_sizes {
+        task.tape_example(size, cfg.seed).map_err(|e| Failure::Task(anyhow!("generating examples: {e}")))?;
+    }
+    dir.create()?;
+    let _ = std::fs::remove_file(dir.file(rundir::METRICS));
+    let sizes = &cfg.train_sizes;
+    eprintln!(
+        "training nram on `{}`: {}, sizes {}..={}, {} seed{} from {}, at most {} steps each{}; writing to {}",
+        task.name,
+        nram::checkpoint::describe(&model_cfg),
+        sizes.iter().min().unwrap_or(&0),
+        sizes.iter().max().unwrap_or(&0),
+        cfg.seeds,
+        if cfg.seeds == 1 { "" } else { "s" },
+        cfg.seed,
+        cfg.steps,
+        r.time.map(|b| format!(" or {b} s")).unwrap_or_default(),
+        dir.path.display()
+    );
+    let total = cfg.steps * cfg.seeds as u64;
+    let bar = if r.quiet { ProgressBar::hidden() } else { ProgressBar::new(total) };
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}").expect("valid template").progress_chars("=> "),
+    );
+    let mut hooks = NramHooks::new(&dir, bar.clone(), r.time, interrupt_flag(), &cfg);
+    let outcome = nram::train(task, &model_cfg, &cfg, &mut hooks);
+    bar.finish_and_clear();
+    if let Some(e) = hooks.error.take() {
+        return Err(e.into());
+    }
+    let outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
+    let best = &outcome.best;
+    save(&dir, best)?;
+    let seconds = hooks.start.elapsed().as_secs_f64();
+    for s in &outcome.seeds {
+        let why = match (s.stop, hooks.stopped_by) {
+            (StopReason::Converged, _) => "converged".to_string(),
+            (StopReason::Steps, _) => "step budget used".to_string(),
+            (StopReason::Plateau, _) => format!("no better validation for {} validations in a row", cfg.give_up),
+            (StopReason::Stopped, Some(w)) => w.to_string(),
+            (StopReason::Stopped, None) => "stopped".to_string(),
+        };
+        let wrong: usize = s.best.meta.validation.iter().map(|v| v.wrong).sum();
+        let graded: usize = s.best.meta.validation.iter().map(|v| v.graded).sum();
+        eprintln!(
+            "  seed {}: {} after {} steps ({why}); best at step {}: level {}/{}, {wrong}/{graded} graded cells wrong",
+            s.seed,
+            if s.converged { "converged" } else { "did not converge" },
+            s.steps,
+            s.best.meta.step,
+            s.best.meta.level + 1,
+            cfg.train_sizes.len(),
+        );
+    }
+    eprintln!(
+        "{} of {} seed{} converged in {seconds:.1} s; kept seed {} (step {}) -> {}",
+        outcome.converged(),
+        outcome.seeds.len(),
+        if outcome.seeds.len() == 1 { "" } else { "s" },
+        best.meta.seed,
+        best.meta.step,
+        dir.file(rundir::WEIGHTS).display()
+    );
+    dir.write("loss.svg", charts::nram_loss(&hooks.losses).as_bytes())?;
+    dir.write("validation.svg", charts::nram_validation(&hooks.validations).as_bytes())?;
+    if hooks.stopped_by == Some(INTERRUPTED) {
+        return Ok(());
+    }
+    let top = cfg.train_sizes.iter().copied().max().unwrap_or(1);
+    let test_sizes = if task.learn.test_sizes.is_empty() { vec![2 * top, 5 * top] } else { task.learn.test_sizes.clone() };
+    let machine = best.model().map_err(|e| Failure::Task(e.into()))?;
+    let t = Instant::now();
+    let report = nram::evaluate(task, &machine, &test_sizes, r.count, 0, FUZZY_CELLS).map_err(|e| Failure::Task(e.into()))?;
+    dir.write("eval.json", serde_json::to_string_pretty(&report).expect("serialisable").as_bytes())?;
+    dir.write("accuracy.svg", charts::nram_accuracy(&report).as_bytes())?;
+    println!("{}", table(&report));
+    eprintln!("evaluated in {:.1} s; plots and metrics in {} (`synth run {} --model {}` shows the machine at work)", t.elapsed().as_secs_f64(), dir.path.display(), r.task_arg, dir.path.display());
+    Ok(())
+}
+
+fn save(dir: &RunDir, c: &Checkpoint) -> Result<(), RunDirError> {
+    dir.save_parts(&c.meta, &c.weights, None)
+}
+
+/// The NRAM checkpoint in `dir`, checked against `task`, and its machine.
+pub fn load(task: &Task, dir: &RunDir) -> Result<(Checkpoint, nram::Nram), Failure> {
+    let (meta, weights): (CheckpointMeta, _) = dir.load_parts()?;
+    let ckpt = Checkpoint { meta, weights };
+    let machine = ckpt.load(task).map_err(|e| Failure::Task(anyhow!("cannot use `{}`: {e}", dir.path.display())))?;
+    Ok((ckpt, machine))
+}
+
+/// The generalisation table: per size, the fuzzy machine (where it was
+/// scored) and the discrete one.
+pub fn table(report: &EvalReport) -> String {
+    let mut out = format!("{:>7}  {:>6}  {:>13}  {:>12}  {:>16}  {:>15}\n", "size", "cells", "fuzzy error", "fuzzy exact", "discrete error", "discrete exact");
+    for r in &report.results {
+        let pct = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{:.1}%", 100.0 * x));
+        out.push_str(&format!(
+            "{:>7}  {:>6}  {:>13}  {:>12}  {:>16}  {:>15}\n",
+            r.size,
+            r.cells,
+            pct(r.fuzzy_error),
+            pct(r.fuzzy_accuracy),
+            pct(Some(r.discrete_error)),
+            pct(Some(r.discrete_accuracy)),
+        ));
+    }
+    out.trim_end().to_string()
+}
+
+/// `synth eval` on an NRAM checkpoint.
+pub fn eval(task: &Task, dir: &RunDir, sizes: &[usize], count: usize, seed: u64, json: bool) -> Result<(), Failure> {
+    let (_, machine) = load(task, dir)?;
+    let report = nram::evaluate(task, &machine, sizes, count, seed, FUZZY_CELLS).map_err(|e| Failure::Task(e.into()))?;
+    if json {
+        println!("{}", serde_json::to_string(&report).expect("serialisable"));
+    } else {
+        println!("{}", table(&report));
+    }
+    Ok(())
+}
+
+/// `synth run` on an NRAM checkpoint: the discrete machine on one input,
+/// its final tape beside the reference's, graded cells that differ marked.
+pub fn run(task: &Task, dir: &RunDir, size: usize, seed: u64) -> Result<(), Failure> {
+    let (_, machine) = load(task, dir)?;
+    let e = task.tape_example(size, seed).map_err(|e| Failure::Task(anyhow!("{e}")))?;
+    let out = nram::Runner::new().run(&machine, &e).map_err(|e| Failure::Task(anyhow!("{e}")))?;
+    println!("// the learned machine (discrete) on `{}`, size {size}, seed {seed}: {} cells, halted after {} of {} timesteps", task.name, e.cells, out.steps, e.timesteps);
+    println!("{:>6}  {:>6}  {:>8}  {:>9}", "cell", "input", "machine", "reference");
+    let mut wrong = 0;
+    for (i, ((&input, &got), &want)) in e.input.iter().zip(&out.tape).zip(&e.output).enumerate() {
+        let graded = e.graded.binary_search(&(i as u32)).is_ok();
+        let mark = match (graded, got == want) {
+            (true, true) => "  graded",
+            (true, false) => {
+                wrong += 1;
+                "  graded, WRONG"
+            }
+            (false, _) => "",
+        };
+        println!("{i:>6}  {input:>6}  {got:>8}  {want:>9}{mark}");
+    }
+    if wrong == 0 {
+        println!("// result: every graded cell ({}) holds the reference's value", e.graded.len());
+    } else {
+        println!("// result: {wrong} of {} graded cells wrong", e.graded.len());
+    }
+    Ok(())
+}
+
+/// What training shows and records: a progress bar over every seed's
+/// steps, `metrics.jsonl`, a line per validation, and the best checkpoint
+/// of all seeds saved as soon as it is found.
+struct NramHooks<'a> {
+    dir: &'a RunDir,
+    bar: ProgressBar,
+    start: Instant,
+    budget: Option<u64>,
+    interrupted: Arc<AtomicBool>,
+    seeds: usize,
+    /// Per seed: `(step, mean loss)` every 10 steps, and the running window.
+    losses: Vec<(u64, Vec<(f64, f64)>)>,
+    windows: Vec<(f64, usize)>,
+    validations: Vec<ValidationReport>,
+    /// The rank of the checkpoint on disk: not converged, then wrong cells.
+    saved: Option<(bool, usize)>,
+    error: Option<RunDirError>,
+    stopped_by: Option<&'static str>,
+}
+
+impl<'a> NramHooks<'a> {
+    fn new(dir: &'a RunDir, bar: ProgressBar, budget: Option<u64>, interrupted: Arc<AtomicBool>, cfg: &TrainConfig) -> NramHooks<'a> {
+        let seeds = cfg.seeds.max(1);
+        NramHooks {
+            dir,
+            bar,
+            start: Instant::now(),
+            budget,
+            interrupted,
+            seeds,
+            losses: (0..seeds as u64).map(|k| (cfg.seed.wrapping_add(k), Vec::new())).collect(),
+            windows: vec![(0.0, 0); seeds],
+            validations: Vec::new(),
+            saved: None,
+            error: None,
+            stopped_by: None,
+        }
+    }
+
+    fn slot(&self, seed: u64) -> usize {
+        self.losses.iter().position(|(s, _)| *s == seed).unwrap_or(0)
+    }
+
+    fn fail(&mut self, e: RunDirError) -> Control {
+        self.error = Some(e);
+        Control::Stop
+    }
+}
+
+impl TrainHooks for NramHooks<'_> {
+    fn on_step(&mut self, r: &StepReport) -> Control {
+        self.bar.inc(1);
+        let k = self.slot(r.seed);
+        let w = &mut self.windows[k];
+        *w = (w.0 + r.loss, w.1 + 1);
+        if r.step % 10 == 0 {
+            let mean = w.0 / w.1.max(1) as f64;
+            *w = (0.0, 0);
+            self.losses[k].1.push((r.step as f64, mean));
+            if self.seeds == 1 {
+                self.bar.set_message(format!("loss {mean:.4}  level {}", r.level + 1));
+            }
+            let line = json!({"seed": r.seed, "step": r.step, "loss": mean, "entropy": r.entropy, "error": r.error, "grad_norm": r.grad_norm, "level": r.level, "seconds": self.start.elapsed().as_secs_f64()});
+            if let Err(e) = self.dir.log(&line) {
+                return self.fail(e);
+            }
+        }
+        match stop_reason(self.start, self.budget, &self.interrupted) {
+            Some(why) => {
+                self.stopped_by = Some(why);
+                Control::Stop
+            }
+            None => Control::Continue,
+        }
+    }
+
+    fn on_validation(&mut self, r: &ValidationReport, best: &Checkpoint) -> Control {
+        let exact: usize = r.scores.iter().map(|s| s.exact).sum();
+        let count: usize = r.scores.iter().map(|s| s.count).sum();
+        let discrete: usize = r.scores.iter().map(|s| s.discrete_exact).sum();
+        let text = format!(
+            "{:>7.1}s  seed {}  step {:>6}  level {:>2}/{}  loss {:.4}  error {:>5.1}%  exact {exact}/{count}, discrete {discrete}/{count}{}{}",
+            self.start.elapsed().as_secs_f64(),
+            r.seed,
+            r.step,
+            r.level + 1,
+            r.scores.len(),
+            r.loss,
+            100.0 * r.error(),
+            if r.converged { "  converged" } else { "" },
+            if r.improved { "  (best of seed)" } else { "" },
+        );
+        if self.bar.is_hidden() {
+            eprintln!("{text}");
+        } else {
+            self.bar.println(text);
+        }
+        let mut line = serde_json::to_value(r).expect("serialisable");
+        line["seconds"] = json!(self.start.elapsed().as_secs_f64());
+        if let Err(e) = self.dir.log(&json!({"validation": line})) {
+            return self.fail(e);
+        }
+        self.validations.push(r.clone());
+        if r.improved {
+            let wrong: usize = best.meta.validation.iter().map(|s| s.wrong).sum();
+            let rank = (!best.meta.converged, wrong);
+            if self.saved.is_none_or(|s| rank < s) {
+                self.saved = Some(rank);
+                if let Err(e) = save(self.dir, best) {
+                    return self.fail(e);
+                }
+            }
+        }
+        Control::Continue
+    }
+}
