@@ -85,6 +85,15 @@ impl Task {
         self.op_graph().nram_modules()
     }
 
+    /// The task's world kind: a scratchpad or a tape (the kinds that compile).
+    pub fn world(&self) -> crate::builtins::WorldKind {
+        if self.is_tape() {
+            crate::builtins::WorldKind::Tape
+        } else {
+            crate::builtins::WorldKind::Scratchpad
+        }
+    }
+
     /// Whether the task's world is a tape (learned by NRAM from
     /// [`Task::tape_example`]s) rather than a scratchpad (learned by NPI
     /// from [`Task::trace`]s).

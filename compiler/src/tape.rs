@@ -53,10 +53,11 @@ impl Tape {
     }
 
     /// The bytes a tape of `cells` cells holds during a run: each cell's
-    /// value, its written flag, and its value in the copy of the input tape
-    /// kept beside the run.
+    /// value, its written flag, its value in the copy of the input tape kept
+    /// beside the run, and its address in the list of graded cells an
+    /// example ends with.
     pub(crate) fn bytes_for(cells: u64) -> u64 {
-        cells.saturating_mul(2 * std::mem::size_of::<u32>() as u64 + 1)
+        cells.saturating_mul(3 * std::mem::size_of::<u32>() as u64 + 1)
     }
 
     /// The bytes this tape holds (0 for the empty tape of a scratchpad).
@@ -205,6 +206,8 @@ impl Tape {
     pub(crate) fn read_list(&self, at: &Value, len: &Value, meter: &Meter) -> FaultResult<Value> {
         let k = match len {
             Value::Int(k) if *k >= 0 => *k as u64,
+            // Longer than any tape: refused below, as running off it.
+            Value::Big(b) if b.sign() == num_bigint::Sign::Plus => u64::MAX,
             other => {
                 return Err(Fault::new(
                     RunErrorKind::Value,

@@ -37,7 +37,7 @@ fn check_graphs(rel: &str) -> (String, String, String) {
 /// The file's source, then its lint warnings rendered.
 fn check_lint(rel: &str) -> (usize, String) {
     let (task, src) = compile(rel);
-    let diags = lint(task.op_graph(), task.call_graph(), WorldKind::Scratchpad);
+    let diags = lint(task.op_graph(), task.call_graph(), task.world());
     let name = Path::new(rel).file_name().and_then(|n| n.to_str()).unwrap_or(rel);
     (diags.len(), format!("{src}\n---\n{}", synth_dsl::render_all(&diags, name, &src)))
 }

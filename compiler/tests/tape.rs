@@ -163,7 +163,7 @@ fn cells_are_checked_against_the_limits_before_the_tape_is_allocated() {
 
 #[test]
 fn runs_are_bounded_by_steps_and_the_log_by_memory() {
-    let t = task(&edit("    i = i + 1\n", ""));
+    let t = task(&edit("    i = i + 1\n", "").replace("timesteps: n + 3", "timesteps: n + 3, max_steps 100000"));
     assert_eq!(t.tape_example(3, 0).unwrap_err().kind, RunErrorKind::StepLimit);
     // An endless loop of writes: logging them stops at the memory limit.
     let t = task(&edit("    i = i + 1\n", "").replace("timesteps: n + 3", "timesteps: n + 3, max_memory 100000"));

@@ -208,17 +208,31 @@ fn pipeline(src: &str, seed: u64, out: &mut Outcome) {
     };
     let _ = task.call_graph().to_dot();
     let _ = task.op_graph().to_text();
+    let _ = task.op_graph().to_text_nram();
+    let _ = task.nram_modules();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     for size in [1usize, 4] {
         let run_seed = rng.random_range(0..4u64);
-        match task.run(size, run_seed) {
-            Ok((trace, _)) => {
-                out.traces += 1;
+        // A tape task's reference run is its memory writes; a scratchpad's
+        // is a trace (each refuses the other kind's entry point).
+        let run = if task.is_tape() {
+            task.tape_trace(size, run_seed).map(|t| {
+                if size == 1 {
+                    let _ = task.render_tape_trace(&t);
+                    let _ = serde_json::to_string(&t);
+                    let _ = task.tape_example(size, run_seed);
+                }
+            })
+        } else {
+            task.run(size, run_seed).map(|(trace, _)| {
                 if size == 1 {
                     let _ = task.render_trace(&trace);
                     let _ = task.trace_json(&trace);
                 }
-            }
+            })
+        };
+        match run {
+            Ok(()) => out.traces += 1,
             Err(e) => {
                 if matches!(
                     e.kind,
@@ -277,6 +291,11 @@ pub const STDLIB: &[(&str, &str)] = &[
     ("mul_digit", include_str!("../../../stdlib/mul_digit.npl")),
     ("reverse", include_str!("../../../stdlib/reverse.npl")),
     ("sub", include_str!("../../../stdlib/sub.npl")),
+    ("nram_access", include_str!("../../../stdlib/nram_access.npl")),
+    ("nram_copy", include_str!("../../../stdlib/nram_copy.npl")),
+    ("nram_listsearch", include_str!("../../../stdlib/nram_listsearch.npl")),
+    ("nram_merge", include_str!("../../../stdlib/nram_merge.npl")),
+    ("nram_walkbst", include_str!("../../../stdlib/nram_walkbst.npl")),
 ];
 
 /// Fragments that are likely to produce interesting near-miss programs.
@@ -287,7 +306,9 @@ const SNIPPETS: &[&str] = &[
     "program Q(a, b, c, d) { }", "entry NOPE", "observe 1", " * a * a * a", "random_list(n * 1000, 0..10)",
     "random_number(digits: 100000)", "sorted(", "read_list(row: 0)", "read_number(row: 1)", "max steps 100000",
     "max memory 1000", "max int bits 64", "max list len 2", "é", "//", "\"", "..=", "for i in 0..n { }",
-    "base: 256", "cols: 1000000", "rows: 0",
+    "base: 256", "cols: 1000000", "rows: 0", "mem[0] = 1", "mem[n]", "mem[-1]", "cells", "world tape(cells: n)",
+    "write_list(at: 0, [1])", "read_list(at: 0, len: 99)", "random_permutation(n)", "random_distinct(n, 0..n)",
+    "timesteps: n", "modules: program", "cells: 100000000",
 ];
 
 /// One to three edits of a source: cut a span, insert a snippet, copy a
