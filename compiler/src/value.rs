@@ -184,6 +184,17 @@ impl Meter {
         self.check(0)
     }
 
+    /// Sets the bytes of the pad, trace and frames if the total then fits,
+    /// and says whether it did; otherwise leaves the account as it was.
+    #[inline]
+    pub(crate) fn fits_fixed(&self, bytes: u64) -> bool {
+        let fits = self.values.get().saturating_add(bytes) <= self.limits.max_memory;
+        if fits {
+            self.fixed.set(bytes);
+        }
+        fits
+    }
+
     #[inline]
     fn check(&self, more: u64) -> FaultResult<()> {
         let total = self.values.get().saturating_add(self.fixed.get()).saturating_add(more);
