@@ -130,7 +130,7 @@ pub(crate) fn eval(e: &Expr, cx: &mut Cx) -> FaultResult<Value> {
             let v = eval(a, cx)?;
             let r = value::neg(&v).map_err(|_| not_int(cx, a, &v, "-", *span, false))?;
             cx.meter.release(&v);
-            cx.meter.charge(r.heap_bytes()).map_err(|f| f.at(*span))?;
+            cx.meter.charge_value(&r).map_err(|f| f.at(*span))?;
             r
         }
         Expr::Arith(op, a, b, span) => {
@@ -141,7 +141,7 @@ pub(crate) fn eval(e: &Expr, cx: &mut Cx) -> FaultResult<Value> {
                     // The operands are temporaries: credit them as they go.
                     cx.meter.release(&x);
                     cx.meter.release(&y);
-                    cx.meter.charge(v.heap_bytes()).map_err(|f| f.at(*span))?;
+                    cx.meter.charge_value(&v).map_err(|f| f.at(*span))?;
                     v
                 }
                 Err(OpError::TooBig(bits)) => return Err(cx.meter.too_big(bits).at(*span)),
