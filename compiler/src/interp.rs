@@ -11,7 +11,9 @@
 //! and [`Limits::max_list_len`] before it is built and charged to the run's
 //! [`Meter`], which also holds the bytes of the pad, the trace and the
 //! frames against [`Limits::max_memory`]. With each value bounded, each step
-//! is bounded in time too, so `max_steps` bounds a run's time.
+//! is bounded in time too, so `max_steps` bounds a run's time. The trace
+//! and the frames are reported to the meter once per [`BATCH`] recorded
+//! steps, for a bound on all of them (see [`Machine::reserve`]).
 //!
 //! Recording: each call of a program or action is one [`Step`] of the caller
 //! with the observation taken just before the call runs. A frame's steps are
@@ -131,7 +133,7 @@ pub(crate) fn eval(e: &Expr, cx: &mut Cx) -> FaultResult<Value> {
             let v = eval(a, cx)?;
             let r = value::neg(&v).map_err(|_| not_int(cx, a, &v, "-", *span, false))?;
             cx.meter.release(&v);
-            cx.meter.charge(r.heap_bytes()).map_err(|f| f.at(*span))?;
+            cx.meter.charge_value(&r).map_err(|f| f.at(*span))?;
             r
         }
         Expr::Arith(op, a, b, span) => {
@@ -142,7 +144,7 @@ pub(crate) fn eval(e: &Expr, cx: &mut Cx) -> FaultResult<Value> {
                     // The operands are temporaries: credit them as they go.
                     cx.meter.release(&x);
                     cx.meter.release(&y);
-                    cx.meter.charge(v.heap_bytes()).map_err(|f| f.at(*span))?;
+                    cx.meter.charge_value(&v).map_err(|f| f.at(*span))?;
                     v
                 }
                 Err(OpError::TooBig(bits)) => return Err(cx.meter.too_big(bits).at(*span)),
@@ -628,6 +630,11 @@ impl Recorder {
         observe(module, pad, &mut self.pend_obs[at..])
     }
 
+    /// Whether ending a frame that made `calls` calls records a step.
+    fn ends_with_step(&self, calls: u32) -> bool {
+        self.end == EndConvention::OwnStep || calls == 0
+    }
+
     fn end_frame(&mut self, module: &Module, pad: &Pad, frame: u32, pend_start: usize, calls: u32) -> FaultResult<()> {
         match self.end {
             EndConvention::OwnStep => self.step(module, pad, None, true, None)?,
@@ -645,6 +652,26 @@ impl Recorder {
         self.obs.extend(self.pend_obs.drain(pend_start * self.width..));
         Ok(())
     }
+}
+
+/// Steps recorded between two reports of the trace and the frames to the
+/// meter. The meter then holds room for this many steps, each a call, more
+/// than the run has: for the stdlib's tasks, tens of kilobytes. A run
+/// within that much of its limit is checked step by step.
+const BATCH: u32 = 256;
+
+/// The bytes of the frames' locals (`slots` values) and of `depth` frames,
+/// twice over for the vectors' growth.
+fn frame_bytes(slots: usize, depth: usize) -> u64 {
+    2 * (slots * std::mem::size_of::<Value>() + depth * std::mem::size_of::<Active>()) as u64
+}
+
+/// What the meter has room for (see [`Machine::reserve`]).
+struct Room {
+    /// Steps that may still be recorded before the meter is asked again.
+    steps: u32,
+    /// The most locals any program has: what one call adds at most.
+    max_slots: usize,
 }
 
 /// One live program invocation.
@@ -852,10 +879,64 @@ impl<'a> Machine<'a> {
     /// Reports the pad, the trace (with `more` steps and `frames` frames to
     /// come) and the frames' locals (`slots` values, `depth` frames) to the
     /// meter, which refuses if the run would then hold more than its limit.
-    #[inline]
     fn hold(&self, rec: &Recorder, more: usize, frames: usize, slots: usize, depth: usize) -> FaultResult<()> {
-        let frame_bytes = 2 * (slots * std::mem::size_of::<Value>() + depth * std::mem::size_of::<Active>()) as u64;
-        self.meter.set_fixed(self.pad.bytes() + self.tape.bytes() + rec.bytes_with(more, frames) + frame_bytes)
+        self.meter.set_fixed(self.pad.bytes() + self.tape.bytes() + rec.bytes_with(more, frames) + frame_bytes(slots, depth))
+    }
+
+    /// Makes sure the meter has room for the step about to be recorded,
+    /// which opens `frames` frames and leaves the locals at `slots` values
+    /// in `depth` frames. Reporting to the meter before every step slows
+    /// tracing by a few percent, so the meter is asked for a batch of steps
+    /// at once ([`Self::refill`]) and `room` counts them down: the common
+    /// case is one compare and one decrement.
+    #[inline]
+    fn reserve(&self, rec: &Recorder, room: &mut Room, frames: usize, slots: usize, depth: usize) -> FaultResult<()> {
+        if room.steps == 0 {
+            room.steps = self.refill(rec, room.max_slots, frames, slots, depth)?;
+        }
+        room.steps -= 1;
+        Ok(())
+    }
+
+    /// Asks the meter for the next [`BATCH`] steps, this one included: for
+    /// the trace as [`Recorder::bytes_within`] bounds it, and for the
+    /// locals and frames of a call at every step (at most `max_slots`
+    /// locals each), so that every step of the batch fits whatever it does.
+    /// The values charged meanwhile are checked against that bound. If the
+    /// batch does not fit, asks for this step alone and exactly
+    /// ([`Self::hold`]), so that a run near its limit stops at the step,
+    /// and with the message, that checking every step would give. Returns
+    /// the steps the meter has room for.
+    #[inline(never)]
+    fn refill(&self, rec: &Recorder, max_slots: usize, frames: usize, slots: usize, depth: usize) -> FaultResult<u32> {
+        let batch = BATCH as usize;
+        let frame = frame_bytes(slots + batch * max_slots, depth + batch);
+        if self.meter.fits_fixed(self.pad.bytes() + self.tape.bytes() + rec.bytes_within(batch) + frame) {
+            return Ok(BATCH);
+        }
+        self.hold(rec, 1, frames, slots, depth)?;
+        Ok(1)
+    }
+
+    /// Ends the top frame: records its end, credits its locals and pops it.
+    #[inline]
+    fn pop_frame(
+        &self,
+        rec: &mut Recorder,
+        room: &mut Room,
+        locals: &mut Vec<Value>,
+        stack: &mut Vec<Active>,
+    ) -> FaultResult<()> {
+        let depth = stack.len();
+        let top = stack.pop().expect("a frame is running");
+        if rec.ends_with_step(top.calls) {
+            self.reserve(rec, room, 0, locals.len(), depth)?;
+        }
+        rec.end_frame(self.module, self.pad, top.frame, top.pend as usize, top.calls)?;
+        let base = top.base as usize;
+        locals[base..].iter().for_each(|v| self.meter.release(v));
+        locals.truncate(base);
+        Ok(())
     }
 
     /// Runs program `entry` with no arguments to its end, recording into `rec`.
@@ -871,6 +952,8 @@ impl<'a> Machine<'a> {
         let p0 = module.proc(entry);
         let meter = self.meter;
         self.hold(rec, 0, 1, p0.slots as usize, 1).map_err(|f| self.run_error(f, p0, 0, true))?;
+        let max_slots = module.procs.iter().map(|p| p.slots as usize).max().unwrap_or(0);
+        let mut room = Room { steps: 0, max_slots };
         locals.resize(p0.slots as usize, Value::Unit);
         rec.frames.push(Frame { program: entry, args: NO_ARGS, parent: None, depth: 0, first_step: 0, len: 0 });
         stack.push(Active { program: entry, pc: 0, base: 0, frame: 0, pend: 0, calls: 0 });
@@ -883,11 +966,8 @@ impl<'a> Machine<'a> {
             let base = top.base as usize;
             let Some(instr) = proc.code.get(pc) else {
                 // The frame ran off its end: the same as `return`.
-                let (frame, pend, calls) = (top.frame, top.pend as usize, top.calls);
-                rec.end_frame(module, self.pad, frame, pend, calls).map_err(|f| self.run_error(f, proc, pc, true))?;
-                locals[base..].iter().for_each(|v| meter.release(v));
-                locals.truncate(base);
-                stack.pop();
+                self.pop_frame(rec, &mut room, &mut locals, &mut stack)
+                    .map_err(|f| self.run_error(f, proc, pc, true))?;
                 continue;
             };
             self.steps += 1;
@@ -907,7 +987,8 @@ impl<'a> Machine<'a> {
                     };
                     let res = act_operands(*action, *p, arg, cx, base_value);
                     let (pi, code, op) = res.map_err(|f| self.run_error(f, proc, pc, true))?;
-                    self.hold(rec, 1, 0, locals.len(), depth).map_err(|f| self.run_error(f, proc, pc, true))?;
+                    self.reserve(rec, &mut room, 0, locals.len(), depth)
+                        .map_err(|f| self.run_error(f, proc, pc, true))?;
                     let call = Call { program: ACT, args: [*action as u16, pi as u16, code] };
                     rec.step(module, self.pad, Some(call), false, None)
                         .map_err(|f| self.run_error(f, proc, pc, true))?;
@@ -940,7 +1021,8 @@ impl<'a> Machine<'a> {
                     let callee = module.proc(id);
                     let new_base = locals.len();
                     let slots = new_base + callee.slots as usize;
-                    self.hold(rec, 1, 1, slots, stack.len() + 1).map_err(|f| self.run_error(f, proc, pc, true))?;
+                    self.reserve(rec, &mut room, 1, slots, stack.len() + 1)
+                        .map_err(|f| self.run_error(f, proc, pc, true))?;
                     let mut encoded = NO_ARGS;
                     for (k, a) in args.iter().enumerate() {
                         let cx = Cx {
@@ -989,12 +1071,8 @@ impl<'a> Machine<'a> {
                     stack.push(Active { program: id, pc: 0, base: new_base as u32, frame: child, pend, calls: 0 });
                 }
                 Instr::Return => {
-                    let (frame, pend, calls) = (top.frame, top.pend as usize, top.calls);
-                    rec.end_frame(module, self.pad, frame, pend, calls)
+                    self.pop_frame(rec, &mut room, &mut locals, &mut stack)
                         .map_err(|f| self.run_error(f, proc, pc, true))?;
-                    locals[base..].iter().for_each(|v| meter.release(v));
-                    locals.truncate(base);
-                    stack.pop();
                 }
                 other => {
                     let flow = self.plain(other, &mut locals[base..], &proc.slot_names, &mut no_rng);
@@ -1035,6 +1113,21 @@ impl Recorder {
         let pend = if need > cap { need.max(2 * cap) } else { cap };
         let steps = 2 * (self.steps.len() + more) as u64 + 2 * pend as u64;
         steps * step + 2 * (self.frames.len() + frames) as u64 * std::mem::size_of::<Frame>() as u64
+    }
+
+    /// A bound on [`Self::bytes_with`]`(1, 1)` at each of the next `more`
+    /// steps (`more >= 3`), each of which records one step and opens at most
+    /// one frame. Meanwhile the pending steps may move into the finished
+    /// ones, so they count with them; and a pending buffer that must grow
+    /// doubles, push by push from a capacity of at least 4, until it holds
+    /// them all, so it ends below twice their number.
+    fn bytes_within(&self, more: usize) -> u64 {
+        let step = (std::mem::size_of::<Step>() + 2 * self.width) as u64;
+        let cap = self.pend_steps.capacity();
+        let need = self.pend_steps.len() + more;
+        let pend = if need > cap { 2 * (need - 1) } else { cap };
+        let steps = 2 * (self.steps.len() + need) as u64 + 2 * pend as u64;
+        steps * step + 2 * (self.frames.len() + more) as u64 * std::mem::size_of::<Frame>() as u64
     }
 }
 
@@ -1141,5 +1234,57 @@ mod tests {
         assert!(seen.iter().all(|&s| s));
         assert_eq!(uniform_below(&mut r, 1), 0);
         let _ = uniform_below(&mut r, u64::MAX);
+    }
+
+    /// Records a step as `Recorder::step` does, without observing.
+    fn record(rec: &mut Recorder) {
+        rec.pend_steps.push(Step { call: None, end: false, child: None });
+        rec.pend_obs.resize(rec.pend_obs.len() + rec.width, 0);
+    }
+
+    /// Whatever the steps of a batch do (call, act, end a frame), the bound
+    /// the meter is asked for before them covers what asking before each
+    /// one would have. Runs of random calls, actions and ends, from an
+    /// empty recorder, with batches starting at a random step and frames of
+    /// every length (calls and ends from rare to frequent), so that frames
+    /// full of pending steps end while the buffers are still growing.
+    #[test]
+    fn a_batch_bound_covers_every_step_of_the_batch() {
+        let mut rng = seeded_rng(0, 0);
+        let mut moved = 0;
+        for run in 0..400u64 {
+            let mut rec = Recorder::new(12, EndConvention::OwnStep);
+            // Where each open frame's pending steps start.
+            let mut open = vec![0];
+            // A call or an end is 1 step in `every`.
+            let every = 2 + uniform_below(&mut rng, 100);
+            let mut left = uniform_below(&mut rng, BATCH as u64);
+            let mut bound = u64::MAX;
+            for _ in 0..4 * BATCH {
+                if left == 0 {
+                    bound = rec.bytes_within(BATCH as usize);
+                    left = BATCH as u64;
+                }
+                left -= 1;
+                assert!(rec.bytes_with(1, 1) <= bound, "run {run}");
+                record(&mut rec);
+                match uniform_below(&mut rng, 2 * every) {
+                    0 => {
+                        let frame = Frame { program: 1, args: NO_ARGS, parent: None, depth: 0, first_step: 0, len: 0 };
+                        rec.frames.push(frame);
+                        open.push(rec.pend_steps.len());
+                    }
+                    1 if open.len() > 1 => {
+                        // The step just recorded is the frame's end.
+                        let start = open.pop().expect("a frame is open");
+                        moved += rec.pend_steps.len() - start;
+                        rec.steps.extend(rec.pend_steps.drain(start..));
+                        rec.obs.extend(rec.pend_obs.drain(start * rec.width..));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert!(moved > 100_000, "frames ended and their steps moved");
     }
 }

@@ -36,13 +36,14 @@ impl Dir {
     }
 }
 
+/// The kinds that own memory the [`Meter`] counts come last, so that
+/// [`Value::owns_heap`], asked whenever the interpreter builds or drops a
+/// value, is one comparison.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Value {
     /// No value: what an action returns, and an unset slot.
     Unit,
     Int(i64),
-    /// An integer outside `i64`; never holds one that fits.
-    Big(Arc<BigInt>),
     Bool(bool),
     /// An empty cell.
     Blank,
@@ -50,13 +51,15 @@ pub(crate) enum Value {
     /// A pointer, by index in the world's declaration order (program
     /// parameters only).
     Ptr(u16),
-    List(Arc<Vec<Value>>),
     /// A half-open integer range `lo..hi`.
     Range(i64, i64),
+    Str(Arc<str>),
+    /// An integer outside `i64`; never holds one that fits.
+    Big(Arc<BigInt>),
+    List(Arc<Vec<Value>>),
     /// A half-open range whose bounds do not fit in `i64` (`0..a + 1` for a
     /// sampled 20-digit `a`).
     BigRange(Arc<(BigInt, BigInt)>),
-    Str(Arc<str>),
 }
 
 /// Why an operation on values failed; the caller adds which operand.
@@ -108,6 +111,13 @@ impl Value {
             Value::Big(b) => Some(b.bits()),
             _ => None,
         }
+    }
+
+    /// Whether this value owns anything on the heap: the kinds
+    /// [`Self::heap_bytes`] counts.
+    #[inline(always)]
+    pub(crate) fn owns_heap(&self) -> bool {
+        matches!(self, Value::Big(_) | Value::List(_) | Value::BigRange(_))
     }
 
     /// Bytes this value owns on the heap beyond its own 24 (its `Arc`'d
@@ -184,11 +194,33 @@ impl Meter {
         self.check(0)
     }
 
+    /// Sets the bytes of the pad, trace and frames if the total then fits,
+    /// and says whether it did; otherwise leaves the account as it was.
+    #[inline]
+    pub(crate) fn fits_fixed(&self, bytes: u64) -> bool {
+        let fits = self.values.get().saturating_add(bytes) <= self.limits.max_memory;
+        if fits {
+            self.fixed.set(bytes);
+        }
+        fits
+    }
+
     #[inline]
     fn check(&self, more: u64) -> FaultResult<()> {
         let total = self.values.get().saturating_add(self.fixed.get()).saturating_add(more);
         if total > self.limits.max_memory {
             return Err(self.over_memory(total));
+        }
+        Ok(())
+    }
+
+    /// Charges what a value just computed owns (its size was checked against
+    /// the limits before it was built), or refuses to keep it. Most values
+    /// own nothing on the heap: for them this is one test, inlined.
+    #[inline(always)]
+    pub(crate) fn charge_value(&self, v: &Value) -> FaultResult<()> {
+        if v.owns_heap() {
+            return self.charge(v.heap_bytes());
         }
         Ok(())
     }
@@ -205,14 +237,23 @@ impl Meter {
     }
 
     /// Credits a value that is about to be dropped, if this is its last
-    /// reference (a shared one stays charged).
-    #[inline]
+    /// reference (a shared one stays charged). Most values own nothing on
+    /// the heap: for them this is one test, inlined where the interpreter
+    /// drops a value.
+    #[inline(always)]
     pub(crate) fn release(&self, v: &Value) {
+        if v.owns_heap() {
+            self.release_heap(v);
+        }
+    }
+
+    #[inline(never)]
+    fn release_heap(&self, v: &Value) {
         let unique = match v {
             Value::Big(b) => std::sync::Arc::strong_count(b) == 1,
             Value::List(l) => std::sync::Arc::strong_count(l) == 1,
             Value::BigRange(r) => std::sync::Arc::strong_count(r) == 1,
-            _ => return,
+            _ => false,
         };
         if unique {
             self.values.set(self.values.get().saturating_sub(v.heap_bytes()));
