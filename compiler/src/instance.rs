@@ -155,8 +155,17 @@ impl Task {
                     .hint("a tape needs at least one cell, e.g. `world tape(cells: n + 1)`"),
             ));
         }
+        if cells as u64 > MAX_CELLS {
+            return Err(fail(
+                Fault::new(
+                    RunErrorKind::MemoryLimit,
+                    format!("the tape would have {cells} cells, more than synth can address ({MAX_CELLS})"),
+                )
+                .label("too large"),
+            ));
+        }
         let bytes = Tape::bytes_for(cells as u64);
-        if cells as u64 > MAX_CELLS || bytes > self.limits.max_memory {
+        if bytes > self.limits.max_memory {
             return Err(fail(
                 Fault::new(
                     RunErrorKind::MemoryLimit,
@@ -166,9 +175,7 @@ impl Task {
                     ),
                 )
                 .label("too large")
-                .hint(format!(
-                    "a tape has at most {MAX_CELLS} cells; the memory limit is the `learn` setting `max_memory`"
-                )),
+                .hint("a tape takes 13 bytes a cell; the memory limit is the `learn` setting `max_memory`"),
             ));
         }
         let pad = Pad::new(1, 1, m.world.base, Arc::from(Vec::<String>::new())).map_err(fail)?;

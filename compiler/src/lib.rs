@@ -5,7 +5,9 @@
 //! slots, and builds the call graph and operation graphs. The resulting
 //! [`Task`] samples inputs ([`Task::sample`]), runs the reference programs
 //! into [`Trace`]s ([`Task::trace`]), and lets a learned model drive the same
-//! world through [`Instance::observe`] and [`Instance::act`].
+//! world through [`Instance::observe`] and [`Instance::act`]. A tape task
+//! gives input/output pairs instead ([`Task::tape_example`], for NRAM) and
+//! its reference run's memory writes ([`Task::tape_trace`]).
 //!
 //! Code map:
 //! - [`builtins`]: what every lower_case name can mean (the catalogue).
@@ -17,9 +19,10 @@
 //! - [`callgraph`], [`opgraph`], [`lint`]: the graphs and the learnability lint.
 //! - [`cases`]: what each program's decisions depend on, and which of those
 //!   cases a set of traces shows (the coverage of a training set).
-//! - `interp` runs the IR on the scratchpad (`world`) with values from
-//!   `value`; `instance` samples inputs and generates traces; `render` prints
-//!   them; [`RunError`] is every run-time failure.
+//! - `interp` runs the IR on the scratchpad (`world`) or the tape (`tape`)
+//!   with values from `value`; `instance` samples inputs and generates
+//!   traces and tape examples; `render` prints them; [`RunError`] is every
+//!   run-time failure.
 //! - [`task`]: the plain data the runtime consumes; [`Task`] (`compiled`)
 //!   holds it beside the checked program and the graphs.
 //!
