@@ -429,16 +429,19 @@ mod tests {
         assert!(out.seeds.iter().all(|s| s.stop == StopReason::Stopped && s.steps <= 3));
     }
 
-    /// Access on small tapes converges: error 0 at the last level, and the
-    /// discrete machine gets the validation examples right too.
+    /// Access on small tapes converges: error 0 at the last level, fuzzy and
+    /// discrete, and the discrete machine is right on tapes ten times as
+    /// long.
     #[test]
     fn access_converges() {
-        let env = ToyEnv::new(Toy::Access, vec![1, 2, 3, 4]);
-        let model = NramConfig::default();
-        let cfg = TrainConfig { steps: 3000, train_sizes: vec![1, 2, 3, 4], seeds: 2, ..TrainConfig::default() };
+        let env = ToyEnv::new(Toy::Access, vec![1, 2, 3]);
+        let model = NramConfig { hidden: 32, ..NramConfig::default() };
+        let cfg = TrainConfig { steps: 1500, train_sizes: vec![1, 2, 3], batch: 16, entropy: 0.01, validate_every: 50, seeds: 2, ..TrainConfig::default() };
         let out = train(&env, &model, &cfg, &mut NoHooks).unwrap();
         assert!(out.converged() >= 1, "{:?}", out.seeds.iter().map(|s| (s.steps, s.validations.last().map(|v| v.error()))).collect::<Vec<_>>());
         let best = &out.best.meta;
-        assert!(best.converged && best.validation.iter().all(|s| s.wrong == 0), "{best:?}");
+        assert!(best.converged && best.validation.iter().all(|s| s.wrong == 0 && s.discrete_wrong == 0), "{best:?}");
+        let report = crate::nram::evaluate(&env, &out.best.model().unwrap(), &[30], 20, 1, 0).unwrap();
+        assert_eq!((report.results[0].discrete_accuracy, report.results[0].fuzzy_error), (1.0, None), "{report:?}");
     }
 }
