@@ -61,7 +61,8 @@ pub struct CheckpointMeta {
     pub step: u64,
     /// The curriculum level (an index into `train_sizes`) at that step.
     pub level: usize,
-    /// Whether the seed had converged (error 0 at the last level).
+    /// Whether the parameters had converged (error 0 at the last level,
+    /// fuzzy and discrete).
     pub converged: bool,
     /// Mean training loss around that step.
     pub loss: f64,

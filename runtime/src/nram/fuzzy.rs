@@ -23,6 +23,7 @@
 
 use super::model::Nram;
 use super::module::{add_into, axpy, dot, Module};
+use crate::kernels::Cpu;
 use synth_compiler::TapeExample;
 
 /// The floor of the safe log.
@@ -134,6 +135,8 @@ struct Run {
 /// Buffers reused from batch to batch.
 #[derive(Default)]
 pub struct Workspace {
+    /// The instruction set the circuit's loops are compiled for.
+    pub cpu: Cpu,
     runs: Vec<Run>,
     /// Batch slots, longest `T` first.
     order: Vec<usize>,
@@ -144,8 +147,10 @@ pub struct Workspace {
     x: Vec<f32>,
     h1: Vec<f32>,
     h2: Vec<f32>,
-    /// Logits, turned into softmaxes (and the halting sigmoid) in place.
+    /// Logits, turned into softmaxes (and the halting sigmoid) in place,
+    /// and the softmaxes' safe logs `ln max(p, 1e-7)`.
     probs: Vec<f32>,
+    logp: Vec<f32>,
     dlogits: Vec<f32>,
     dh1: Vec<f32>,
     dh2: Vec<f32>,
@@ -160,25 +165,31 @@ fn grow(v: &mut Vec<f32>, n: usize) {
     }
 }
 
+#[inline(always)]
 fn clip(v: &mut [f32], c: f32) {
     if c.is_finite() {
         v.iter_mut().for_each(|x| *x = x.clamp(-c, c));
     }
 }
 
-/// Softmax of `z` in place; returns its safe entropy.
-fn softmax(z: &mut [f32]) -> f32 {
+/// Softmax of `z` in place, its safe logs `ln max(p, 1e-7)` into `lp`
+/// (as `z - max - ln sum`: one log per softmax); returns its safe entropy.
+#[inline(always)]
+fn softmax(z: &mut [f32], lp: &mut [f32]) -> f32 {
     let top = z.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
     let mut s = 0.0f32;
-    for v in z.iter_mut() {
-        *v = crate::kernels::exp(*v - top);
+    for (v, l) in z.iter_mut().zip(lp.iter_mut()) {
+        *l = *v - top;
+        *v = crate::kernels::exp(*l);
         s += *v;
     }
-    let inv = 1.0 / s;
+    let (inv, ln_s) = (1.0 / s, s.ln());
+    let floor = EPS.ln();
     let mut h = 0.0f32;
-    for v in z.iter_mut() {
+    for (v, l) in z.iter_mut().zip(lp.iter_mut()) {
         *v *= inv;
-        h -= *v * v.max(EPS).ln();
+        *l = (*l - ln_s).max(floor);
+        h -= *v * *l;
     }
     h
 }
@@ -186,11 +197,12 @@ fn softmax(z: &mut [f32]) -> f32 {
 /// Backward of a softmax `p` with the entropy bonus: `g` holds the
 /// objective's gradient with respect to `p` on entry and with respect to
 /// the logits on exit. `bonus` is the entropy weight over the batch size.
-fn softmax_backward(p: &[f32], g: &mut [f32], bonus: f32) {
+#[inline(always)]
+fn softmax_backward(p: &[f32], lp: &[f32], g: &mut [f32], bonus: f32) {
     if bonus != 0.0 {
-        for (gj, &pj) in g.iter_mut().zip(p) {
+        for ((gj, &pj), &lj) in g.iter_mut().zip(p).zip(lp) {
             // d(-bonus * H)/dp = bonus * (ln max(p, eps) + [p > eps])
-            *gj += bonus * (pj.max(EPS).ln() + if pj > EPS { 1.0 } else { 0.0 });
+            *gj += bonus * (lj + if pj > EPS { 1.0 } else { 0.0 });
         }
     }
     let s = dot(p, g);
@@ -200,6 +212,7 @@ fn softmax_backward(p: &[f32], g: &mut [f32], bonus: f32) {
 }
 
 /// `out = sum_j s_j v_j` over the first `s.len()` rows of `v` (`M` each).
+#[inline(always)]
 fn select(s: &[f32], v: &[f32], m: usize, out: &mut [f32]) {
     out.fill(0.0);
     for (j, &w) in s.iter().enumerate() {
@@ -209,6 +222,7 @@ fn select(s: &[f32], v: &[f32], m: usize, out: &mut [f32]) {
 
 /// Backward of [`select`]: writes `ds_j = <dout, v_j>` and adds `s_j dout`
 /// into `dv_j`.
+#[inline(always)]
 fn select_backward(s: &[f32], v: &[f32], m: usize, dout: &[f32], ds: &mut [f32], dv: &mut [f32]) {
     for (j, &w) in s.iter().enumerate() {
         ds[j] = dot(dout, &v[j * m..(j + 1) * m]);
@@ -276,6 +290,7 @@ impl Workspace {
         grow(&mut self.h1, rows * h);
         grow(&mut self.h2, rows * h);
         grow(&mut self.probs, rows * nl);
+        grow(&mut self.logp, rows * nl);
 
         // Set every run up: registers one-hot 0, memory one-hot input.
         for (k, e) in batch.iter().enumerate() {
@@ -321,7 +336,10 @@ impl Workspace {
                 let e = batch[k];
                 let run = &mut self.runs[k];
                 let p = &mut self.probs[(row0 + row) * nl..(row0 + row + 1) * nl];
-                entropy += step_forward(nram, &self.writes_before, w, run, t, p, store) as f64;
+                let lp = &mut self.logp[(row0 + row) * nl..(row0 + row + 1) * nl];
+                let mut h = 0.0f32;
+                step_forward(self.cpu, nram, &self.writes_before, w, run, t, p, lp, store, &mut h);
+                entropy += h as f64;
                 // Halting.
                 let f = crate::kernels::sigmoid(p[l.f]);
                 p[l.f] = f;
@@ -410,8 +428,9 @@ impl Workspace {
                 let e = batch[k];
                 let run = &mut self.runs[k];
                 let p = &self.probs[(row0 + row) * nl..(row0 + row + 1) * nl];
+                let lp = &self.logp[(row0 + row) * nl..(row0 + row + 1) * nl];
                 let d = &mut self.dlogits[row * nl..(row + 1) * nl];
-                step_backward(nram, &self.writes_before, w, run, e, t, p, d, opts.clip_activations, bonus, scale);
+                step_backward(self.cpu, nram, &self.writes_before, w, run, e, t, p, lp, d, opts.clip_activations, bonus, scale);
             }
             nram.controller_backward(n, &self.x[row0 * r..], &self.h1[row0 * h..], &self.h2[row0 * h..], &self.dlogits, &mut self.dh2, &mut self.dh1, grad, &mut self.dx);
             for (row, &k) in self.order[..n].iter().enumerate() {
@@ -438,11 +457,18 @@ fn argmax(v: &[f32]) -> usize {
     best
 }
 
-/// One timestep of one run: softmaxes its logits `p` in place (the halting
-/// logit is left to the caller), runs the circuit and, unless it is the
-/// last timestep, the register update. Returns the summed entropy.
+crate::kernels::multiversion! {
+    /// One timestep of one run: softmaxes its logits `p` in place (their
+    /// safe logs into `lp`; the halting logit is left to the caller), runs
+    /// the circuit and, unless it is the last timestep, the register
+    /// update. Adds the summed entropy of the softmaxes into `entropy`.
+    #[allow(clippy::too_many_arguments)]
+    fn step_forward(nram: &Nram, writes_before: &[usize], w: usize, run: &mut Run, t: usize, p: &mut [f32], lp: &mut [f32], store: bool, entropy: &mut f32) => step_forward_generic
+}
+
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn step_forward(nram: &Nram, writes_before: &[usize], w: usize, run: &mut Run, t: usize, p: &mut [f32], store: bool) -> f32 {
+fn step_forward_generic(nram: &Nram, writes_before: &[usize], w: usize, run: &mut Run, t: usize, p: &mut [f32], lp: &mut [f32], store: bool, total: &mut f32) {
     let l = &nram.layout;
     let (r, q, m) = (l.registers, l.q(), run.m);
     let width = (r + q) * m;
@@ -455,11 +481,11 @@ fn step_forward(nram: &Nram, writes_before: &[usize], w: usize, run: &mut Run, t
         let (ia, ib) = ins.split_at_mut(m);
         let vals = &run.vals[vt * width..vt * width + n * m];
         if let Some(o) = l.a[k] {
-            entropy += softmax(&mut p[o..o + n]);
+            entropy += softmax(&mut p[o..o + n], &mut lp[o..o + n]);
             select(&p[o..o + n], vals, m, ia);
         }
         if let Some(o) = l.b[k] {
-            entropy += softmax(&mut p[o..o + n]);
+            entropy += softmax(&mut p[o..o + n], &mut lp[o..o + n]);
             select(&p[o..o + n], vals, m, ib);
         }
         let snap = if store { t * w + writes_before[k] } else { 0 };
@@ -497,7 +523,7 @@ fn step_forward(nram: &Nram, writes_before: &[usize], w: usize, run: &mut Run, t
     let n = r + q;
     for i in 0..r {
         let o = l.c + i * n;
-        entropy += softmax(&mut p[o..o + n]);
+        entropy += softmax(&mut p[o..o + n], &mut lp[o..o + n]);
     }
     if t + 1 < run.t {
         let (cur, next) = run.vals.split_at_mut(vn.max(vt) * width);
@@ -507,17 +533,23 @@ fn step_forward(nram: &Nram, writes_before: &[usize], w: usize, run: &mut Run, t
             select(&p[o..o + n], cur, m, &mut next[i * m..(i + 1) * m]);
         }
     }
-    entropy
+    *total += entropy;
 }
 
-/// Backward of timestep `t` of one run. On entry `run.dregs` holds the
-/// gradient of the registers after the timestep and `run.dmem` that of the
-/// memory after it (without this timestep's loss); on exit `run.dvals`'
-/// first `R` rows hold the gradient of the registers at its start (without
-/// the controller's part, which the caller adds), `run.dmem` that of the
-/// memory at its start, and `d` the gradient of its logits.
+crate::kernels::multiversion! {
+    /// Backward of timestep `t` of one run. On entry `run.dregs` holds the
+    /// gradient of the registers after the timestep and `run.dmem` that of the
+    /// memory after it (without this timestep's loss); on exit `run.dvals`'
+    /// first `R` rows hold the gradient of the registers at its start (without
+    /// the controller's part, which the caller adds), `run.dmem` that of the
+    /// memory at its start, and `d` the gradient of its logits.
+    #[allow(clippy::too_many_arguments)]
+    fn step_backward(nram: &Nram, writes_before: &[usize], w: usize, run: &mut Run, e: &TapeExample, t: usize, p: &[f32], lp: &[f32], d: &mut [f32], clip_at: f32, bonus: f32, scale: f32) => step_backward_generic
+}
+
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn step_backward(nram: &Nram, writes_before: &[usize], w: usize, run: &mut Run, e: &TapeExample, t: usize, p: &[f32], d: &mut [f32], clip_at: f32, bonus: f32, scale: f32) {
+fn step_backward_generic(nram: &Nram, writes_before: &[usize], w: usize, run: &mut Run, e: &TapeExample, t: usize, p: &[f32], lp: &[f32], d: &mut [f32], clip_at: f32, bonus: f32, scale: f32) {
     let l = &nram.layout;
     let (r, q, m) = (l.registers, l.q(), run.m);
     let width = (r + q) * m;
@@ -545,7 +577,7 @@ fn step_backward(nram: &Nram, writes_before: &[usize], w: usize, run: &mut Run, 
         if t + 1 < run.t {
             select_backward(&p[o..o + n], vals, m, &run.dregs[i * m..(i + 1) * m], &mut d[o..o + n], dvals);
         }
-        softmax_backward(&p[o..o + n], &mut d[o..o + n], bonus);
+        softmax_backward(&p[o..o + n], &lp[o..o + n], &mut d[o..o + n], bonus);
     }
     // The modules, last first.
     for (k, &module) in l.modules.iter().enumerate().rev() {
@@ -593,11 +625,11 @@ fn step_backward(nram: &Nram, writes_before: &[usize], w: usize, run: &mut Run, 
         }
         if let Some(o) = l.b[k] {
             select_backward(&p[o..o + nk], vals, m, db, &mut d[o..o + nk], dv_in);
-            softmax_backward(&p[o..o + nk], &mut d[o..o + nk], bonus);
+            softmax_backward(&p[o..o + nk], &lp[o..o + nk], &mut d[o..o + nk], bonus);
         }
         if let Some(o) = l.a[k] {
             select_backward(&p[o..o + nk], vals, m, da, &mut d[o..o + nk], dv_in);
-            softmax_backward(&p[o..o + nk], &mut d[o..o + nk], bonus);
+            softmax_backward(&p[o..o + nk], &lp[o..o + nk], &mut d[o..o + nk], bonus);
         }
     }
     d[l.f] = run.dhalt[t];

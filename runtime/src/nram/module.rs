@@ -125,6 +125,7 @@ impl Module {
     /// from the input distributions `a`, `b` (each `M` values; ignored when
     /// the arity does not take them). `read` and `write` are not pure
     /// functions of their inputs: for them `out` is left alone.
+    #[inline(always)]
     pub fn forward(self, a: &[f32], b: &[f32], out: &mut [f32]) {
         let m = out.len();
         match self {
@@ -200,6 +201,7 @@ impl Module {
     }
 
     /// `P(a < b)`, `P(a <= b)` or `P(a == b)`.
+    #[inline(always)]
     fn truth(self, a: &[f32], b: &[f32]) -> f32 {
         let m = a.len();
         let mut p = 0.0f32;
@@ -225,6 +227,7 @@ impl Module {
 
     /// Backward of [`Module::forward`]: adds the gradients of `a` and `b`
     /// given the gradient `dout` of the output. Not for `read` and `write`.
+    #[inline(always)]
     pub fn backward(self, a: &[f32], b: &[f32], dout: &[f32], da: &mut [f32], db: &mut [f32]) {
         let m = dout.len();
         match self {
@@ -342,7 +345,7 @@ impl Module {
 }
 
 /// `y += w x`.
-#[inline]
+#[inline(always)]
 pub(crate) fn axpy(w: f32, x: &[f32], y: &mut [f32]) {
     let n = y.len();
     for (yi, xi) in y.iter_mut().zip(&x[..n]) {
@@ -351,7 +354,7 @@ pub(crate) fn axpy(w: f32, x: &[f32], y: &mut [f32]) {
 }
 
 /// `y += x`.
-#[inline]
+#[inline(always)]
 pub(crate) fn add_into(y: &mut [f32], x: &[f32]) {
     let n = y.len();
     for (yi, xi) in y.iter_mut().zip(&x[..n]) {
@@ -360,7 +363,7 @@ pub(crate) fn add_into(y: &mut [f32], x: &[f32]) {
 }
 
 /// The dot product, in eight lanes so that it vectorises.
-#[inline]
+#[inline(always)]
 pub(crate) fn dot(x: &[f32], y: &[f32]) -> f32 {
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &y[..n]);
