@@ -30,6 +30,12 @@ pub struct SizeReport {
     /// The discrete machine's.
     pub discrete_error: f64,
     pub discrete_accuracy: f64,
+    /// The fields every learner's eval JSON has, for the discrete machine
+    /// (the one that runs at every size): exact matches, their share, and
+    /// the mean timesteps it ran before halting.
+    pub exact: usize,
+    pub accuracy: f64,
+    pub mean_steps: f64,
 }
 
 /// `{"task": "copy", "learner": "nram", "results": [...]}`.
@@ -64,6 +70,10 @@ pub fn evaluate<E: TapeEnvironment + ?Sized>(env: &E, nram: &Nram, sizes: &[usiz
         let cells = examples.iter().map(|e| e.cells).max().unwrap_or(0);
         let fuzzy = cells <= fuzzy_cells;
         let s = score(nram, size, &examples, fuzzy.then_some(&mut ws), &mut runner)?;
+        let mut steps = 0;
+        for e in &examples {
+            steps += runner.run(nram, e).map_err(TrainError::Example)?.steps;
+        }
         let n = count.max(1) as f64;
         results.push(SizeReport {
             size,
@@ -74,6 +84,9 @@ pub fn evaluate<E: TapeEnvironment + ?Sized>(env: &E, nram: &Nram, sizes: &[usiz
             fuzzy_accuracy: fuzzy.then(|| s.exact as f64 / n),
             discrete_error: s.discrete_error(),
             discrete_accuracy: s.discrete_exact as f64 / n,
+            exact: s.discrete_exact,
+            accuracy: s.discrete_exact as f64 / n,
+            mean_steps: steps as f64 / n,
         });
     }
     Ok(EvalReport { task: env.name().into(), learner: "nram".into(), results })
