@@ -5,13 +5,18 @@
 //! [`Environment`] and [`World`] traits, which `synth_compiler::Task` and
 //! `Instance` implement. The [`npi`] module trains a Neural
 //! Programmer-Interpreter on the task's traces and runs it as an
-//! interpreter on new inputs.
+//! interpreter on new inputs; the [`nram`] module trains a Neural
+//! Random-Access Machine on the input/output pairs of a tape world.
 //!
 //! Code map:
 //! - [`env`]: the two traits the learners are written against.
 //! - [`npi`]: the NPI learner (config, data, model, training, execution,
 //!   evaluation, checkpoints); start at [`npi::train`] and [`npi::evaluate`].
-//! - [`optim`]: Adam with global-norm clipping, in place and deterministic.
+//! - [`nram`]: the Neural Random-Access Machine, trained on the
+//!   input/output pairs of a [`TapeEnvironment`]; start at
+//!   [`nram::train()`] and [`nram::evaluate`].
+//! - [`optim`]: Adam with global-norm clipping, in place and deterministic,
+//!   over candle variables or one flat slice.
 //! - [`pair`]: two threads in lockstep, for batch-1 inference split over
 //!   two cores.
 //! - [`params`]: seeded parameter creation and safetensors (de)serialisation.

@@ -61,8 +61,8 @@ pub struct CheckpointMeta {
     pub step: u64,
     /// The curriculum level (an index into `train_sizes`) at that step.
     pub level: usize,
-    /// Whether the parameters had converged (error 0 at the last level,
-    /// fuzzy and discrete).
+    /// Whether the parameters had converged (at the last level, error 0 at
+    /// every training size, fuzzy and discrete).
     pub converged: bool,
     /// Mean training loss around that step.
     pub loss: f64,

@@ -118,7 +118,7 @@ impl Default for TrainConfig {
             clip: 10.0,
             clip_activations: 10.0,
             noise: 0.01,
-            entropy: 0.1,
+            entropy: 0.01,
             entropy_decay: 0.5,
             curriculum_threshold: 0.1,
             curriculum_gap: 200,

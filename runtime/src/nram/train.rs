@@ -14,8 +14,9 @@
 //!   `curriculum_threshold`, at most once every `curriculum_gap` steps.
 //!   The parameters with the fewest wrong cells over all validation sizes
 //!   (fuzzy, then discrete) are kept.
-//! - A seed has **converged** when the validation error at the last level
-//!   is 0 for both the fuzzy and the discrete machine; it stops after `patience` such validations in a row, after
+//! - A seed has **converged** when, at the last level, the validation
+//!   error is 0 at every training size for both the fuzzy and the discrete
+//!   machine; it stops after `patience` such validations in a row, after
 //!   `give_up` validations in a row without a new best, at `steps`, or when
 //!   a hook says stop (which stops every seed).
 //! - `seeds K` trains seeds `seed .. seed + K` on `threads` threads, each
@@ -79,7 +80,7 @@ pub struct ValidationReport {
     pub loss: f64,
     /// The new best parameters of this seed.
     pub improved: bool,
-    /// Error 0 at the last level, fuzzy and discrete.
+    /// At the last level, error 0 at every size, fuzzy and discrete.
     pub converged: bool,
 }
 
@@ -330,7 +331,7 @@ fn train_seed<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &Tr
                 scores.push(score(&nram, size, examples, Some(&mut ws), &mut runner)?);
             }
             let trained_at = level;
-            let now_converged = level == last && scores[last].wrong == 0 && scores[last].discrete_wrong == 0;
+            let now_converged = level == last && scores.iter().all(|s| s.wrong == 0 && s.discrete_wrong == 0);
             converged |= now_converged;
             if level < last && scores[level].error() < cfg.curriculum_threshold && step - risen_at >= cfg.curriculum_gap {
                 level += 1;
