@@ -88,17 +88,6 @@ impl Stats {
             self.wrong as f64 / self.graded as f64
         }
     }
-
-    /// Adds another batch's counts (losses weighted by examples).
-    pub fn merge(&mut self, o: &Stats) {
-        let n = (self.examples + o.examples).max(1) as f64;
-        self.loss = (self.loss * self.examples as f64 + o.loss * o.examples as f64) / n;
-        self.entropy = (self.entropy * self.examples as f64 + o.entropy * o.examples as f64) / n;
-        self.wrong += o.wrong;
-        self.graded += o.graded;
-        self.exact += o.exact;
-        self.examples += o.examples;
-    }
 }
 
 /// One example's run: its stored state and backward scratch.
