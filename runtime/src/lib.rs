@@ -20,6 +20,7 @@
 //! - [`pair`]: two threads in lockstep, for batch-1 inference split over
 //!   two cores.
 //! - [`params`]: seeded parameter creation and safetensors (de)serialisation.
+//! - [`settings`]: the value checks of `learn` settings both learners share.
 //! - [`kernels`]: the hand-written CPU kernels (vectorised `exp`, the LSTM
 //!   cell, the one GEMM entry point with an AVX-512 kernel for packed
 //!   weights), compiled per instruction set and dispatched on a
@@ -38,5 +39,6 @@ pub mod nram;
 pub mod optim;
 pub mod pair;
 pub mod params;
+pub mod settings;
 
 pub use env::{Environment, TapeEnvironment, TaskError, World};

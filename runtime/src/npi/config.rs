@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use synth_compiler::suggest::edit_distance;
+use crate::settings::{count, hint, number, positive, show, BadValue};
 use synth_compiler::{learners, LearnSpec, SettingValue};
 
 /// How the program embedding and the encoded state become the core's input.
@@ -156,17 +156,15 @@ impl TrainConfig {
 /// A `learn` setting the NPI learner cannot use.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    #[error("unknown npi setting `{key}`{}", hint(key))]
+    #[error("unknown npi setting `{key}`{}", hint(&known(), key))]
     Unknown { key: String },
     #[error("npi setting `{key}` expects {expected}, found {found}")]
     BadValue { key: String, expected: &'static str, found: String },
 }
 
-fn hint(key: &str) -> String {
-    let known = known();
-    match known.iter().min_by_key(|k| edit_distance(k, key)) {
-        Some(close) if edit_distance(close, key) <= 2 => format!(" (did you mean `{close}`?)"),
-        _ => format!(" (known: {})", known.join(", ")),
+impl From<BadValue> for ConfigError {
+    fn from(b: BadValue) -> ConfigError {
+        ConfigError::BadValue { key: b.key, expected: b.expected, found: b.found }
     }
 }
 
@@ -178,43 +176,9 @@ fn known() -> Vec<&'static str> {
     npi.iter().map(|s| s.name).chain(["return"]).collect()
 }
 
-fn show(v: &SettingValue) -> String {
-    match v {
-        SettingValue::Int(i) => i.to_string(),
-        SettingValue::Float(f) => f.to_string(),
-        SettingValue::Word(w) => format!("`{w}`"),
-        SettingValue::List(l) => format!("{l:?}"),
-        SettingValue::Words(w) => format!("[{}]", w.join(", ")),
-        SettingValue::Flag(b) => b.to_string(),
-    }
-}
 
-fn positive(key: &str, v: &SettingValue) -> Result<usize, ConfigError> {
-    match v {
-        SettingValue::Int(i) if *i > 0 => Ok(*i as usize),
-        _ => Err(ConfigError::BadValue { key: key.into(), expected: "a positive integer", found: show(v) }),
-    }
-}
 
-fn count(key: &str, v: &SettingValue) -> Result<usize, ConfigError> {
-    match v {
-        SettingValue::Int(i) if *i >= 0 => Ok(*i as usize),
-        _ => Err(ConfigError::BadValue { key: key.into(), expected: "a non-negative integer", found: show(v) }),
-    }
-}
 
-fn number(key: &str, v: &SettingValue, lo: f64, hi: f64) -> Result<f64, ConfigError> {
-    let x = match v {
-        SettingValue::Int(i) => *i as f64,
-        SettingValue::Float(f) => *f,
-        _ => f64::NAN,
-    };
-    if x.is_finite() && x >= lo && x <= hi {
-        Ok(x)
-    } else {
-        Err(ConfigError::BadValue { key: key.into(), expected: "a number in range", found: show(v) })
-    }
-}
 
 impl NpiConfig {
     /// Every size is at least 1 (a checkpoint's config comes from a file).
@@ -228,13 +192,13 @@ impl NpiConfig {
         for (key, v) in settings {
             let k = key.as_str();
             match k {
-                "hidden" => self.hidden = positive(k, v)?,
-                "layers" => self.layers = positive(k, v)?,
-                "embedding" => self.embedding = positive(k, v)?,
-                "key" => self.key = positive(k, v)?,
-                "encoder" => self.encoder = positive(k, v)?,
-                "state" => self.state = positive(k, v)?,
-                "fuse_hidden" => self.fuse_hidden = positive(k, v)?,
+                "hidden" => self.hidden = positive(k, v, usize::MAX)?,
+                "layers" => self.layers = positive(k, v, usize::MAX)?,
+                "embedding" => self.embedding = positive(k, v, usize::MAX)?,
+                "key" => self.key = positive(k, v, usize::MAX)?,
+                "encoder" => self.encoder = positive(k, v, usize::MAX)?,
+                "state" => self.state = positive(k, v, usize::MAX)?,
+                "fuse_hidden" => self.fuse_hidden = positive(k, v, usize::MAX)?,
                 "fuse" => {
                     self.fuse = match v {
                         SettingValue::Word(w) if w == "mlp" => Fuse::Mlp,
@@ -276,15 +240,15 @@ impl TrainConfig {
         for (key, v) in settings {
             let k = key.as_str();
             match k {
-                "batch" => self.batch = positive(k, v)?,
+                "batch" => self.batch = positive(k, v, usize::MAX)?,
                 "lr" => self.lr = number(k, v, 1e-9, 10.0)?,
                 "lr_decay" => self.lr_decay = number(k, v, 0.0, 1.0)?,
-                "lr_decay_every" => self.lr_decay_every = positive(k, v)? as u64,
+                "lr_decay_every" => self.lr_decay_every = positive(k, v, usize::MAX)? as u64,
                 "clip" => self.clip = number(k, v, 0.0, 1e9)?,
-                "validate_every" => self.validate_every = positive(k, v)? as u64,
-                "validation_count" => self.validation_count = positive(k, v)?,
-                "validation_budget" => self.validation_budget = positive(k, v)?,
-                "patience" => self.patience = positive(k, v)?,
+                "validate_every" => self.validate_every = positive(k, v, usize::MAX)? as u64,
+                "validation_count" => self.validation_count = positive(k, v, usize::MAX)?,
+                "validation_budget" => self.validation_budget = positive(k, v, usize::MAX)?,
+                "patience" => self.patience = positive(k, v, usize::MAX)?,
                 "plateau" => self.plateau = count(k, v)?,
                 "give_up" => self.give_up = count(k, v)?,
                 "threads" => self.threads = count(k, v)?,

@@ -6,7 +6,7 @@ use super::module::Module;
 use crate::env::TapeEnvironment;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use synth_compiler::suggest::edit_distance;
+use crate::settings::{count, hint, number, positive, show, BadValue};
 use synth_compiler::{learners, LearnSpec, SettingValue};
 
 /// The controller network.
@@ -153,7 +153,7 @@ impl TrainConfig {
 /// A `learn` setting the NRAM learner cannot use.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    #[error("unknown nram setting `{key}`{}", hint(key))]
+    #[error("unknown nram setting `{key}`{}", hint(&known(), key))]
     Unknown { key: String },
     #[error("nram setting `{key}` expects {expected}, found {found}")]
     BadValue { key: String, expected: &'static str, found: String },
@@ -165,11 +165,9 @@ pub enum ConfigError {
     NoTrainSizes,
 }
 
-fn hint(key: &str) -> String {
-    let known = known();
-    match known.iter().min_by_key(|k| edit_distance(k, key)) {
-        Some(close) if edit_distance(close, key) <= 2 => format!(" (did you mean `{close}`?)"),
-        _ => format!(" (known: {})", known.join(", ")),
+impl From<BadValue> for ConfigError {
+    fn from(b: BadValue) -> ConfigError {
+        ConfigError::BadValue { key: b.key, expected: b.expected, found: b.found }
     }
 }
 
@@ -210,43 +208,9 @@ fn known() -> Vec<&'static str> {
     names
 }
 
-fn show(v: &SettingValue) -> String {
-    match v {
-        SettingValue::Int(i) => i.to_string(),
-        SettingValue::Float(f) => f.to_string(),
-        SettingValue::Word(w) => format!("`{w}`"),
-        SettingValue::List(l) => format!("{l:?}"),
-        SettingValue::Flag(b) => b.to_string(),
-        SettingValue::Words(w) => format!("[{}]", w.join(", ")),
-    }
-}
 
-fn positive(key: &str, v: &SettingValue, max: usize) -> Result<usize, ConfigError> {
-    match v {
-        SettingValue::Int(i) if *i > 0 && *i as u64 <= max as u64 => Ok(*i as usize),
-        _ => Err(ConfigError::BadValue { key: key.into(), expected: "a positive integer in range", found: show(v) }),
-    }
-}
 
-fn count(key: &str, v: &SettingValue) -> Result<usize, ConfigError> {
-    match v {
-        SettingValue::Int(i) if *i >= 0 => Ok(*i as usize),
-        _ => Err(ConfigError::BadValue { key: key.into(), expected: "a non-negative integer", found: show(v) }),
-    }
-}
 
-fn number(key: &str, v: &SettingValue, lo: f64, hi: f64) -> Result<f64, ConfigError> {
-    let x = match v {
-        SettingValue::Int(i) => *i as f64,
-        SettingValue::Float(f) => *f,
-        _ => f64::NAN,
-    };
-    if x.is_finite() && x >= lo && x <= hi {
-        Ok(x)
-    } else {
-        Err(ConfigError::BadValue { key: key.into(), expected: "a number in range", found: show(v) })
-    }
-}
 
 /// The module list of a `modules` value: `program` (the reference
 /// program's, from `program`), or module names separated by spaces or

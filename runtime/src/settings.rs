@@ -1,0 +1,96 @@
+//! Reading `learn` settings into a learner's config: the value checks and
+//! the "did you mean" hint every learner shares. Each learner's
+//! `ConfigError` turns a [`BadValue`] into its own variant, so that the
+//! message names the learner.
+
+use synth_compiler::suggest::edit_distance;
+use synth_compiler::SettingValue;
+
+/// A setting whose value has the wrong kind or is out of range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadValue {
+    pub key: String,
+    pub expected: &'static str,
+    pub found: String,
+}
+
+impl BadValue {
+    pub fn new(key: &str, expected: &'static str, v: &SettingValue) -> BadValue {
+        BadValue { key: key.into(), expected, found: show(v) }
+    }
+}
+
+/// A setting's value as the user wrote it.
+pub fn show(v: &SettingValue) -> String {
+    match v {
+        SettingValue::Int(i) => i.to_string(),
+        SettingValue::Float(f) => f.to_string(),
+        SettingValue::Word(w) => format!("`{w}`"),
+        SettingValue::List(l) => format!("{l:?}"),
+        SettingValue::Words(w) => format!("[{}]", w.join(", ")),
+        SettingValue::Flag(b) => b.to_string(),
+    }
+}
+
+/// An integer in `1..=max`.
+pub fn positive(key: &str, v: &SettingValue, max: usize) -> Result<usize, BadValue> {
+    match v {
+        SettingValue::Int(i) if *i > 0 && *i as u64 <= max as u64 => Ok(*i as usize),
+        _ => Err(BadValue::new(key, if max == usize::MAX { "a positive integer" } else { "a positive integer in range" }, v)),
+    }
+}
+
+/// An integer, 0 or more.
+pub fn count(key: &str, v: &SettingValue) -> Result<usize, BadValue> {
+    match v {
+        SettingValue::Int(i) if *i >= 0 => Ok(*i as usize),
+        _ => Err(BadValue::new(key, "a non-negative integer", v)),
+    }
+}
+
+/// A finite number in `lo..=hi` (integers accepted).
+pub fn number(key: &str, v: &SettingValue, lo: f64, hi: f64) -> Result<f64, BadValue> {
+    let x = match v {
+        SettingValue::Int(i) => *i as f64,
+        SettingValue::Float(f) => *f,
+        _ => f64::NAN,
+    };
+    if x.is_finite() && x >= lo && x <= hi {
+        Ok(x)
+    } else {
+        Err(BadValue::new(key, "a number in range", v))
+    }
+}
+
+/// The tail of an "unknown setting" message: the closest known name if
+/// one is within two edits, else the whole list.
+pub fn hint(known: &[&str], key: &str) -> String {
+    match known.iter().min_by_key(|k| edit_distance(k, key)) {
+        Some(close) if edit_distance(close, key) <= 2 => format!(" (did you mean `{close}`?)"),
+        _ => format!(" (known: {})", known.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_checked() {
+        assert_eq!(positive("k", &SettingValue::Int(3), 4), Ok(3));
+        assert!(positive("k", &SettingValue::Int(5), 4).is_err());
+        assert!(positive("k", &SettingValue::Int(0), usize::MAX).is_err());
+        assert_eq!(count("k", &SettingValue::Int(0)), Ok(0));
+        assert!(count("k", &SettingValue::Float(1.0)).is_err());
+        assert_eq!(number("k", &SettingValue::Int(1), 0.0, 1.0), Ok(1.0));
+        assert!(number("k", &SettingValue::Float(f64::NAN), 0.0, 1.0).is_err());
+        let e = number("lr", &SettingValue::Word("fast".into()), 0.0, 1.0).unwrap_err();
+        assert_eq!((e.key.as_str(), e.found.as_str()), ("lr", "`fast`"));
+    }
+
+    #[test]
+    fn hints_name_the_closest_setting() {
+        assert_eq!(hint(&["hidden", "layers"], "hiden"), " (did you mean `hidden`?)");
+        assert_eq!(hint(&["hidden", "layers"], "xyzzy"), " (known: hidden, layers)");
+    }
+}
