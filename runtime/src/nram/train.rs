@@ -334,7 +334,9 @@ fn train_seed<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &Tr
             let now_converged = level == last && scores.iter().all(|s| s.wrong == 0 && s.discrete_wrong == 0);
             converged |= now_converged;
             if level < last && scores[level].error() < cfg.curriculum_threshold && step - risen_at >= cfg.curriculum_gap {
-                level += 1;
+                // Every size up to the first one still above the threshold
+                // is learned: the curriculum moves straight to that one.
+                level = (level + 1..last).find(|&d| scores[d].error() >= cfg.curriculum_threshold).unwrap_or(last);
                 risen_at = step;
             }
             let wrong = (scores.iter().map(|s| s.wrong).sum::<usize>(), scores.iter().map(|s| s.discrete_wrong).sum::<usize>());
