@@ -218,7 +218,7 @@ impl CircuitTable {
     }
 
     /// A set of patterns as a condition on the registers, in NPL:
-    /// `r0 == 0 && r1 != 0 || r2 == 0`, or `always` for all of them.
+    /// `(r0 == 0 && r1 != 0) || r2 == 0`, or `always` for all of them.
     pub fn describe_patterns(&self, patterns: &[u32]) -> String {
         let off: Vec<u32> = (0..1u32 << self.registers).filter(|p| patterns.binary_search(p).is_err()).collect();
         condition(&cover(patterns, &off, self.registers)).unwrap_or_else(|| "always".into())
@@ -355,8 +355,8 @@ pub fn cover(on: &[u32], off: &[u32], registers: usize) -> Vec<Cube> {
     cubes
 }
 
-/// Cubes as an NPL condition on registers `r0, r1, ...`: `r0 == 0 && r1
-/// != 0 || r2 == 0`; `None` when a cube holds every pattern (the condition
+/// Cubes as an NPL condition on registers `r0, r1, ...`: `(r0 == 0 && r1
+/// != 0) || r2 == 0`; `None` when a cube holds every pattern (the condition
 /// is always true).
 pub fn condition(cubes: &[Cube]) -> Option<String> {
     let mut terms = Vec::with_capacity(cubes.len());
@@ -365,7 +365,8 @@ pub fn condition(cubes: &[Cube]) -> Option<String> {
             return None;
         }
         let lits: Vec<String> = (0..32).filter(|i| c.mask >> i & 1 == 1).map(|i| format!("r{i} {} 0", if c.zero >> i & 1 == 1 { "==" } else { "!=" })).collect();
-        terms.push(lits.join(" && "));
+        let term = lits.join(" && ");
+        terms.push(if cubes.len() > 1 && lits.len() > 1 { format!("({term})") } else { term });
     }
     Some(terms.join(" || "))
 }
@@ -588,7 +589,7 @@ pub(crate) mod tests {
         }
         // r0 zero, whatever r1: one test; everything: no test.
         assert_eq!(condition(&cover(&[1, 3], &[0, 2], 2)).unwrap(), "r0 == 0");
-        assert_eq!(condition(&cover(&[0, 3], &[1, 2], 2)).unwrap(), "r0 != 0 && r1 != 0 || r0 == 0 && r1 == 0");
+        assert_eq!(condition(&cover(&[0, 3], &[1, 2], 2)).unwrap(), "(r0 != 0 && r1 != 0) || (r0 == 0 && r1 == 0)");
         assert_eq!(condition(&cover(&[2], &[], 2)), None);
     }
 

@@ -12,6 +12,7 @@
 //!   optionally traced timestep by timestep.
 //! - [`circuit`]: the discrete machine's program: the live circuit of every
 //!   zero pattern, merged into branches; as text and DOT.
+//! - [`induced`]: that program as NPL (`synth extract`).
 //! - [`train`]: the training loop: curriculum, noise, entropy, validation,
 //!   seeds, hooks.
 //! - [`eval`]: fuzzy and discrete error and exact matches per size.
@@ -25,6 +26,7 @@ pub mod config;
 pub mod discrete;
 pub mod eval;
 pub mod fuzzy;
+pub mod induced;
 pub mod model;
 pub mod module;
 pub mod toy;
