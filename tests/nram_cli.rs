@@ -137,6 +137,9 @@ fn extract_graph_and_check(dir: &Path, task: &str, out: &str) {
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         assert!(stderr(&o).contains("controller is `lstm`; only an MLP controller"), "{}", stderr(&o));
     }
+    let o = synth(&["extract", task, "--model", out, "--out", task]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is the task file itself"), "{}", stderr(&o));
     let o = synth(&["extract", task, "--model", dir.join("nothing").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("holds no model"), "{}", stderr(&o));

@@ -28,6 +28,14 @@ pub struct ExtractArgs {
     seeds: u64,
 }
 
+/// Whether `path` names the existing file `task` (a task given by path).
+fn same_file(path: &std::path::Path, task: &str) -> bool {
+    match (path.canonicalize(), std::path::Path::new(task).canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 pub fn run(a: ExtractArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let task = compile(&source)?;
@@ -37,7 +45,13 @@ pub fn run(a: ExtractArgs) -> Result<(), Failure> {
     let x = extract(&source, &task, &machine, &opts).map_err(|e| Failure::Task(anyhow!("{e}")))?;
     let taken = x.usage.taken.iter().filter(|&&t| t > 0).count();
     let summary = format!("{} branches ({taken} taken in {} sample runs) from {}", x.table.branches.len(), x.usage.runs, opts.about);
+    if !ckpt.meta.converged {
+        eprintln!("note: the machine did not converge, so its program may break `expect`; `synth check` shows the first input where it does");
+    }
     match &a.out {
+        Some(path) if same_file(path, &source.display) => {
+            return Err(Failure::Task(anyhow!("--out `{}` is the task file itself; the checkpoint belongs to that text, so write the program elsewhere", path.display())));
+        }
         Some(path) => {
             std::fs::write(path, &x.text).map_err(|e| Failure::Io(anyhow!("cannot write `{}`: {e}", path.display())))?;
             eprintln!("extracted {summary} into {}; `synth check {}` verifies it against the task's `expect`", path.display(), path.display());
