@@ -12,7 +12,8 @@
 //!
 //! Here: [`Source`] (a task file, or a stdlib task named by its stem),
 //! [`stdlib`] (the embedded task library), [`compile`] and [`check`] (what
-//! `synth check` does, also used by the snapshot tests). A compiled [`Task`]
+//! `synth check` does, also used by the snapshot tests), [`extract`] (a
+//! trained NRAM's discrete program as an NPL file, `synth extract`). A compiled [`Task`]
 //! runs its reference programs (`Task::trace`); `runtime::npi` trains and
 //! runs a learner on it.
 //!
@@ -29,6 +30,7 @@ pub use synth_dsl::Diagnostic;
 
 pub mod check;
 pub mod coverage;
+pub mod extract;
 pub mod source;
 pub mod stdlib;
 

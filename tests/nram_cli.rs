@@ -1,11 +1,13 @@
-//! `synth learn`, `eval` and `run` on a tape task: an NRAM trained from
-//! input/output pairs, its checkpoint in the run directory, the eval JSON
-//! contract, and the checkpoints each learner refuses.
+//! `synth learn`, `eval`, `run`, `extract` and `graph --model` on a tape
+//! task: an NRAM trained from input/output pairs, its checkpoint in the run
+//! directory, the eval JSON contract, its discrete program extracted and
+//! checked, and the checkpoints each command refuses.
 
 mod common;
 
 use common::{scratch, stderr, stdout, synth, tiny_task};
 use std::path::Path;
+use synth::runtime::nram::{Checkpoint, CheckpointMeta, Runner};
 
 /// The stdlib's Access on tapes of 3 to 5 cells with a small controller,
 /// so that training converges in a few seconds.
@@ -51,6 +53,11 @@ fn nram_learns_access_and_eval_run_use_its_checkpoint() {
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("the learned machine (discrete)") && text.contains("graded"), "{text}");
+    // Timestep by timestep, then the final tape.
+    let first = text.find("timestep 1: r0=0 r1=0 -> branch ").unwrap_or_else(|| panic!("{text}"));
+    assert!(first < text.find("// the final tape").unwrap(), "{text}");
+
+    extract_graph_and_check(&dir, &task, out);
 
     // An NRAM checkpoint of another task is refused by name.
     let o = synth(&["eval", "nram_copy", "--model", out, "--sizes", "3"]);
@@ -60,6 +67,82 @@ fn nram_learns_access_and_eval_run_use_its_checkpoint() {
     let o = synth(&["learn", &task, "--out", out, "--quiet"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+}
+
+/// `synth extract` and `synth graph --model` on the trained Access: the
+/// program is the discrete machine, cell for cell, and `synth check`
+/// verifies it when the machine converged; other tasks, learners and
+/// controllers are refused by name.
+fn extract_graph_and_check(dir: &Path, task: &str, out: &str) {
+    let file = dir.join("extracted.npl");
+    let file = file.to_str().unwrap();
+    let o = synth(&["extract", task, "--model", out, "--out", file]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("branches") && stderr(&o).contains(&format!("`synth check {file}`")), "{}", stderr(&o));
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.contains("program EXTRACTED(cells, timesteps) {\n  let r0 = 0\n  let r1 = 0\n  for step in 0..timesteps {"), "{text}");
+    assert!(text.contains("expect mem[0] == xs[k]") && text.contains("registers 2, timesteps: 4") && !text.contains("ACCESS"), "{text}");
+    let o = synth(&["extract", task, "--model", out]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), text);
+
+    // The program does what the machine does, right or wrong: compiled with
+    // `expect true`, its final tape is the machine's on every input.
+    let source = synth::Source::load(task).unwrap();
+    let original = synth::compile(&source).unwrap().task;
+    let start = text.find("\nexpect ").unwrap() + 1;
+    let end = start + text[start..].find('\n').unwrap();
+    let unchecked = format!("{}expect true{}", &text[..start], &text[end..]);
+    let program = synth::compiler::compile(&unchecked, "extracted").unwrap_or_else(|d| panic!("{}", synth::dsl::render_all(&d, "extracted.npl", &unchecked))).task;
+    let meta: CheckpointMeta = serde_json::from_slice(&std::fs::read(Path::new(out).join("model.json")).unwrap()).unwrap();
+    let converged = meta.converged;
+    let ckpt = Checkpoint { meta, weights: std::fs::read(Path::new(out).join("model.safetensors")).unwrap() };
+    let machine = ckpt.load(&original).unwrap();
+    for size in [1, 2, 3, 6, 50, 400] {
+        for seed in 0..3 {
+            let e = original.tape_example(size, seed).unwrap();
+            let ours = program.tape_example(size, seed).unwrap();
+            assert_eq!(ours.input, e.input);
+            assert_eq!(ours.output, Runner::new().run(&machine, &e).unwrap().tape, "size {size}, seed {seed}");
+        }
+    }
+    // A converged machine's program passes `synth check`, at any size.
+    if converged {
+        let o = synth(&["check", file, "--sizes", "1,2,3,10,100,1000", "--seeds", "2"]);
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+        assert!(stdout(&o).contains("satisfies `expect`"), "{}", stdout(&o));
+    }
+
+    let o = synth(&["graph", task, "--model", out]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let g = stdout(&o);
+    assert!(g.starts_with("// the discrete program of the NRAM in") && g.contains("4 zero patterns") && g.contains("branch 0: ") && g.contains("write13: mem["), "{g}");
+    let o = synth(&["graph", task, "--model", out, "--format", "dot"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let g = stdout(&o);
+    assert!(g.contains("digraph nram {") && g.contains("subgraph cluster_0 {") && g.contains("shape=house"), "{g}");
+
+    // Another task's model, a recurrent controller, no model: refused.
+    let o = synth(&["extract", "nram_copy", "--model", out]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("trained on task `nram_access`, not `nram_copy`"), "{}", stderr(&o));
+    let lstm = dir.join("lstm");
+    std::fs::create_dir_all(&lstm).unwrap();
+    let meta = std::fs::read_to_string(Path::new(out).join("model.json")).unwrap();
+    assert!(meta.contains("\"controller\": \"mlp\""), "{meta}");
+    std::fs::write(lstm.join("model.json"), meta.replace("\"controller\": \"mlp\"", "\"controller\": \"lstm\"")).unwrap();
+    std::fs::copy(Path::new(out).join("model.safetensors"), lstm.join("model.safetensors")).unwrap();
+    for args in [&["extract", task, "--model", lstm.to_str().unwrap()][..], &["graph", task, "--model", lstm.to_str().unwrap()]] {
+        let o = synth(args);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains("controller is `lstm`; only an MLP controller"), "{}", stderr(&o));
+    }
+    let o = synth(&["extract", task, "--model", out, "--out", task]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is the task file itself"), "{}", stderr(&o));
+    let o = synth(&["extract", task, "--model", dir.join("nothing").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("holds no model"), "{}", stderr(&o));
 }
 
 #[test]
@@ -77,4 +160,10 @@ fn each_learner_refuses_the_others_checkpoint() {
     assert!(stderr(&o).contains("nram_access"), "{}", stderr(&o));
     let o = synth(&["run", "nram_access", "--model", npi_out]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // Only an NRAM has a discrete program.
+    for command in ["extract", "graph"] {
+        let o = synth(&[command, "nram_access", "--model", npi_out]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains("holds a checkpoint of the npi learner; only a trained NRAM"), "{}", stderr(&o));
+    }
 }

@@ -6,7 +6,7 @@
 
 use crate::error::{Fault, RunError, RunErrorKind};
 use crate::interp::{self, eval, Cx, Machine, Recorder};
-use crate::ir::{Action, Expr, Module, Start};
+use crate::ir::{Action, Expr, Module, Start, WorldArg};
 use crate::tape::{Tape, MAX_CELLS};
 use crate::task::{Args, TapeExample, TapeTrace, TapeWrite, Trace};
 use crate::value::{Dir, Meter, Value};
@@ -238,6 +238,7 @@ impl Task {
     fn run_entry(&self, inst: &mut Instance) -> Result<Recorder, RunError> {
         let m = &*self.module;
         let (size, seed) = (inst.size, inst.seed);
+        let args = self.entry_args(inst)?;
         let mut rec = Recorder::new(m.obs_width(), self.end);
         let meter = Meter::with_values(self.limits, inst.held);
         let mut machine = Machine {
@@ -251,13 +252,24 @@ impl Task {
             size,
             seed,
         };
-        machine.run_program(m.entry, &mut rec)?;
+        machine.run_program(m.entry, &args, &mut rec)?;
         inst.steps = machine.steps;
         inst.held = meter.values();
         if !inst.check()? {
             return Err(inst.expect_failed(&m.proc(m.entry).name));
         }
         Ok(rec)
+    }
+
+    /// What the world passes the entry program: on a tape, `cells` and
+    /// `timesteps` where its parameters ask for them.
+    fn entry_args(&self, inst: &Instance) -> Result<Vec<Value>, RunError> {
+        let cells = inst.tape.len();
+        let arg = |w: &WorldArg| match w {
+            WorldArg::Cells => Ok(Value::Int(cells as i64)),
+            WorldArg::Timesteps => Ok(Value::Int(self.timesteps(inst.size, cells, inst.seed)? as i64)),
+        };
+        self.module.entry_args.iter().map(arg).collect()
     }
 
     /// A tape task's reference run: samples the input tape, runs the entry

@@ -939,8 +939,9 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
-    /// Runs program `entry` with no arguments to its end, recording into `rec`.
-    pub(crate) fn run_program(&mut self, entry: ProgramId, rec: &mut Recorder) -> Result<(), RunError> {
+    /// Runs program `entry` to its end, recording into `rec`; `args` are its
+    /// parameters' values (none but a tape's `cells` and `timesteps`).
+    pub(crate) fn run_program(&mut self, entry: ProgramId, args: &[Value], rec: &mut Recorder) -> Result<(), RunError> {
         let module = self.module;
         let classes = module.arg_classes;
         let tape = module.is_tape();
@@ -955,6 +956,10 @@ impl<'a> Machine<'a> {
         let max_slots = module.procs.iter().map(|p| p.slots as usize).max().unwrap_or(0);
         let mut room = Room { steps: 0, max_slots };
         locals.resize(p0.slots as usize, Value::Unit);
+        // Parameters hold the first slots.
+        for (slot, v) in locals.iter_mut().zip(args) {
+            *slot = v.clone();
+        }
         rec.frames.push(Frame { program: entry, args: NO_ARGS, parent: None, depth: 0, first_step: 0, len: 0 });
         stack.push(Active { program: entry, pc: 0, base: 0, frame: 0, pend: 0, calls: 0 });
 

@@ -312,6 +312,19 @@ pub(crate) struct Module {
     /// A tape task's `learn nram { timesteps: EXPR }`, evaluated with the
     /// size in slot 0 and `cells` in slot 1, and its span.
     pub timesteps: Option<(Expr, Span)>,
+    /// What the world passes the entry program, parameter by parameter
+    /// (empty but on a tape whose entry declares `cells` or `timesteps`).
+    pub entry_args: Vec<WorldArg>,
+}
+
+/// A value the world passes to a tape task's entry program, named by the
+/// parameter that receives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WorldArg {
+    /// The tape's number of cells.
+    Cells,
+    /// The `learn nram` block's `timesteps` at this size.
+    Timesteps,
 }
 
 impl Module {

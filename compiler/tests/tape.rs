@@ -180,6 +180,34 @@ fn timesteps_is_an_expression_of_n_and_cells() {
     assert!(e.span.is_some());
 }
 
+/// An entry program may declare `cells` and `timesteps`, in any order,
+/// and the world passes them (what a program extracted from a trained NRAM
+/// needs); no other program sees them, and a program without them sees
+/// neither.
+#[test]
+fn the_entry_may_take_cells_and_timesteps_from_the_world() {
+    let copy = |params: &str, body: &str| {
+        edit("program COPY {\n  let p = mem[0]\n", &format!("program COPY{params} {{\n{body}  let p = mem[0]\n"))
+    };
+    // The last cell is never written by Copy: mark it with both values
+    // (`cells - timesteps` is `2 n + 2 - (n + 3)`).
+    let t = task(&copy("(timesteps, cells)", "  mem[cells - 1] = cells - timesteps\n"));
+    for size in [1, 4, 30] {
+        let e = t.tape_example(size, 2).unwrap();
+        assert_eq!(e.output[e.cells - 1] as usize, size - 1);
+        assert_eq!(&e.output[size + 1..2 * size + 1], &e.input[1..size + 1]);
+    }
+    let t = task(&copy("(cells)", "  mem[cells - 1] = cells - 1\n"));
+    let e = t.tape_example(3, 0).unwrap();
+    assert_eq!(e.output[7], 7);
+    // Another program does not see them, even when the entry does.
+    let called = copy("(cells)", "  HELPER()\n") + "program HELPER {\n  mem[cells - 1] = 0\n}\n";
+    assert!(errors(&called).contains("unknown variable `cells`"));
+    // Only those two names, and `timesteps` only where there is one.
+    insta::assert_snapshot!(errors(&copy("(cell, steps)", "")));
+    insta::assert_snapshot!(errors(&copy("(timesteps)", "").replace("registers 4, timesteps: n + 3", "registers 4")));
+}
+
 #[test]
 fn samplers_are_seeded_and_keep_their_promises() {
     let src = "world tape(cells: 3 * n + 3)

@@ -1,10 +1,14 @@
 //! `synth graph`: the call graph or every program's operation graph, as
 //! text or DOT; on a tape task the operation graph shows which NRAM module
-//! each operation maps to.
+//! each operation maps to, and `--model` draws a trained NRAM's discrete
+//! program instead: its live circuit per branch of zero patterns.
 
 use super::failure::Failure;
+use super::nram::{about, load_program};
+use super::rundir::RunDir;
 use super::task::{compile, load, TaskArg};
 use clap::{Args, ValueEnum};
+use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum GraphFormat {
@@ -23,6 +27,10 @@ pub struct GraphArgs {
     /// module each operation maps to).
     #[arg(long)]
     ops: bool,
+    /// A trained NRAM's discrete program (the run directory): its live
+    /// circuit for every branch of zero patterns.
+    #[arg(long, conflicts_with_all = ["calls", "ops"])]
+    model: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
     format: GraphFormat,
 }
@@ -30,6 +38,16 @@ pub struct GraphArgs {
 pub fn run(a: GraphArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let task = compile(&source)?;
+    if let Some(model) = &a.model {
+        let dir = RunDir::new(model);
+        let (ckpt, _, table) = load_program(&task, &dir)?;
+        let text = match a.format {
+            GraphFormat::Text => format!("// the discrete program of {}\n{}", about(&dir, &ckpt), table.to_text()),
+            GraphFormat::Dot => format!("// the discrete program of {}\n{}", about(&dir, &ckpt), table.to_dot()),
+        };
+        print!("{text}");
+        return Ok(());
+    }
     let tape = task.is_tape();
     let text = match (a.ops, a.format) {
         (false, GraphFormat::Text) => task.call_graph().to_text(),

@@ -1,4 +1,4 @@
-//! The `synth` command line: check, trace, graph, learn, eval, run.
+//! The `synth` command line: check, trace, graph, learn, eval, run, extract.
 //!
 //! One module per command, each holding its flags (a clap `Args` struct) and
 //! a `run` function; [`failure`] maps what went wrong to an exit code, and
@@ -13,6 +13,7 @@
 mod charts;
 mod check;
 mod eval;
+mod extract;
 mod failure;
 mod graph;
 mod interrupt;
@@ -54,6 +55,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Run a trained model on one input, its trace beside the reference's.
     Run(run::RunArgs),
+    /// Print a trained NRAM's discrete program as an NPL file over the task's tape.
+    Extract(extract::ExtractArgs),
 }
 
 /// Runs the command, prints why it failed if it did, and gives its exit code.
@@ -69,6 +72,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Learn(a) => learn::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Run(a) => run::run(a),
+        Command::Extract(a) => extract::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
-//! The Neural Random-Access Machine's side of `synth learn`, `synth eval`
-//! and `synth run`, for tasks whose world is a tape. Training itself is
+//! The Neural Random-Access Machine's side of `synth learn`, `synth eval`,
+//! `synth run`, `synth extract` and `synth graph --model`, for tasks whose
+//! world is a tape. Training itself is
 //! `synth_runtime::nram::train`; this module adds the terminal, the clock
 //! and the disk as [`super::learn`] does for NPI: settings from the command
 //! line, the run directory, progress, Ctrl-C and the time budget, the best
@@ -18,7 +19,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 use synth_compiler::{LearnSpec, Task};
-use synth_runtime::nram::{self, Checkpoint, CheckpointMeta, Control, EvalReport, StepReport, StopReason, TrainConfig, TrainHooks, ValidationReport};
+use synth_runtime::nram::circuit::{CircuitError, CircuitTable, Inputs, Source};
+use synth_runtime::nram::{self, Checkpoint, CheckpointMeta, Control, EvalReport, Module, StepReport, StopReason, TraceStep, TrainConfig, TrainHooks, ValidationReport};
 
 /// Cells up to which `eval` also scores the fuzzy machine (it costs
 /// O(T M^2) per example; the discrete one runs at any size).
@@ -156,6 +158,35 @@ pub fn load(task: &Task, dir: &RunDir) -> Result<(Checkpoint, nram::Nram), Failu
     Ok((ckpt, machine))
 }
 
+/// The NRAM checkpoint in `dir`, checked against `task`, its machine, and
+/// the machine's circuit table (its discrete program): refused by name
+/// when `dir` holds another learner's checkpoint or a controller that is
+/// not an MLP.
+pub fn load_program(task: &Task, dir: &RunDir) -> Result<(Checkpoint, nram::Nram, CircuitTable), Failure> {
+    let learner = dir.learner()?;
+    if learner != "nram" {
+        return Err(Failure::Task(anyhow!(
+            "`{}` holds a checkpoint of the {learner} learner; only a trained NRAM (a tape task's `synth learn`) has a discrete program to show",
+            dir.path.display()
+        )));
+    }
+    let controller = dir.controller()?;
+    if controller != "mlp" {
+        let e = CircuitError::Controller { found: controller };
+        return Err(Failure::Task(anyhow!("cannot use `{}`: {e}", dir.path.display())));
+    }
+    let (ckpt, machine) = load(task, dir)?;
+    let table = CircuitTable::new(&machine).map_err(|e| Failure::Task(anyhow!("cannot use `{}`: {e}", dir.path.display())))?;
+    Ok((ckpt, machine, table))
+}
+
+/// Where a machine comes from, for what `extract` and `graph` print: `the
+/// NRAM in `runs/access` (seed 1, step 1400, converged)`.
+pub fn about(dir: &RunDir, ckpt: &Checkpoint) -> String {
+    let m = &ckpt.meta;
+    format!("the NRAM in `{}` (seed {}, step {}, {})", dir.path.display(), m.seed, m.step, if m.converged { "converged" } else { "not converged" })
+}
+
 /// The generalisation table: per size, the fuzzy machine (where it was
 /// scored) and the discrete one.
 pub fn table(report: &EvalReport) -> String {
@@ -187,13 +218,32 @@ pub fn eval(task: &Task, dir: &RunDir, sizes: &[usize], count: usize, seed: u64,
     Ok(())
 }
 
+/// Timesteps `synth run` shows in full; a longer run shows its first
+/// [`HEAD`] and last [`TAIL`] timesteps.
+const SHOWN: usize = 40;
+const HEAD: usize = 20;
+const TAIL: usize = 10;
+
 /// `synth run` on an NRAM checkpoint: the discrete machine on one input,
-/// its final tape beside the reference's, graded cells that differ marked.
+/// timestep by timestep (its registers, the branch their zero pattern
+/// takes, every live module with its inputs and output, the register
+/// updates, halting), then its final tape beside the reference's, graded
+/// cells that differ marked.
 pub fn run(task: &Task, dir: &RunDir, size: usize, seed: u64) -> Result<(), Failure> {
     let (_, machine) = load(task, dir)?;
     let e = task.tape_example(size, seed).map_err(|e| Failure::Task(anyhow!("{e}")))?;
-    let out = nram::Runner::new().run(&machine, &e).map_err(|e| Failure::Task(anyhow!("{e}")))?;
-    println!("// the learned machine (discrete) on `{}`, size {size}, seed {seed}: {} cells, halted after {} of {} timesteps", task.name, e.cells, out.steps, e.timesteps);
+    let (out, trace) = nram::Runner::new().run_traced(&machine, &e).map_err(|e| Failure::Task(anyhow!("{e}")))?;
+    let halted = trace.last().is_some_and(|s| s.halt);
+    let ran = if halted { format!("halted after {} of {} timesteps", out.steps, e.timesteps) } else { format!("ran all {} timesteps without halting", e.timesteps) };
+    println!("// the learned machine (discrete) on `{}`, size {size}, seed {seed}: {} cells, {ran}", task.name, e.cells);
+    match CircuitTable::new(&machine) {
+        Ok(table) => {
+            println!("// per timestep: the registers, the branch their zero pattern takes (as in `synth graph --model`), each live module's inputs and output, the new registers");
+            print!("{}", timesteps(&table, &trace));
+        }
+        Err(e) => println!("// no timestep view: {e}"),
+    }
+    println!("// the final tape");
     println!("{:>6}  {:>6}  {:>8}  {:>9}", "cell", "input", "machine", "reference");
     let mut wrong = 0;
     for (i, ((&input, &got), &want)) in e.input.iter().zip(&out.tape).zip(&e.output).enumerate() {
@@ -214,6 +264,51 @@ pub fn run(task: &Task, dir: &RunDir, size: usize, seed: u64) -> Result<(), Fail
         println!("// result: {wrong} of {} graded cells wrong", e.graded.len());
     }
     Ok(())
+}
+
+/// The timesteps of a traced run, the middle of a long one elided.
+fn timesteps(table: &CircuitTable, trace: &[TraceStep]) -> String {
+    let mut out = String::new();
+    let n = trace.len();
+    for (t, step) in trace.iter().enumerate() {
+        if n > SHOWN && t == HEAD {
+            out.push_str(&format!("... {} timesteps elided ({} to {}) ...\n", n - HEAD - TAIL, HEAD + 1, n - TAIL));
+        }
+        if n > SHOWN && (HEAD..n - TAIL).contains(&t) {
+            continue;
+        }
+        out.push_str(&timestep(table, t + 1, step));
+    }
+    out
+}
+
+/// One timestep: `timestep 2: r0=4 r1=0 -> branch 0`, then a line per live
+/// module (`read0(r0=4) = 9`, `write13(r1=0, read0=9): mem[0] = 9`), the
+/// registers' new values and `halt`.
+fn timestep(table: &CircuitTable, t: usize, step: &TraceStep) -> String {
+    let regs = |v: &[u32]| v.iter().enumerate().map(|(i, x)| format!("r{i}={x}")).collect::<Vec<_>>().join(" ");
+    let b = table.branch_of(CircuitTable::pattern(&step.registers));
+    let c = &table.branches[b].circuit;
+    let mut out = format!("timestep {t}: {} -> branch {b}\n", regs(&step.registers));
+    let value = |s: Source| s.value(&step.registers, &step.outputs);
+    let arg = |s: Source| format!("{}={}", s.name(&table.modules), value(s));
+    for (k, Inputs { a, b }) in c.live() {
+        let args: Vec<String> = a.into_iter().chain(b).map(arg).collect();
+        let name = nram::circuit::module_name(&table.modules, k);
+        let line = match (table.modules[k], a, b) {
+            (Module::Write, Some(a), Some(b)) => format!("{name}({}): mem[{}] = {}", args.join(", "), value(a), value(b)),
+            _ => format!("{name}({}) = {}", args.join(", "), step.outputs[k]),
+        };
+        out.push_str(&format!("  {line}\n"));
+    }
+    let updates: Vec<String> = CircuitTable::updates(c).map(|(i, s)| format!("r{i} := {} = {}", s.name(&table.modules), step.next[i])).collect();
+    if !updates.is_empty() {
+        out.push_str(&format!("  {}\n", updates.join(", ")));
+    }
+    if step.halt {
+        out.push_str("  halt\n");
+    }
+    out
 }
 
 /// What training shows and records: a progress bar over every seed's
@@ -330,5 +425,32 @@ impl TrainHooks for NramHooks<'_> {
             }
         }
         Control::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use synth_compiler::TapeExample;
+    use synth_runtime::nram::{Nram, NramConfig, Runner};
+
+    /// A long run shows its first and last timesteps; a short one all.
+    #[test]
+    fn long_runs_show_their_first_and_last_timesteps() {
+        let config = NramConfig { registers: 1, hidden: 2, modules: vec![Module::Inc], ..NramConfig::default() };
+        let mut nram = Nram::new(&config, 0);
+        nram.params.fill(0.0);
+        // Every logit 0 (the first choice) but r0's choice of inc0: r0 counts up.
+        let l = nram.layout.clone();
+        nram.params[l.b3 + l.c + 1] = 1.0;
+        let table = CircuitTable::new(&nram).unwrap();
+        let e = TapeExample { size: 1, seed: 0, cells: 1000, timesteps: 100, input: vec![0; 1000], output: vec![0; 1000], graded: vec![] };
+        let (_, trace) = Runner::new().run_traced(&nram, &e).unwrap();
+        let text = timesteps(&table, &trace);
+        assert!(text.starts_with("timestep 1: r0=0 -> branch 0\n  inc0(r0=0) = 1\n  r0 := inc0 = 1\ntimestep 2: r0=1 -> branch 0\n"), "{text}");
+        assert!(text.contains("timestep 20: ") && !text.contains("timestep 21: "), "{text}");
+        assert!(text.contains("... 70 timesteps elided (21 to 90) ...\ntimestep 91: r0=90 -> branch 0\n"), "{text}");
+        assert_eq!(text.lines().filter(|l| l.starts_with("timestep")).count(), 30);
+        assert_eq!(timesteps(&table, &trace[..SHOWN]).lines().filter(|l| l.starts_with("timestep")).count(), SHOWN);
     }
 }

@@ -122,6 +122,19 @@ impl RunDir {
         Ok(l.learner)
     }
 
+    /// The controller of the NRAM checkpoint here (`model.json`'s
+    /// `config.controller`, `mlp` when absent), read before the metadata is
+    /// parsed as a whole, so that a controller this synth cannot load is
+    /// refused by name.
+    pub fn controller(&self) -> Result<String, RunDirError> {
+        let meta_path = self.file(META);
+        if !meta_path.is_file() {
+            return Err(RunDirError::NoModel { path: self.path.display().to_string() });
+        }
+        let v: serde_json::Value = serde_json::from_slice(&read(&meta_path)?).map_err(|err| RunDirError::BadMeta { path: meta_path.display().to_string(), err })?;
+        Ok(v["config"]["controller"].as_str().unwrap_or("mlp").to_string())
+    }
+
     /// The checkpoint with its optimiser state when there is one (what
     /// `learn --resume` needs).
     pub fn load_with_optimizer(&self) -> Result<Checkpoint, RunDirError> {

@@ -84,9 +84,10 @@ pub(crate) fn check<'f>(file: &'f ast::File, stem: &str) -> (Option<Checked<'f>>
     let (expect, expect_span, expect_text) =
         bodies::expect(items.expect.map(|(e, _)| e), expect_scope, &input, &names, &mut diags);
     let (procs, resolved) = bodies::programs(&items.programs, &bodies, &sigs, &names, &mut diags);
-    let entry = entry::entry(items.entry.map(|(id, _)| id), &sigs, &mut diags);
     let learned = lower_learn(items.learn.map(|(l, _)| l), kind, world.kind.span, &mut diags);
     let timesteps = learned.timesteps.map(|e| (world::lower_timesteps(e, &names, cells_span, &mut diags), e.span));
+    let (entry, entry_args) =
+        entry::entry(items.entry.map(|(id, _)| id), &sigs, tape, timesteps.is_some(), &mut diags);
     if diags.iter().any(|d| d.is_error()) {
         return (None, diags);
     }
@@ -98,7 +99,7 @@ pub(crate) fn check<'f>(file: &'f ast::File, stem: &str) -> (Option<Checked<'f>>
     let classes = (base + 1).max(pointers.len() as u16).max(actions.len() as u16).max(2);
     let world = WorldDecl { observes, ..world_decl };
     let module =
-        Module { world, input, expect, expect_span, expect_text, procs, entry, arg_classes: classes, timesteps };
+        Module { world, input, expect, expect_span, expect_text, procs, entry, arg_classes: classes, timesteps, entry_args };
     let checked = Checked {
         name: items.task.map_or_else(|| stem.to_string(), |(t, _)| t.name.clone()),
         world: kind,

@@ -6,6 +6,12 @@
 //!
 //! The controller still computes with floats, but sees only the exact
 //! `P(r_i = 0)` of integer registers: 0 or 1.
+//!
+//! A run can report every timestep to an [`Observer`] ([`Runner::run_observed`]):
+//! [`Runner::run_traced`] records a [`TraceStep`] per timestep (what `synth
+//! run` shows), and [`super::circuit`] counts the zero patterns met. The
+//! plain [`Runner::run`] observes with `()`, which compiles to nothing, so
+//! the untraced loop is the same code as before.
 
 use super::fuzzy::check_example;
 use super::model::Nram;
@@ -21,8 +27,9 @@ pub struct Outcome {
     pub steps: usize,
 }
 
-/// The index of the largest value (the first of equals).
-fn argmax(v: &[f32]) -> usize {
+/// The index of the largest value (the first of equals): the discrete
+/// machine's choice among logits.
+pub(crate) fn argmax(v: &[f32]) -> usize {
     let mut best = 0;
     for (i, &x) in v.iter().enumerate() {
         if x > v[best] {
@@ -30,6 +37,42 @@ fn argmax(v: &[f32]) -> usize {
         }
     }
     best
+}
+
+/// What a run reports at the end of every timestep.
+pub trait Observer {
+    /// `values` holds the registers at the start of the timestep, then
+    /// every module's output in order; `registers` the registers after it;
+    /// `halt` whether the machine stops here (by its halting logit; the
+    /// last timestep of the budget reports `false` unless it halts too).
+    fn timestep(&mut self, values: &[u32], registers: &[u32], halt: bool);
+}
+
+/// Observes nothing: the plain run.
+impl Observer for () {
+    #[inline(always)]
+    fn timestep(&mut self, _: &[u32], _: &[u32], _: bool) {}
+}
+
+/// One timestep of a traced run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceStep {
+    /// The registers at its start (their zero pattern chose the circuit).
+    pub registers: Vec<u32>,
+    /// Every module's output, in module order (dead modules too).
+    pub outputs: Vec<u32>,
+    /// The registers at its end.
+    pub next: Vec<u32>,
+    /// Whether the machine halted after it.
+    pub halt: bool,
+}
+
+/// Records every timestep.
+impl Observer for Vec<TraceStep> {
+    fn timestep(&mut self, values: &[u32], registers: &[u32], halt: bool) {
+        let r = registers.len();
+        self.push(TraceStep { registers: values[..r].to_vec(), outputs: values[r..].to_vec(), next: registers.to_vec(), halt });
+    }
 }
 
 /// Buffers for discrete runs, reused from run to run.
@@ -50,6 +93,18 @@ impl Runner {
 
     /// Runs `nram` on `e`'s input tape for at most `e.timesteps` steps.
     pub fn run(&mut self, nram: &Nram, e: &TapeExample) -> Result<Outcome, String> {
+        self.run_observed(nram, e, &mut ())
+    }
+
+    /// [`Runner::run`], recording every timestep.
+    pub fn run_traced(&mut self, nram: &Nram, e: &TapeExample) -> Result<(Outcome, Vec<TraceStep>), String> {
+        let mut trace = Vec::new();
+        let out = self.run_observed(nram, e, &mut trace)?;
+        Ok((out, trace))
+    }
+
+    /// [`Runner::run`], reporting every timestep to `observer`.
+    pub fn run_observed<O: Observer>(&mut self, nram: &Nram, e: &TapeExample, observer: &mut O) -> Result<Outcome, String> {
         check_example(e)?;
         let l = &nram.layout;
         let (r, q, h, nl) = (l.registers, l.q(), l.hidden, l.logits);
@@ -88,7 +143,9 @@ impl Runner {
                 let o = l.c + i * (r + q);
                 self.regs[i] = self.vals[argmax(&self.logits[o..o + r + q])];
             }
-            if self.logits[l.f] > 0.0 {
+            let halt = self.logits[l.f] > 0.0;
+            observer.timestep(&self.vals, &self.regs, halt);
+            if halt {
                 break;
             }
         }

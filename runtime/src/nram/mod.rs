@@ -8,7 +8,11 @@
 //! - [`module`]: the modules, integer and fuzzy, with their backward passes.
 //! - [`model`]: the parameters and the controller MLP.
 //! - [`fuzzy`]: the fuzzy machine over a batch: forward, loss, backward.
-//! - [`discrete`]: the discretised machine, integer registers and tape.
+//! - [`discrete`]: the discretised machine, integer registers and tape,
+//!   optionally traced timestep by timestep.
+//! - [`circuit`]: the discrete machine's program: the live circuit of every
+//!   zero pattern, merged into branches; as text and DOT.
+//! - [`induced`]: that program as NPL (`synth extract`).
 //! - [`train`]: the training loop: curriculum, noise, entropy, validation,
 //!   seeds, hooks.
 //! - [`eval`]: fuzzy and discrete error and exact matches per size.
@@ -17,10 +21,12 @@
 //!
 //! Start at [`train()`], [`evaluate`] and [`Checkpoint::load`].
 pub mod checkpoint;
+pub mod circuit;
 pub mod config;
 pub mod discrete;
 pub mod eval;
 pub mod fuzzy;
+pub mod induced;
 pub mod model;
 pub mod module;
 pub mod toy;
@@ -30,8 +36,9 @@ pub mod train;
 mod gradcheck;
 
 pub use checkpoint::{Checkpoint, CheckpointMeta, LoadError, SizeScore};
+pub use circuit::{Branch, Circuit, CircuitError, CircuitTable, PatternTally, Source};
 pub use config::{settings, ConfigError, Controller, NramConfig, TrainConfig};
-pub use discrete::{Outcome, Runner};
+pub use discrete::{Observer, Outcome, Runner, TraceStep};
 pub use eval::{evaluate, EvalReport, SizeReport};
 pub use fuzzy::{Options, Stats, Workspace};
 pub use model::{Layout, Nram};
