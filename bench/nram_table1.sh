@@ -27,7 +27,7 @@ for t in "${tasks[@]}"; do
   dir="$OUT/nram_$t"
   start=$(date +%s)
   "$synth" learn "nram_$t" --out "$dir" --force --quiet --steps "$STEPS" \
-    --set seeds="$SEEDS" --set give_up="$GIVE_UP" > "$OUT/nram_$t.learn.txt" 2>&1 || true
+    --set seeds="$SEEDS" --set give_up="$GIVE_UP" --set enough=0 > "$OUT/nram_$t.learn.txt" 2>&1 || true
   end=$(date +%s)
   echo "nram_$t: trained in $((end - start)) s"
   "$synth" eval "nram_$t" --model "$dir" --json > "$OUT/nram_$t.eval.json" 2>&1 || true

@@ -121,6 +121,7 @@ const NRAM: &[Setting] = &[
     setting("validation_count", Positive, "validation examples per size"),
     setting("patience", Positive, "perfect validations in a row that end training"),
     setting("give_up", Count, "validations in a row without improvement before training stops (0: never)"),
+    setting("enough", Count, "converged seeds after which the others stop (0: train every seed to its end)"),
     setting("threads", Count, "training threads (0: one per physical core)"),
 ];
 

@@ -106,6 +106,7 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
             (StopReason::Steps, _) => "step budget used".to_string(),
             (StopReason::Plateau, _) => format!("no better validation for {} validations in a row", cfg.give_up),
             (StopReason::Stopped, Some(w)) => w.to_string(),
+            (StopReason::Stopped, None) if outcome.enough => format!("stopped: {} seed{} converged, `enough {}`", cfg.enough, if cfg.enough == 1 { "" } else { "s" }, cfg.enough),
             (StopReason::Stopped, None) => "stopped".to_string(),
         };
         let wrong: usize = s.best.meta.validation.iter().map(|v| v.wrong).sum();
@@ -121,10 +122,15 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
         );
     }
     eprintln!(
-        "{} of {} seed{} converged in {seconds:.1} s; kept seed {} (step {}) -> {}",
+        "{} of {} seed{} converged in {seconds:.1} s{}; kept seed {} (step {}) -> {}",
         outcome.converged(),
         outcome.seeds.len(),
         if outcome.seeds.len() == 1 { "" } else { "s" },
+        match cfg.seeds.saturating_sub(outcome.seeds.len()) {
+            0 => String::new(),
+            k if outcome.enough => format!(" ({k} more not started: `enough {}` had converged; `--set enough=0` trains them all)", cfg.enough),
+            k => format!(" ({k} more not started)"),
+        },
         best.meta.seed,
         best.meta.step,
         dir.file(rundir::WEIGHTS).display()

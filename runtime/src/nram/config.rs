@@ -101,6 +101,10 @@ pub struct TrainConfig {
     /// Stop after this many validations in a row that do not improve on
     /// the best (`give_up`; 0 = never).
     pub give_up: usize,
+    /// Once this many seeds converged, the others stop and seeds not yet
+    /// started are skipped (`enough`; 0 = train every seed to its end, as
+    /// a count of seeds converged out of K needs).
+    pub enough: usize,
     /// Seeds trained at once (`threads`; 0 = one per core). Each seed runs
     /// on one thread, so threads change speed, never numbers.
     pub threads: usize,
@@ -126,6 +130,7 @@ impl Default for TrainConfig {
             validation_count: 16,
             patience: 3,
             give_up: 0,
+            enough: 1,
             threads: 0,
         }
     }
@@ -191,6 +196,7 @@ const APPLIED: &[&str] = &[
     "validation_count",
     "patience",
     "give_up",
+    "enough",
     "threads",
 ];
 
@@ -302,6 +308,7 @@ impl TrainConfig {
                 "validation_count" => self.validation_count = positive(k, v, 1 << 20)?,
                 "patience" => self.patience = positive(k, v, usize::MAX)?,
                 "give_up" => self.give_up = count(k, v)?,
+                "enough" => self.enough = count(k, v)?,
                 "threads" => self.threads = count(k, v)?,
                 _ => {}
             }

@@ -134,8 +134,12 @@ pub struct TrainOutcome {
     pub best: Checkpoint,
     /// Its index in `seeds`.
     pub best_seed: usize,
-    /// Every seed, in seed order.
+    /// Every seed trained, in seed order (seeds skipped once `enough`
+    /// had converged are not among them).
     pub seeds: Vec<SeedOutcome>,
+    /// Training ended early because `enough` seeds converged: the seeds
+    /// that stopped then did not fail, they were cut short.
+    pub enough: bool,
 }
 
 impl TrainOutcome {
@@ -219,16 +223,23 @@ pub fn train<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &Tra
     let seeds = cfg.seeds.max(1);
     let hooks = Mutex::new(hooks);
     let stop = AtomicBool::new(false);
+    let enough = AtomicBool::new(false);
+    let converged = AtomicUsize::new(0);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<SeedOutcome, TrainError>>>> = Mutex::new((0..seeds).map(|_| None).collect());
     let worker = || loop {
         let k = next.fetch_add(1, Ordering::SeqCst);
-        if k >= seeds {
+        if k >= seeds || stop.load(Ordering::SeqCst) {
             break;
         }
         let r = train_seed(env, model, &cfg, cfg.seed.wrapping_add(k as u64), &validation, &hooks, &stop);
-        if r.is_err() {
-            stop.store(true, Ordering::SeqCst);
+        match &r {
+            Err(_) => stop.store(true, Ordering::SeqCst),
+            Ok(o) if o.converged && cfg.enough > 0 && converged.fetch_add(1, Ordering::SeqCst) + 1 >= cfg.enough => {
+                enough.store(true, Ordering::SeqCst);
+                stop.store(true, Ordering::SeqCst);
+            }
+            Ok(_) => {}
         }
         results.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(r);
     };
@@ -253,7 +264,7 @@ pub fn train<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &Tra
             (!o.converged, v.iter().map(|s| s.wrong).sum::<usize>(), v.iter().map(|s| s.discrete_wrong).sum::<usize>(), o.best.meta.step, k)
         })
         .ok_or_else(|| TrainError::Example("no seed was trained".into()))?;
-    Ok(TrainOutcome { best: outcomes[best_seed].best.clone(), best_seed, seeds: outcomes })
+    Ok(TrainOutcome { best: outcomes[best_seed].best.clone(), best_seed, seeds: outcomes, enough: enough.into_inner() })
 }
 
 /// One seed from start to end, on the calling thread.
@@ -439,9 +450,12 @@ mod tests {
     fn access_converges() {
         let env = ToyEnv::new(Toy::Access, vec![1, 2, 3]);
         let model = NramConfig { hidden: 32, ..NramConfig::default() };
-        let cfg = TrainConfig { steps: 1500, train_sizes: vec![1, 2, 3], batch: 16, entropy: 0.01, validate_every: 50, seeds: 2, ..TrainConfig::default() };
+        let cfg = TrainConfig { steps: 1500, train_sizes: vec![1, 2, 3], batch: 16, entropy: 0.01, validate_every: 50, seeds: 3, threads: 1, ..TrainConfig::default() };
         let out = train(&env, &model, &cfg, &mut NoHooks).unwrap();
         assert!(out.converged() >= 1, "{:?}", out.seeds.iter().map(|s| (s.steps, s.validations.last().map(|v| v.error()))).collect::<Vec<_>>());
+        // `enough 1` (the default): on one thread, the seeds after the
+        // first that converged are not trained.
+        assert!(out.enough && out.seeds.last().unwrap().converged && out.seeds.len() < 3, "{:?}", out.seeds.iter().map(|s| s.converged).collect::<Vec<_>>());
         let best = &out.best.meta;
         assert!(best.converged && best.validation.iter().all(|s| s.wrong == 0 && s.discrete_wrong == 0), "{best:?}");
         let report = crate::nram::evaluate(&env, &out.best.model().unwrap(), &[30], 20, 1, 0).unwrap();
