@@ -10,7 +10,8 @@ use synth::{check, CheckOptions};
 pub struct CheckArgs {
     #[command(flatten)]
     task: TaskArg,
-    /// Sizes to run the reference on, besides the learn block's.
+    /// Sizes to run the reference on, besides the learn block's (which
+    /// are capped at 1,000; these are not).
     #[arg(long, value_delimiter = ',')]
     sizes: Option<Vec<usize>>,
     /// Seeds per size.
@@ -22,6 +23,9 @@ pub fn run(a: CheckArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let mut opts = CheckOptions { seeds: a.seeds, ..CheckOptions::default() };
     if let Some(sizes) = a.sizes {
+        // Sizes the user names are run whatever their size; only the learn
+        // block's are capped.
+        opts.max_size = sizes.iter().copied().fold(opts.max_size, usize::max);
         opts.sizes = sizes;
     }
     let report = check(&source, &opts);
