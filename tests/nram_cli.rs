@@ -67,6 +67,23 @@ fn nram_learns_access_and_eval_run_use_its_checkpoint() {
     let o = synth(&["learn", &task, "--out", out, "--quiet"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+
+    // --resume continues the kept machine, one seed from its step, and
+    // keeps it unless it finds a better one.
+    let before: CheckpointMeta = serde_json::from_str(&std::fs::read_to_string(Path::new(out).join("model.json")).unwrap()).unwrap();
+    let o = synth(&["learn", &task, "--out", out, "--quiet", "--resume", "--steps", "100"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("resuming (seed {}, step {}", before.seed, before.step)) && err.contains("1 seed from"), "{err}");
+    let after: CheckpointMeta = serde_json::from_str(&std::fs::read_to_string(Path::new(out).join("model.json")).unwrap()).unwrap();
+    assert!(after.converged >= before.converged && after.seed == before.seed, "{before:?} -> {after:?}");
+    let wrong = |m: &CheckpointMeta| m.validation.iter().map(|s| s.wrong).sum::<usize>();
+    assert!(after.converged || wrong(&after) <= wrong(&before), "{before:?} -> {after:?}");
+    // Nothing to resume in an empty directory.
+    let empty = dir.join("empty");
+    let o = synth(&["learn", &task, "--out", empty.to_str().unwrap(), "--quiet", "--resume"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("nothing to resume"), "{}", stderr(&o));
 }
 
 /// `synth extract` and `synth graph --model` on the trained Access: the

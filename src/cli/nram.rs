@@ -58,22 +58,39 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
         cfg.threads = t;
     }
     let dir = RunDir::new(r.out);
-    if r.resume {
-        return Err(Failure::Task(anyhow!("`synth learn --resume` is for NPI runs; an NRAM run restarts its seeds (pass --force to replace `{}`)", dir.path.display())));
-    }
-    if dir.has_model() && !r.force {
-        return Err(Failure::Task(anyhow!("`{}` already holds a trained model; pass --force to replace it, or --out DIR", dir.path.display())));
-    }
+    // `--resume` continues the kept machine: one seed, from its saved
+    // parameters, step and curriculum level, for at most `steps` more steps.
+    let resumed = if r.resume {
+        if !dir.has_model() {
+            return Err(Failure::Task(anyhow!("nothing to resume: `{}` holds no model", dir.path.display())));
+        }
+        let (ckpt, _) = load(task, &dir)?;
+        ckpt.check_config(&model_cfg).map_err(|e| Failure::Task(anyhow!("cannot resume `{}`: {e}", dir.path.display())))?;
+        cfg.seed = ckpt.meta.seed;
+        cfg.seeds = 1;
+        Some(ckpt)
+    } else {
+        if dir.has_model() && !r.force {
+            return Err(Failure::Task(anyhow!("`{}` already holds a trained model; pass --resume to continue training it, --force to replace it, or --out DIR", dir.path.display())));
+        }
+        None
+    };
     // One example of every size before anything is written: a task that
     // cannot produce its data fails here, with the files untouched.
     for &size in &cfg.train_sizes {
         task.tape_example(size, cfg.seed).map_err(|e| Failure::Task(anyhow!("generating examples: {e}")))?;
     }
     dir.create()?;
-    let _ = std::fs::remove_file(dir.file(rundir::METRICS));
+    if resumed.is_none() {
+        let _ = std::fs::remove_file(dir.file(rundir::METRICS));
+    }
     let sizes = &cfg.train_sizes;
     eprintln!(
-        "training nram on `{}`: {}, sizes {}..={}, {} seed{} from {}, at most {} steps each{}; writing to {}",
+        "{} nram on `{}`: {}, sizes {}..={}, {} seed{} from {}, at most {} steps each{}; writing to {}",
+        match &resumed {
+            Some(c) => format!("resuming (seed {}, step {}, level {})", c.meta.seed, c.meta.step, c.meta.level + 1),
+            None => "training".to_string(),
+        },
         task.name,
         nram::checkpoint::describe(&model_cfg),
         sizes.iter().min().unwrap_or(&0),
@@ -91,13 +108,24 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}").expect("valid template").progress_chars("=> "),
     );
     let mut hooks = NramHooks::new(&dir, bar.clone(), r.time, interrupt_flag(), &cfg);
-    let outcome = nram::train(task, &model_cfg, &cfg, &mut hooks);
+    // A resumed run overwrites the saved machine only with a better one.
+    hooks.saved = resumed.as_ref().map(|c| (!c.meta.converged, c.meta.validation.iter().map(|s| s.wrong).sum()));
+    let outcome = match &resumed {
+        Some(c) => nram::resume(task, c, &cfg, &mut hooks),
+        None => nram::train(task, &model_cfg, &cfg, &mut hooks),
+    };
     bar.finish_and_clear();
     if let Some(e) = hooks.error.take() {
         return Err(e.into());
     }
     let outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
-    let best = &outcome.best;
+    // A resumed run keeps the machine it started from unless it found a
+    // better one (converged first, then fewer wrong cells).
+    let rank = |c: &Checkpoint| (!c.meta.converged, c.meta.validation.iter().map(|s| s.wrong).sum::<usize>());
+    let best = match &resumed {
+        Some(old) if rank(old) <= rank(&outcome.best) => old,
+        _ => &outcome.best,
+    };
     save(&dir, best)?;
     let seconds = hooks.start.elapsed().as_secs_f64();
     for s in &outcome.seeds {

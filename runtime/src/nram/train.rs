@@ -157,6 +157,8 @@ pub enum TrainError {
     Task(#[from] TaskError),
     #[error("bad example: {0}")]
     Example(String),
+    #[error("cannot resume: {0}")]
+    Resume(#[from] super::checkpoint::LoadError),
 }
 
 /// One example from `env`, checked.
@@ -213,6 +215,29 @@ fn add_noise(g: &mut [f32], sd: f64, rng: &mut ChaCha8Rng) {
 /// Trains `cfg.seeds` seeds of a fresh `model` on `env` and returns every
 /// seed's outcome and the best checkpoint.
 pub fn train<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &TrainConfig, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError> {
+    train_from(env, model, cfg, None, hooks)
+}
+
+/// Continues training `checkpoint` (which must belong to `env` and have
+/// `model`'s config) for at most `cfg.steps` more steps: one seed, the
+/// checkpoint's, from its parameters, step and curriculum level, with
+/// fresh examples (drawn from where the step count left off) and a fresh
+/// optimiser (its moments are not saved). `cfg.seeds` is ignored.
+pub fn resume<E: TapeEnvironment + ?Sized>(env: &E, checkpoint: &Checkpoint, cfg: &TrainConfig, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError> {
+    let nram = checkpoint.load(env)?;
+    let cfg = TrainConfig { seeds: 1, seed: checkpoint.meta.seed, ..cfg.clone() };
+    let start = Start { params: nram.params, step: checkpoint.meta.step, level: checkpoint.meta.level };
+    train_from(env, &checkpoint.meta.config, &cfg, Some(&start), hooks)
+}
+
+/// Where a resumed seed starts.
+struct Start {
+    params: Vec<f32>,
+    step: u64,
+    level: usize,
+}
+
+fn train_from<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &TrainConfig, start: Option<&Start>, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError> {
     if cfg.train_sizes.is_empty() {
         return Err(ConfigError::NoTrainSizes.into());
     }
@@ -232,7 +257,7 @@ pub fn train<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &Tra
         if k >= seeds || stop.load(Ordering::SeqCst) {
             break;
         }
-        let r = train_seed(env, model, &cfg, cfg.seed.wrapping_add(k as u64), &validation, &hooks, &stop);
+        let r = train_seed(env, model, &cfg, cfg.seed.wrapping_add(k as u64), start, &validation, &hooks, &stop);
         match &r {
             Err(_) => stop.store(true, Ordering::SeqCst),
             Ok(o) if o.converged && cfg.enough > 0 && converged.fetch_add(1, Ordering::SeqCst) + 1 >= cfg.enough => {
@@ -268,18 +293,25 @@ pub fn train<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &Tra
 }
 
 /// One seed from start to end, on the calling thread.
-fn train_seed<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &TrainConfig, seed: u64, validation: &[Vec<TapeExample>], hooks: &Mutex<&mut dyn TrainHooks>, stop_all: &AtomicBool) -> Result<SeedOutcome, TrainError> {
+#[allow(clippy::too_many_arguments)]
+fn train_seed<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &TrainConfig, seed: u64, start: Option<&Start>, validation: &[Vec<TapeExample>], hooks: &Mutex<&mut dyn TrainHooks>, stop_all: &AtomicBool) -> Result<SeedOutcome, TrainError> {
     let mut nram = Nram::new(model, derive_seed(seed, STREAM_INIT, 0));
+    let first = start.map_or(0, |s| s.step);
+    if let Some(s) = start {
+        nram.params.copy_from_slice(&s.params);
+    }
     let mut adam = FlatAdam::new(nram.params.len());
     let mut grad = vec![0f32; nram.params.len()];
     let mut ws = Workspace::new();
     let mut runner = Runner::new();
-    let mut sampler = ChaCha8Rng::seed_from_u64(derive_seed(seed, STREAM_SAMPLER, 0));
-    let mut noise = ChaCha8Rng::seed_from_u64(derive_seed(seed, STREAM_NOISE, 0));
+    // A resumed seed draws from streams of its own, keyed by the step it
+    // resumes at, so it does not replay the examples it started with.
+    let mut sampler = ChaCha8Rng::seed_from_u64(derive_seed(seed, STREAM_SAMPLER, first));
+    let mut noise = ChaCha8Rng::seed_from_u64(derive_seed(seed, STREAM_NOISE, first));
     let levels = cfg.train_sizes.len();
     let last = levels - 1;
-    let (mut level, mut risen_at) = (0usize, 0u64);
-    let mut drawn = 0u64;
+    let (mut level, mut risen_at) = (start.map_or(0, |s| s.level.min(last)), first);
+    let mut drawn = first * cfg.batch as u64;
     let meta = |step: u64, level: usize, converged: bool, loss: f64, validation: Vec<SizeScore>| CheckpointMeta {
         format: FORMAT,
         learner: "nram".into(),
@@ -303,8 +335,9 @@ fn train_seed<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &Tr
     let mut window = (0.0f64, 0usize);
     let (mut streak, mut stale) = (0usize, 0usize);
     let mut stop = StopReason::Steps;
-    let mut step = 0u64;
-    while step < cfg.steps {
+    let mut step = first;
+    let end = first.saturating_add(cfg.steps);
+    while step < end {
         if stop_all.load(Ordering::SeqCst) {
             stop = StopReason::Stopped;
             break;
@@ -336,7 +369,7 @@ fn train_seed<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &Tr
         window = (window.0 + stats.loss, window.1 + 1);
         let report = StepReport { seed, step, loss: stats.loss, entropy: stats.entropy, error: stats.error(), grad_norm: norm, level };
         let mut control = lock().on_step(&report);
-        if step.is_multiple_of(cfg.validate_every) || step == cfg.steps || control == Control::Stop {
+        if step.is_multiple_of(cfg.validate_every) || step == end || control == Control::Stop {
             let mut scores = Vec::with_capacity(levels);
             for (&size, examples) in cfg.train_sizes.iter().zip(validation) {
                 scores.push(score(&nram, size, examples, Some(&mut ws), &mut runner)?);
