@@ -32,6 +32,10 @@ pub struct SizeScore {
     /// The same for the discrete machine.
     pub discrete_wrong: usize,
     pub discrete_exact: usize,
+    /// Timesteps the discrete machine ran, over all examples (0 in
+    /// checkpoints written before it was counted).
+    #[serde(default)]
+    pub discrete_steps: usize,
 }
 
 impl SizeScore {

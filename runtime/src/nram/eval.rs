@@ -70,10 +70,6 @@ pub fn evaluate<E: TapeEnvironment + ?Sized>(env: &E, nram: &Nram, sizes: &[usiz
         let cells = examples.iter().map(|e| e.cells).max().unwrap_or(0);
         let fuzzy = cells <= fuzzy_cells;
         let s = score(nram, size, &examples, fuzzy.then_some(&mut ws), &mut runner)?;
-        let mut steps = 0;
-        for e in &examples {
-            steps += runner.run(nram, e).map_err(TrainError::Example)?.steps;
-        }
         let n = count.max(1) as f64;
         results.push(SizeReport {
             size,
@@ -86,7 +82,7 @@ pub fn evaluate<E: TapeEnvironment + ?Sized>(env: &E, nram: &Nram, sizes: &[usiz
             discrete_accuracy: s.discrete_exact as f64 / n,
             exact: s.discrete_exact,
             accuracy: s.discrete_exact as f64 / n,
-            mean_steps: steps as f64 / n,
+            mean_steps: s.discrete_steps as f64 / n,
         });
     }
     Ok(EvalReport { task: env.name().into(), learner: "nram".into(), results })
@@ -110,6 +106,7 @@ pub fn score(nram: &Nram, size: usize, examples: &[TapeExample], fuzzy: Option<&
         s.graded += e.graded.len();
         s.discrete_wrong += wrong;
         s.discrete_exact += (wrong == 0) as usize;
+        s.discrete_steps += out.steps;
     }
     Ok(s)
 }
