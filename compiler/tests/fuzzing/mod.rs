@@ -215,7 +215,15 @@ fn pipeline(src: &str, seed: u64, out: &mut Outcome) {
         let run_seed = rng.random_range(0..4u64);
         // A tape task's reference run is its memory writes; a scratchpad's
         // is a trace (each refuses the other kind's entry point).
-        let run = if task.is_tape() {
+        let run = if task.is_table() {
+            task.table_example(size, run_seed).map(|e| {
+                if size == 1 {
+                    let _ = e.render(&task.name);
+                    let _ = serde_json::to_string(&e);
+                    let _ = synth_compiler::table::execute(&e.columns, &e.program);
+                }
+            })
+        } else if task.is_tape() {
             task.tape_trace(size, run_seed).map(|t| {
                 if size == 1 {
                     let _ = task.render_tape_trace(&t);
