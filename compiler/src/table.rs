@@ -1170,7 +1170,13 @@ impl AnswerCx<'_> {
                 },
                 None => {
                     let mut d = Diagnostic::error(format!("unknown hole `{}`", id.name)).at_labelled(id.span, "not a hole");
-                    if let Some(h) = crate::suggest::did_you_mean(&id.name, self.holes.iter().map(|h| h.name.as_str())) {
+                    // Suggest only holes that could stand here.
+                    let fits = self.holes.iter().filter(|h| match h.kind {
+                        HoleSpecKind::Range(..) => kind == ColumnKind::Number,
+                        HoleSpecKind::Word(_) => kind == ColumnKind::Word,
+                        HoleSpecKind::Column => false,
+                    });
+                    if let Some(h) = crate::suggest::did_you_mean(&id.name, fits.map(|h| h.name.as_str())) {
                         d = d.hint(h);
                     }
                     diags.push(d);
@@ -1599,7 +1605,7 @@ impl Sampler<'_> {
                     if xs.len() != rows {
                         return Err(RunError {
                             kind: RunErrorKind::World,
-                            ..self.err(*span, format!("column `{}` filled with {} values, but the table has {rows} rows", col.name, xs.len()), "wrong length")
+                            ..self.err(*span, format!("column `{}` filled with {} value{}, but the table has {rows} row{}", col.name, xs.len(), plural(xs.len()), plural(rows)), "wrong length")
                         });
                     }
                     col.cells = xs
@@ -1721,6 +1727,14 @@ impl TableSpec {
             });
         }
         Some(out)
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
 }
 

@@ -377,10 +377,11 @@ impl<'a> Ctx<'a> {
 
     /// `where COND` (a table question's row selection) at `r`, kept as an
     /// argument named `where`; `None` when `r` does not start with the word
-    /// `where` used that way (`where: 3` is an ordinary named argument).
+    /// `where` used that way (`where: 3` is an ordinary named argument, and
+    /// `where (a > 1)` a condition in parentheses).
     fn where_arg(&self, r: &'a str) -> Result<Option<(&'a str, CallArg)>, PFail<'a>> {
         let Ok((after, name)) = self.keyword(r, Nl::Skip, "where") else { return Ok(None) };
-        if self.peek(after, Nl::Skip, ":") || self.peek(after, Nl::Skip, "(") {
+        if self.peek(after, Nl::Skip, ":") {
             return Ok(None);
         }
         let (rest, value) = match self.expr(self.ws(after, Nl::Skip), Nl::Skip) {
