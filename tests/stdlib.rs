@@ -27,6 +27,8 @@ fn stdlib_snapshots() {
             let example = task.table_example(40, 1).unwrap();
             insta::assert_snapshot!(format!("{stem}_example"), example.render(&task.name));
             insta::assert_json_snapshot!(format!("{stem}_example_json"), task.table_example(5, 2).unwrap());
+            let latent = synth_compiler::table::latent_programs_text(&task.latent_programs(), task.table_timesteps().unwrap());
+            insta::assert_snapshot!(format!("{stem}_latent"), latent);
             continue;
         }
         if task.is_tape() {

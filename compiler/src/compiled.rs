@@ -148,6 +148,12 @@ impl Task {
         self.table.as_ref().map(|t| t.timesteps)
     }
 
+    /// Every question's latent program, in source order, with holes by name
+    /// (empty for the other world kinds).
+    pub fn latent_programs(&self) -> Vec<crate::table::LatentProgram> {
+        self.table.as_ref().map_or_else(Vec::new, |t| t.latent_programs())
+    }
+
     /// A table task's columns, each with its kind, in declaration order.
     pub fn table_columns(&self) -> Vec<(String, crate::ColumnKind)> {
         self.table.as_ref().map_or_else(Vec::new, |t| t.columns.clone())

@@ -230,6 +230,9 @@ pub(crate) struct QuestionSpec {
     pub answer: AnswerExpr,
     pub latent: Vec<SymStep>,
     pub span: Span,
+    /// The templates and the answer as written, for `synth graph`.
+    pub template_texts: Vec<String>,
+    pub answer_text: String,
 }
 
 #[derive(Clone, Debug)]
@@ -883,7 +886,8 @@ fn question(q: &ast::Question, columns: &[(String, ColumnKind)], diags: &mut Vec
     if diags.iter().filter(|d| d.is_error()).count() > errors {
         return None;
     }
-    Some(QuestionSpec { templates, holes, answer, latent, span: q.template_span })
+    let template_texts = q.templates.iter().map(|(t, _)| t.clone()).collect();
+    Some(QuestionSpec { templates, holes, answer, latent, span: q.template_span, template_texts, answer_text: expr.to_string() })
 }
 
 fn int_range(e: &ast::Expr) -> Option<(i64, i64)> {
@@ -1699,10 +1703,12 @@ impl TableSpec {
 
     /// Column holes take distinct number columns; range holes any value of
     /// their range; word holes a word of their column in this table, the
-    /// distinct words drawn evenly. `None` when the table has too few words.
+    /// distinct words drawn evenly, two holes of one column never the same
+    /// word. `None` when the table has too few words.
     fn fill_holes(&self, q: &QuestionSpec, columns: &[TableColumn], rng: &mut Rng) -> Option<Vec<HoleVal>> {
         let mut free: Vec<usize> = (0..self.columns.len()).filter(|&i| self.columns[i].1 == ColumnKind::Number).collect();
         let mut out = Vec::new();
+        let mut taken: Vec<(usize, Cell)> = Vec::new();
         for h in &q.holes {
             out.push(match &h.kind {
                 HoleSpecKind::Column => {
@@ -1716,13 +1722,17 @@ impl TableSpec {
                     HoleVal::Cell(Cell::Number(lo.wrapping_add(uniform_below(rng, hi.wrapping_sub(*lo) as u64) as i64)))
                 }
                 HoleSpecKind::Word(c) => {
+                    // Distinct from the words earlier holes of this column took.
                     let mut words: Vec<&Cell> = columns[*c].cells.iter().collect();
                     words.sort();
                     words.dedup();
+                    words.retain(|w| !taken.iter().any(|(tc, tw)| tc == c && tw == *w));
                     if words.is_empty() {
                         return None;
                     }
-                    HoleVal::Cell(words[uniform_below(rng, words.len() as u64) as usize].clone())
+                    let w = words[uniform_below(rng, words.len() as u64) as usize].clone();
+                    taken.push((*c, w.clone()));
+                    HoleVal::Cell(w)
                 }
             });
         }
@@ -1823,6 +1833,84 @@ fn eval_answer(a: &AnswerExpr, holes: &[HoleVal], columns: &[TableColumn]) -> Op
 }
 
 // ---- rendering ---------------------------------------------------------------------
+
+/// A question's latent program before any instance: columns and pivots are
+/// the holes' names in braces (`greater {y} {v}`) or the constants the
+/// answer names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatentProgram {
+    pub templates: Vec<String>,
+    pub answer: String,
+    pub steps: Vec<String>,
+}
+
+impl TableSpec {
+    pub(crate) fn latent_programs(&self) -> Vec<LatentProgram> {
+        self.questions
+            .iter()
+            .map(|q| {
+                let hole = |i: usize| format!("{{{}}}", q.holes[i].name);
+                let steps = q
+                    .latent
+                    .iter()
+                    .map(|s| {
+                        let mut out = s.op.name().to_string();
+                        match s.column {
+                            Some(ColRef::Fixed(i)) => out += &format!(" {}", self.columns[i].0),
+                            Some(ColRef::Hole(h)) => out += &format!(" {}", hole(h)),
+                            None => {}
+                        }
+                        match &s.pivot {
+                            Some(PivotRef::Const(c)) => out += &format!(" {c}"),
+                            Some(PivotRef::Hole(h)) => out += &format!(" {}", hole(*h)),
+                            None => {}
+                        }
+                        out
+                    })
+                    .collect();
+                LatentProgram { templates: q.template_texts.clone(), answer: q.answer_text.clone(), steps }
+            })
+            .collect()
+    }
+}
+
+/// Every question's latent program as text: its templates, its answer
+/// expression, then one step a line.
+pub fn latent_programs_text(programs: &[LatentProgram], timesteps: usize) -> String {
+    use std::fmt::Write;
+    let mut out = format!("// latent programs; the learner runs {timesteps} steps\n");
+    for (i, p) in programs.iter().enumerate() {
+        let templates: Vec<String> = p.templates.iter().map(|t| format!("{t:?}")).collect();
+        let _ = writeln!(out, "question {}  {}", i + 1, templates.join(" | "));
+        let _ = writeln!(out, "  answer  {}", p.answer);
+        for (k, s) in p.steps.iter().enumerate() {
+            let _ = writeln!(out, "  {}  {s}", k + 1);
+        }
+    }
+    out
+}
+
+/// Every question's latent program in Graphviz DOT: one cluster per
+/// question, its steps chained in order.
+pub fn latent_programs_dot(programs: &[LatentProgram]) -> String {
+    use std::fmt::Write;
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut out = String::from("digraph latent {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
+    for (i, p) in programs.iter().enumerate() {
+        let q = i + 1;
+        let _ = writeln!(out, "  subgraph cluster_q{q} {{");
+        let _ = writeln!(out, "    label=\"{}\";", esc(&format!("{}: {}", p.templates[0], p.answer)));
+        for (k, s) in p.steps.iter().enumerate() {
+            let _ = writeln!(out, "    q{q}s{} [label=\"{}\"];", k + 1, esc(s));
+        }
+        for k in 1..p.steps.len() {
+            let _ = writeln!(out, "    q{q}s{k} -> q{q}s{};", k + 1);
+        }
+        out.push_str("  }\n");
+    }
+    out.push_str("}\n");
+    out
+}
 
 impl TableExample {
     /// The instance for people (`synth trace`): the table (its first and

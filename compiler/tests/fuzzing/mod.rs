@@ -210,6 +210,7 @@ fn pipeline(src: &str, seed: u64, out: &mut Outcome) {
     let _ = task.op_graph().to_text();
     let _ = task.op_graph().to_text_nram();
     let _ = task.nram_modules();
+    let _ = synth_compiler::table::latent_programs_dot(&task.latent_programs());
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     for size in [1usize, 4] {
         let run_seed = rng.random_range(0..4u64);
