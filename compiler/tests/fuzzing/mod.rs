@@ -305,6 +305,8 @@ pub const STDLIB: &[(&str, &str)] = &[
     ("nram_listsearch", include_str!("../../../stdlib/nram_listsearch.npl")),
     ("nram_merge", include_str!("../../../stdlib/nram_merge.npl")),
     ("nram_walkbst", include_str!("../../../stdlib/nram_walkbst.npl")),
+    ("tableqa", include_str!("../../../stdlib/tableqa.npl")),
+    ("tableqa_sales", include_str!("../../../stdlib/tableqa_sales.npl")),
 ];
 
 /// Fragments that are likely to produce interesting near-miss programs.
@@ -318,6 +320,9 @@ const SNIPPETS: &[&str] = &[
     "base: 256", "cols: 1000000", "rows: 0", "mem[0] = 1", "mem[n]", "mem[-1]", "cells", "world tape(cells: n)",
     "write_list(at: 0, [1])", "read_list(at: 0, len: 99)", "random_permutation(n)", "random_distinct(n, 0..n)",
     "timesteps: n", "modules: program", "cells: 100000000",
+    "where", " where a > 1", "sum(a)", "count(where a < 2)", "print(city where city == \"oslo\")", "(x: column)",
+    "(v: 0..0)", "word of city", " | \"sum {x}\"", "{", "{x}", "column a", "column z: word", "fill(a, [1, 2])",
+    "random_words(n, [])", "rows: n * 1000000", "timesteps 1", "&& b > 3", "|| c < 4", " - sum(b)",
 ];
 
 /// One to three edits of a source: cut a span, insert a snippet, copy a
