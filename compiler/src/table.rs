@@ -1616,7 +1616,12 @@ impl Sampler<'_> {
                         .into_iter()
                         .map(|x| match (x, col.kind) {
                             (Val::Int(v), ColumnKind::Number) => Ok(Cell::Number(v)),
-                            (Val::Word(w), ColumnKind::Word) => Ok(Cell::Word(w)),
+                            (Val::Word(w), ColumnKind::Word) if is_one_token(&w) => Ok(Cell::Word(w)),
+                            (Val::Word(w), ColumnKind::Word) => Err(self.err(
+                                e.span,
+                                format!("`{w}` in column `{}` is not one word (lowercase letters, digits and `_`)", col.name),
+                                "not a word",
+                            )),
                             _ => Err(self.err(
                                 e.span,
                                 format!("column `{}` holds {}", col.name, if col.kind == ColumnKind::Number { "numbers" } else { "words" }),

@@ -227,6 +227,8 @@ fn run_time_errors_name_size_and_seed() {
     assert_eq!(e.to_string(), "column `a` filled with 6 values, but the table has 5 rows (size 5, seed 3)");
     let t = task(&edit("fill(city, random_words(n,", "fill(city, random_list(n, 0..3))\n  let u = (random_words(n,"));
     assert!(t.table_example(5, 3).unwrap_err().to_string().contains("column `city` holds words"));
+    let t = task(&edit("fill(city, random_words(n,", "fill(city, [\"New York\"])\n  let u = (random_words(n,"));
+    assert!(t.table_example(1, 3).unwrap_err().to_string().contains("`New York` in column `city` is not one word"));
     let t = task(&edit("world table(rows: n)", "world table(rows: n - 1)"));
     assert!(t.table_example(1, 0).unwrap_err().to_string().contains("the table would have 0 rows"));
 }
