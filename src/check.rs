@@ -53,8 +53,13 @@ impl CheckReport {
         } else {
             let total: u64 = self.runs.iter().map(|(_, r)| r).sum();
             let sizes: Vec<String> = self.runs.iter().map(|(s, _)| s.to_string()).collect();
+            let what = if self.task.as_ref().is_some_and(|t| t.is_table()) {
+                "every question drawn has an exact answer on"
+            } else {
+                "the reference satisfies `expect` on"
+            };
             out.push_str(&format!(
-                "{}: ok, {} warning{}; the reference satisfies `expect` on {} inputs (sizes {})\n",
+                "{}: ok, {} warning{}; {what} {} inputs (sizes {})\n",
                 source.display,
                 warnings,
                 plural(warnings),
@@ -97,7 +102,14 @@ pub fn check(source: &Source, opts: &CheckOptions) -> CheckReport {
         for seed in 0..seeds {
             // A tape task's reference run is an input/output pair, with the
             // `learn nram` block's `timesteps` evaluated at this size.
-            let run = if task.is_tape() { task.tape_example(size, seed).map(drop) } else { task.trace(size, seed).map(drop) };
+            // A table task's is a question drawn on a table, answered exactly.
+            let run = if task.is_table() {
+                task.table_example(size, seed).map(drop)
+            } else if task.is_tape() {
+                task.tape_example(size, seed).map(drop)
+            } else {
+                task.trace(size, seed).map(drop)
+            };
             if let Err(e) = run {
                 diagnostics.push(e.to_diagnostic());
                 break 'sizes;

@@ -108,6 +108,42 @@ fn tape_tasks() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
+/// A table task: `synth trace` prints an instance (text, stable; JSON with
+/// the table, tokens, answer and latent program), `synth graph` its latent
+/// programs, `synth check` answers questions at every size, and `synth
+/// learn` refuses the learner that does not exist yet.
+#[test]
+fn table_tasks() {
+    let o = synth(&["trace", "tableqa", "--size", "40", "--seed", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("table (40 rows)") && text.contains("rows not shown") && text.contains("latent program"), "{text}");
+    assert_eq!(text, stdout(&synth(&["trace", "tableqa", "--size", "40", "--seed", "1"])));
+
+    let o = synth(&["trace", "tableqa", "--size", "6", "--seed", "3", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["rows"], 6);
+    assert_eq!(v["columns"].as_array().map(Vec::len), Some(4));
+    assert!(v["tokens"].as_array().is_some_and(|t| !t.is_empty()));
+    assert!(v["program"].as_array().is_some_and(|p| !p.is_empty()));
+    assert!(v["answer"]["kind"] == "scalar" || v["answer"]["kind"] == "lookup", "{v}");
+
+    let o = synth(&["graph", "tableqa_sales", "--ops"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("word_match product {p}"), "{}", stdout(&o));
+    let o = synth(&["graph", "tableqa", "--format", "dot"]);
+    assert!(stdout(&o).starts_with("digraph latent"), "{}", stdout(&o));
+
+    let o = synth(&["check", "tableqa_sales"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("every question drawn has an exact answer"), "{}", stdout(&o));
+
+    let o = synth(&["learn", "tableqa", "--steps", "1"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("learner `np` is not available yet"), "{}", stderr(&o));
+}
+
 /// `synth trace ... | head`: a reader that stops early ends synth quietly.
 #[cfg(unix)]
 #[test]

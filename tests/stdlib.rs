@@ -22,6 +22,15 @@ fn stdlib_checks_clean() {
 fn stdlib_snapshots() {
     for stem in stdlib::names() {
         let task = synth::compile(&source(stem)).unwrap().task;
+        if task.is_table() {
+            // A table task: one instance, as text and as JSON.
+            let example = task.table_example(40, 1).unwrap();
+            insta::assert_snapshot!(format!("{stem}_example"), example.render(&task.name));
+            insta::assert_json_snapshot!(format!("{stem}_example_json"), task.table_example(5, 2).unwrap());
+            let latent = synth_compiler::table::latent_programs_text(&task.latent_programs(), task.table_timesteps().unwrap());
+            insta::assert_snapshot!(format!("{stem}_latent"), latent);
+            continue;
+        }
         if task.is_tape() {
             // A tape task: its memory writes, and its operations as NRAM modules.
             let trace = task.tape_trace(3, 1).unwrap();
@@ -48,7 +57,13 @@ fn stdlib_references_satisfy_expect() {
         for _ in 0..12 {
             let size = rng.random_range(1..=200);
             let seed = rng.random::<u64>();
-            let run = if task.is_tape() { task.tape_example(size, seed).map(drop) } else { task.trace(size, seed).map(drop) };
+            let run = if task.is_table() {
+                task.table_example(size, seed).map(drop)
+            } else if task.is_tape() {
+                task.tape_example(size, seed).map(drop)
+            } else {
+                task.trace(size, seed).map(drop)
+            };
             if let Err(e) = run {
                 panic!("{stem} at size {size}, seed {seed}: {}", e.to_diagnostic().render(&format!("stdlib/{stem}.npl"), stdlib::get(stem).unwrap()));
             }

@@ -37,6 +37,9 @@ pub struct Task {
     pub limits: Limits,
     pub(crate) module: Arc<Module>,
     pub(crate) graphs: Arc<(CallGraph, OpGraph)>,
+    /// A table task's columns, `input` and questions (`None` for the other
+    /// world kinds).
+    pub(crate) table: Option<Arc<crate::table::TableSpec>>,
 }
 
 impl std::fmt::Debug for Task {
@@ -85,9 +88,12 @@ impl Task {
         self.op_graph().nram_modules()
     }
 
-    /// The task's world kind: a scratchpad or a tape (the kinds that compile).
+    /// The task's world kind: a scratchpad, a tape or a table (the kinds
+    /// that compile).
     pub fn world(&self) -> crate::builtins::WorldKind {
-        if self.is_tape() {
+        if self.is_table() {
+            crate::builtins::WorldKind::Table
+        } else if self.is_tape() {
             crate::builtins::WorldKind::Tape
         } else {
             crate::builtins::WorldKind::Scratchpad
@@ -99,5 +105,57 @@ impl Task {
     /// from [`Task::trace`]s).
     pub fn is_tape(&self) -> bool {
         self.module.is_tape()
+    }
+
+    /// Whether the task's world is a table (learned by the Neural Programmer
+    /// from [`Task::table_example`]s). A table task has no reference
+    /// programs: [`Task::sample`] and [`Task::trace`] refuse it.
+    pub fn is_table(&self) -> bool {
+        self.table.is_some()
+    }
+
+    /// One instance of a table task at size `size` (the `n` of `rows: EXPR`
+    /// and of `input`) from seed `seed`: a table drawn by `input`, a
+    /// question (every `question` item, then every one of its templates,
+    /// drawn evenly) with its holes filled (column holes take distinct number
+    /// columns, range holes any value of the range, word holes any distinct
+    /// word of their column in this table, all evenly), its tokens, the
+    /// answer its expression computes exactly, and its latent program with
+    /// columns and pivots resolved. An instance whose answer is undefined
+    /// (a `where` that selects no rows, an overflow) is drawn again, up to
+    /// [`crate::table::MAX_ATTEMPTS`] times, then it is an error. The same
+    /// `(size, seed)` always gives the same instance.
+    pub fn table_example(&self, size: usize, seed: u64) -> Result<crate::TableExample, crate::RunError> {
+        match &self.table {
+            Some(t) => t.example(size, seed),
+            None => Err(crate::RunError {
+                kind: crate::RunErrorKind::World,
+                message: format!("task `{}` has a {} world, which has no table questions", self.name, self.world().name()),
+                program: None,
+                span: Some(self.module.world.span),
+                label: Some("not a table world".into()),
+                hint: Some("table examples come from `world table(rows: n) { ... }` and `question` items".into()),
+                size,
+                seed,
+            }),
+        }
+    }
+
+    /// A table task's learner steps: the `learn np` block's `timesteps`, or
+    /// else the longest latent program among its questions. `None` for the
+    /// other world kinds.
+    pub fn table_timesteps(&self) -> Option<usize> {
+        self.table.as_ref().map(|t| t.timesteps)
+    }
+
+    /// Every question's latent program, in source order, with holes by name
+    /// (empty for the other world kinds).
+    pub fn latent_programs(&self) -> Vec<crate::table::LatentProgram> {
+        self.table.as_ref().map_or_else(Vec::new, |t| t.latent_programs())
+    }
+
+    /// A table task's columns, each with its kind, in declaration order.
+    pub fn table_columns(&self) -> Vec<(String, crate::ColumnKind)> {
+        self.table.as_ref().map_or_else(Vec::new, |t| t.columns.clone())
     }
 }

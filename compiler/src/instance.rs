@@ -50,6 +50,9 @@ impl Task {
     /// on every run and machine. A tape task has no instance for a learner
     /// to drive: it is refused (see [`Task::tape_example`]).
     pub fn sample(&self, size: usize, seed: u64) -> Result<Instance, RunError> {
+        if self.is_table() {
+            return Err(self.not_a_scratchpad(size, seed, "a world that a learner drives step by step"));
+        }
         if self.module.is_tape() {
             return Err(self.not_a_scratchpad(size, seed, "a world that a learner drives step by step"));
         }
@@ -58,6 +61,18 @@ impl Task {
 
     /// The error of an NPI-only entry point called on a tape task.
     fn not_a_scratchpad(&self, size: usize, seed: u64, what: &str) -> RunError {
+        if self.is_table() {
+            return RunError {
+                kind: RunErrorKind::World,
+                message: format!("task `{}` has a table world, which has no {what}", self.name),
+                program: None,
+                span: Some(self.module.world.span),
+                label: Some("a table world".into()),
+                hint: Some("a table task is learned from questions and answers (`Task::table_example`)".into()),
+                size,
+                seed,
+            };
+        }
         RunError {
             kind: RunErrorKind::World,
             message: format!("task `{}` has a tape world, which has no {what}", self.name),
@@ -224,7 +239,7 @@ impl Task {
     /// As [`Task::trace`], and also returns the world after the run (to show
     /// the final pad beside a trace).
     pub fn run(&self, size: usize, seed: u64) -> Result<(Trace, Instance), RunError> {
-        if self.module.is_tape() {
+        if self.module.is_tape() || self.is_table() {
             return Err(self.not_a_scratchpad(size, seed, "NPI trace"));
         }
         let mut inst = self.sample_world(size, seed)?;

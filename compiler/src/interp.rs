@@ -53,7 +53,7 @@ pub(crate) fn seeded_rng(size: usize, seed: u64) -> Rng {
 
 /// A uniform integer in `0..bound` (`bound > 0`), by rejection, so the result
 /// depends only on the ChaCha stream and not on a library's sampling code.
-fn uniform_below(rng: &mut Rng, bound: u64) -> u64 {
+pub(crate) fn uniform_below(rng: &mut Rng, bound: u64) -> u64 {
     let zone = u64::MAX - (u64::MAX - bound + 1) % bound;
     loop {
         let x = rng.next_u64();

@@ -329,6 +329,39 @@ pub(crate) enum WorldArg {
 
 impl Module {
     /// Whether the world is a tape.
+    /// The module of a task without programs (a table world): no input, no
+    /// programs, an `expect` that holds.
+    pub(crate) fn empty(span: Span) -> Module {
+        let zero = || Expr::Const(Value::Int(0));
+        Module {
+            world: WorldDecl {
+                rows: zero(),
+                cols: zero(),
+                base: 2,
+                cells: None,
+                pointers: Vec::new(),
+                observes: Vec::new(),
+                span,
+            },
+            input: Proc {
+                name: "input".into(),
+                params: Vec::new(),
+                code: Vec::new(),
+                spans: Vec::new(),
+                slots: 1,
+                slot_names: vec!["n".into()],
+            },
+            expect: Expr::Const(Value::Bool(true)),
+            expect_span: span,
+            expect_text: "true".into(),
+            procs: Vec::new(),
+            entry: 0,
+            arg_classes: 2,
+            timesteps: None,
+            entry_args: Vec::new(),
+        }
+    }
+
     pub(crate) fn is_tape(&self) -> bool {
         self.world.cells.is_some()
     }

@@ -70,6 +70,7 @@ pub(crate) struct LearnOut<'f> {
 fn default_learner(world: WorldKind) -> &'static str {
     match world {
         WorldKind::Tape => "nram",
+        WorldKind::Table => "np",
         _ => "npi",
     }
 }
@@ -100,7 +101,7 @@ pub(crate) fn lower_learn<'f>(
     let mut seen: Vec<(String, Span)> = Vec::new();
     let mut timesteps: Option<&ast::Expr> = None;
     let learner = match learn {
-        Some(l) => known_learner(&l.learner, diags).filter(|learner| fits_world(learner, &l.learner, world, diags)),
+        Some(l) => known_learner(&l.learner, world, diags).filter(|learner| fits_world(learner, &l.learner, world, diags)),
         None => learners::lookup(default_learner(world)),
     };
 
@@ -218,7 +219,7 @@ pub(crate) fn lower_learn<'f>(
         }
     }
 
-    if learner.is_some_and(|l| l.setting("timesteps").is_some()) && timesteps.is_none() {
+    if learner.is_some_and(|l| l.setting("timesteps").is_some_and(|s| s.kind == ValueKind::Expr)) && timesteps.is_none() {
         let d = match learn {
             Some(l) => Diagnostic::error(format!("`learn {}` needs `timesteps`", l.learner.name))
                 .at_labelled(l.learner.span, "no `timesteps` in this block"),
@@ -244,6 +245,14 @@ fn fits_world(learner: &Learner, name: &ast::Ident, world: WorldKind, diags: &mu
         return true;
     }
     let (why, hint) = match world {
+        WorldKind::Table => (
+            format!("`{}` does not learn table worlds: the Neural Programmer does, from questions and answers", learner.name),
+            "write `learn np { ... }`".to_string(),
+        ),
+        _ if learner.name == "np" => (
+            format!("`np` learns table worlds, but this task's world is a {}", world.name()),
+            format!("write `learn {wanted} {{ ... }}`"),
+        ),
         WorldKind::Tape => (
             format!("`{}` learns from traces of a scratchpad, but a tape world is learned from input/output pairs", learner.name),
             "write `learn nram { ... }`".to_string(),
@@ -259,10 +268,14 @@ fn fits_world(learner: &Learner, name: &ast::Ident, world: WorldKind, diags: &mu
 
 /// The learner a `learn` block names, if synth can train it; reports an
 /// unknown learner (with the closest name) or one not supported yet.
-fn known_learner(name: &ast::Ident, diags: &mut Vec<Diagnostic>) -> Option<&'static Learner> {
+///
+/// A learner synth cannot train yet is still checked when it is the one that
+/// learns `world` (`learn np` on a table), so that its settings are checked
+/// before the learner exists; `synth learn` refuses it.
+fn known_learner(name: &ast::Ident, world: WorldKind, diags: &mut Vec<Diagnostic>) -> Option<&'static Learner> {
     let trainable = || learners::LEARNERS.iter().filter(|l| l.implemented).map(|l| format!("`{}`", l.name));
     match learners::lookup(&name.name) {
-        Some(l) if l.implemented => Some(l),
+        Some(l) if l.implemented || l.name == default_learner(world) => Some(l),
         Some(l) => {
             diags.push(
                 Diagnostic::error(format!("learner `{}` is not supported yet", l.name))

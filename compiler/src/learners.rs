@@ -154,6 +154,29 @@ const NPI: &[Setting] = &[
     setting("threads", Count, "training threads (0: one per physical core)"),
 ];
 
+/// The Neural Programmer's settings (Neelakantan et al. 2016). `timesteps`
+/// is the `T` of the paper (4 there); the compiler checks it against every
+/// question's latent program and defaults it to the longest one.
+const NP: &[Setting] = &[
+    setting("timesteps", Positive, "steps of the selector (the paper's T); at least the longest latent program"),
+    setting("questions", Positive, "training questions in all, spread over the train sizes"),
+    setting("hidden", Positive, "units of the question and history RNNs"),
+    setting("embedding", Positive, "word embedding size"),
+    setting("batch", Positive, "questions per optimiser step"),
+    setting("lr", Number, "Adam learning rate"),
+    setting("epsilon", Number, "Adam epsilon"),
+    setting("clip", Number, "global gradient-norm cap (0: none)"),
+    setting("noise", Number, "variance of the Gaussian gradient noise at step 0 (0: none)"),
+    setting("noise_decay", Number, "exponent gamma of the noise's decay, variance noise / (1 + step)^gamma"),
+    setting("huber", Number, "delta of the Huber loss on scalar answers"),
+    setting("lookup_weight", Number, "weight of the lookup answers' loss against the scalar one"),
+    setting("seeds", Positive, "models trained from different seeds, the best kept"),
+    setting("validate_every", Positive, "steps between two validations"),
+    setting("validation_count", Positive, "validation questions per size"),
+    setting("patience", Positive, "perfect validations in a row that end training"),
+    setting("threads", Count, "training threads (0: one per physical core)"),
+];
+
 /// Every learner, the implemented ones first.
 pub const LEARNERS: &[Learner] = &[
     Learner {
@@ -172,7 +195,7 @@ pub const LEARNERS: &[Learner] = &[
         name: "np",
         doc: "the Neural Programmer, trained on table questions and their answers",
         implemented: false,
-        settings: &[],
+        settings: NP,
     },
 ];
 

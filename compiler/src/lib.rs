@@ -50,6 +50,7 @@ mod lower;
 pub mod opgraph;
 mod render;
 pub mod suggest;
+pub mod table;
 mod tape;
 pub mod task;
 mod value;
@@ -60,6 +61,7 @@ pub use error::{RunError, RunErrorKind};
 pub use cases::{CaseSet, CaseSpec};
 pub use instance::Instance;
 pub use ir::Limits;
+pub use table::{Answer, Cell, ColumnKind, LatentStep, Op, TableColumn, TableExample};
 pub use task::{
     ArgSpec, Args, Call, EndConvention, Feature, Frame, LearnSpec, ObsSpec, ProgramId, ProgramInfo, SettingValue, Step,
     TapeExample, TapeTrace, TapeWrite, Trace, ACT, ARG_SLOTS, NO_ARG, NO_ARGS,
@@ -102,6 +104,13 @@ pub fn compile(src: &str, stem: &str) -> Result<Compiled, Vec<Diagnostic>> {
 /// [`compile`] for a syntax tree already parsed from `src` (the source is
 /// only hashed).
 pub fn compile_file(file: &ast::File, src: &str, stem: &str) -> Result<Compiled, Vec<Diagnostic>> {
+    let first_world = file.items.iter().find_map(|i| match &i.kind {
+        ast::ItemKind::World(w) => Some(w),
+        _ => None,
+    });
+    if first_world.is_some_and(|w| w.kind.name == "table") {
+        return compile_table(file, src, stem);
+    }
     let (checked, diags) = check::check(file, stem);
     let Some(c) = checked else {
         return Err(sorted(diags));
@@ -133,8 +142,38 @@ pub fn compile_file(file: &ast::File, src: &str, stem: &str) -> Result<Compiled,
         limits: c.limits,
         module: Arc::new(c.module),
         graphs: Arc::new((calls, ops)),
+        table: None,
     };
     Ok(Compiled { task, warnings: sorted(warnings) })
+}
+
+/// A table task: no programs, so no operation or call graph of its own and
+/// only `ACT` in its program list; its questions live in [`table::TableSpec`].
+fn compile_table(file: &ast::File, src: &str, stem: &str) -> Result<Compiled, Vec<Diagnostic>> {
+    let (checked, diags) = check::check_table(file, stem);
+    let Some(c) = checked else {
+        return Err(sorted(diags));
+    };
+    let ops = opgraph::OpGraph::build(&[], &[]).map_err(|_| sorted(diags.clone()))?;
+    let calls = callgraph::CallGraph::build(&ops, None);
+    let task = Task {
+        name: c.name,
+        source_hash: sha256_hex(&fingerprint(file, src)),
+        programs: vec![ProgramInfo { name: "ACT".into(), arity: 3, level: 0, recursive: false }],
+        entry: ACT,
+        pointers: Vec::new(),
+        actions: Vec::new(),
+        base: 2,
+        obs: ObsSpec { features: Vec::new() },
+        args: ArgSpec { classes: 2 },
+        end: EndConvention::OwnStep,
+        learn: c.learn,
+        limits: c.limits,
+        module: Arc::new(ir::Module::empty(c.world_span)),
+        graphs: Arc::new((calls, ops)),
+        table: Some(Arc::new(c.table)),
+    };
+    Ok(Compiled { task, warnings: sorted(diags) })
 }
 
 /// The operation graph of the checked programs, and the call graph read off

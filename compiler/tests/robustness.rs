@@ -56,3 +56,22 @@ fn the_issue_file_stops_at_the_bit_limit_quickly() {
     assert!(out.violation().is_none(), "{out:?}");
     assert!(out.compiled && out.limited > 0, "{out:?}");
 }
+
+#[test]
+fn mutated_table_tasks_never_panic() {
+    // Table worlds have their own checker and sampler: 1,500 mutations of
+    // the stdlib's table tasks, each compiled and sampled.
+    use rand::SeedableRng;
+    let tables: Vec<&str> =
+        fuzzing::STDLIB.iter().filter(|(stem, _)| stem.starts_with("tableqa")).map(|(_, src)| *src).collect();
+    assert_eq!(tables.len(), 2);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+    let mut compiled = 0;
+    for i in 0..1_500u64 {
+        let src = fuzzing::mutate(tables[i as usize % 2], &mut rng);
+        let out = fuzzing::execute(&src, i);
+        assert!(out.violation().is_none(), "execution {i}: {:?}\n{src}", out.violation());
+        compiled += out.compiled as u64;
+    }
+    assert!(compiled > 200, "only {compiled} of 1500 mutated table tasks compiled");
+}

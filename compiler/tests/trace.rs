@@ -85,7 +85,9 @@ fn every_stdlib_task_runs() {
     for stem in stems {
         let t = stdlib(&stem);
         for size in [1, 2, 5, 20] {
-            if t.is_tape() {
+            if t.is_table() {
+                t.table_example(size, 0).unwrap_or_else(|e| panic!("{stem}: {e}"));
+            } else if t.is_tape() {
                 t.tape_example(size, 0).unwrap_or_else(|e| panic!("{stem}: {e}"));
             } else {
                 t.trace(size, 0).unwrap_or_else(|e| panic!("{stem}: {e}"));

@@ -110,12 +110,36 @@ pub struct Program {
     pub body: Block,
 }
 
-/// `question "Sum of {col}" { sum(col) }`
+/// `question "sum of {x}" | "total of {x}" (x: column) { sum(x) }`: one or
+/// more templates (paraphrases of one question), the typed holes, and the
+/// answer. `template` and `template_span` are the first template's.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Question {
     pub template: String,
     pub template_span: Span,
+    /// Every template, the first included, in source order.
+    pub templates: Vec<(String, Span)>,
+    pub holes: Vec<Hole>,
     pub body: Block,
+}
+
+/// `x: column`, `v: 0..100`, `t: word of city`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Hole {
+    pub name: Ident,
+    pub kind: HoleKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum HoleKind {
+    /// `column`: a number column of the table.
+    Column(Span),
+    /// `word of COL`: a word that occurs in that column.
+    Word { column: Ident },
+    /// Any other expression, which the compiler requires to be an integer
+    /// range (`0..100`).
+    Value(Expr),
 }
 
 /// `learn npi { train sizes 1..=10, traces 64 \n test sizes [20, 100] }`
@@ -286,6 +310,11 @@ impl std::fmt::Display for Expr {
             ExprKind::Call { callee, args } => {
                 write!(f, "{}(", callee.name)?;
                 for (i, a) in args.iter().enumerate() {
+                    if a.is_where() {
+                        // `sum(x where y > 3)`, `count(where y > 3)`
+                        write!(f, "{}where {}", if i > 0 { " " } else { "" }, a.value)?;
+                        continue;
+                    }
                     if i > 0 {
                         f.write_str(", ")?;
                     }
@@ -308,11 +337,20 @@ fn ser_bigint<S: serde::Serializer>(v: &BigInt, s: S) -> Result<S::Ok, S::Error>
     s.serialize_str(&v.to_string())
 }
 
-/// `value` or `name: value`
+/// `value` or `name: value`. A table question's row selection `where COND`
+/// (`sum(x where y > 3)`, `count(where y > 3)`) is kept as an argument named
+/// `where` whose value is the condition.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CallArg {
     pub name: Option<Ident>,
     pub value: Expr,
+}
+
+impl CallArg {
+    /// Whether this is a `where COND` selection.
+    pub fn is_where(&self) -> bool {
+        self.name.as_ref().is_some_and(|n| n.name == "where")
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -1,7 +1,8 @@
 //! `synth graph`: the call graph or every program's operation graph, as
 //! text or DOT; on a tape task the operation graph shows which NRAM module
 //! each operation maps to, and `--model` draws a trained NRAM's discrete
-//! program instead: its live circuit per branch of zero patterns.
+//! program instead: its live circuit per branch of zero patterns. On a
+//! table task both show every question's latent program.
 
 use super::failure::Failure;
 use super::nram::{about, load_program};
@@ -44,6 +45,19 @@ pub fn run(a: GraphArgs) -> Result<(), Failure> {
         let text = match a.format {
             GraphFormat::Text => format!("// the discrete program of {}\n{}", about(&dir, &ckpt), table.to_text()),
             GraphFormat::Dot => format!("// the discrete program of {}\n{}", about(&dir, &ckpt), table.to_dot()),
+        };
+        print!("{text}");
+        return Ok(());
+    }
+    if task.is_table() {
+        // A table task has no programs: its graph is every question's
+        // latent program.
+        let programs = task.latent_programs();
+        let text = match a.format {
+            GraphFormat::Text => {
+                synth_compiler::table::latent_programs_text(&programs, task.table_timesteps().unwrap_or(0))
+            }
+            GraphFormat::Dot => synth_compiler::table::latent_programs_dot(&programs),
         };
         print!("{text}");
         return Ok(());

@@ -1,6 +1,7 @@
 //! `synth trace`: one execution trace of the reference programs, as text or
 //! JSON; for a tape task, the reference run's memory writes and its input
-//! and final tapes.
+//! and final tapes; for a table task, one instance: the table, the question
+//! and its tokens, the answer and the latent program.
 
 use super::failure::Failure;
 use super::task::{compile, load, report_run_error, TaskArg};
@@ -28,6 +29,17 @@ pub struct TraceArgs {
 pub fn run(a: TraceArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let task = compile(&source)?;
+    if task.is_table() {
+        let example = task.table_example(a.size, a.seed).map_err(|e| report_run_error(&source, &e))?;
+        match a.format {
+            TraceFormat::Text => print!("{}", example.render(&task.name)),
+            TraceFormat::Json => {
+                let json = serde_json::to_string_pretty(&example).map_err(|e| Failure::Task(e.into()))?;
+                println!("{json}");
+            }
+        }
+        return Ok(());
+    }
     if task.is_tape() {
         let trace = task.tape_trace(a.size, a.seed).map_err(|e| report_run_error(&source, &e))?;
         match a.format {

@@ -1,6 +1,7 @@
 //! The items of a file: at most one of each kind but programs, in source
 //! order, with an error for every second `task`, `world`, `input`, `expect`,
-//! `learn` or `entry`, and for `question` items (table worlds do not run yet).
+//! `learn` or `entry`. `question` items are collected for table worlds; the
+//! other world kinds report them.
 
 use synth_dsl::ast::{self, Ident, ItemKind};
 use synth_dsl::{Diagnostic, Span};
@@ -15,6 +16,7 @@ pub(super) struct Items<'f> {
     pub learn: Option<(&'f ast::Learn, Span)>,
     pub entry: Option<(&'f Ident, Span)>,
     pub programs: Vec<&'f ast::Program>,
+    pub questions: Vec<&'f ast::Question>,
 }
 
 fn once<'f, T>(slot: &mut Option<(&'f T, Span)>, value: &'f T, span: Span, what: &str, diags: &mut Vec<Diagnostic>) {
@@ -42,10 +44,7 @@ pub(super) fn collect<'f>(file: &'f ast::File, diags: &mut Vec<Diagnostic>) -> I
             ItemKind::Learn(l) => once(&mut items.learn, l, span, "learn", diags),
             ItemKind::Entry(id) => once(&mut items.entry, id, span, "entry", diags),
             ItemKind::Program(p) => items.programs.push(p),
-            ItemKind::Question(q) => diags.push(
-                Diagnostic::error("`question` items belong to `table` worlds, which are not supported yet")
-                    .at_labelled(q.template_span, "a table question"),
-            ),
+            ItemKind::Question(q) => items.questions.push(q),
         }
     }
     items

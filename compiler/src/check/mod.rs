@@ -60,6 +60,13 @@ pub(crate) fn check<'f>(file: &'f ast::File, stem: &str) -> (Option<Checked<'f>>
         return (None, diags);
     };
     let Some(kind) = world::kind(world, &mut diags) else { return (None, diags) };
+    for q in &items.questions {
+        diags.push(
+            Diagnostic::error(format!("`question` items belong to `table` worlds, and this world is a {}", kind.name()))
+                .at_labelled(q.template_span, "a table question")
+                .hint("a table task declares `world table(rows: n) { column a ... }`"),
+        );
+    }
     // Pointers first: every body refers to them.
     let decls = world::declarations(world, kind, &mut diags);
     let (sigs, bodies) = signatures::signatures(&items.programs, kind, &mut diags);
@@ -115,6 +122,50 @@ pub(crate) fn check<'f>(file: &'f ast::File, stem: &str) -> (Option<Checked<'f>>
         end: learned.end,
         learn: learned.spec,
         limits: learned.limits,
+    };
+    (Some(checked), diags)
+}
+
+/// A table task, checked: its name, `learn` defaults, limits and table.
+pub(crate) struct CheckedTable {
+    pub name: String,
+    pub learn: LearnSpec,
+    pub limits: Limits,
+    pub table: crate::table::TableSpec,
+    pub world_span: synth_dsl::Span,
+}
+
+/// Checks a file whose world is a table (see [`crate::table`]).
+pub(crate) fn check_table(file: &ast::File, stem: &str) -> (Option<CheckedTable>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let items = items::collect(file, &mut diags);
+    let Some((world, _)) = items.world else { return (None, diags) };
+    let learn = items.learn.map(|(l, _)| l);
+    let learned = lower_learn(learn, WorldKind::Table, world.kind.span, &mut diags);
+    // `learn np { timesteps T }`: the learner's steps, checked against every
+    // question's latent program.
+    let steps = learn.and_then(|l| {
+        l.lines.iter().flat_map(|line| line.clauses.iter()).find_map(|c| {
+            let named = c.words.len() == 1 && c.words[0].name == "timesteps";
+            match (&learned.spec.settings.get("timesteps"), named) {
+                (Some(crate::task::SettingValue::Int(v)), true) => {
+                    Some(crate::table::Steps { value: *v as usize, span: c.span })
+                }
+                _ => None,
+            }
+        })
+    });
+    let table = crate::table::check(file, world, steps, &mut diags);
+    if diags.iter().any(|d| d.is_error()) {
+        return (None, diags);
+    }
+    let Some(table) = table else { return (None, diags) };
+    let checked = CheckedTable {
+        name: items.task.map_or_else(|| stem.to_string(), |(t, _)| t.name.clone()),
+        learn: learned.spec,
+        limits: learned.limits,
+        table,
+        world_span: world.kind.span,
     };
     (Some(checked), diags)
 }

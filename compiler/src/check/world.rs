@@ -22,11 +22,12 @@ pub(super) fn kind(world: &ast::World, diags: &mut Vec<Diagnostic>) -> Option<Wo
     Some(match WorldKind::from_name(&world.kind.name) {
         Some(WorldKind::Scratchpad) => WorldKind::Scratchpad,
         Some(WorldKind::Tape) => WorldKind::Tape,
+        Some(WorldKind::Table) => WorldKind::Table,
         Some(other) => {
             diags.push(
                 Diagnostic::error(format!("world `{}` is not supported yet", other.name()))
                     .at_labelled(world.kind.span, "not supported yet")
-                    .hint("`scratchpad` and `tape` worlds compile today; `table` and `pose` parse but do not run"),
+                    .hint("`scratchpad`, `tape` and `table` worlds compile today; `pose` parses but does not run"),
             );
             return None;
         }

@@ -210,12 +210,21 @@ fn pipeline(src: &str, seed: u64, out: &mut Outcome) {
     let _ = task.op_graph().to_text();
     let _ = task.op_graph().to_text_nram();
     let _ = task.nram_modules();
+    let _ = synth_compiler::table::latent_programs_dot(&task.latent_programs());
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     for size in [1usize, 4] {
         let run_seed = rng.random_range(0..4u64);
         // A tape task's reference run is its memory writes; a scratchpad's
         // is a trace (each refuses the other kind's entry point).
-        let run = if task.is_tape() {
+        let run = if task.is_table() {
+            task.table_example(size, run_seed).map(|e| {
+                if size == 1 {
+                    let _ = e.render(&task.name);
+                    let _ = serde_json::to_string(&e);
+                    let _ = synth_compiler::table::execute(&e.columns, &e.program);
+                }
+            })
+        } else if task.is_tape() {
             task.tape_trace(size, run_seed).map(|t| {
                 if size == 1 {
                     let _ = task.render_tape_trace(&t);
@@ -296,6 +305,8 @@ pub const STDLIB: &[(&str, &str)] = &[
     ("nram_listsearch", include_str!("../../../stdlib/nram_listsearch.npl")),
     ("nram_merge", include_str!("../../../stdlib/nram_merge.npl")),
     ("nram_walkbst", include_str!("../../../stdlib/nram_walkbst.npl")),
+    ("tableqa", include_str!("../../../stdlib/tableqa.npl")),
+    ("tableqa_sales", include_str!("../../../stdlib/tableqa_sales.npl")),
 ];
 
 /// Fragments that are likely to produce interesting near-miss programs.
@@ -309,6 +320,9 @@ const SNIPPETS: &[&str] = &[
     "base: 256", "cols: 1000000", "rows: 0", "mem[0] = 1", "mem[n]", "mem[-1]", "cells", "world tape(cells: n)",
     "write_list(at: 0, [1])", "read_list(at: 0, len: 99)", "random_permutation(n)", "random_distinct(n, 0..n)",
     "timesteps: n", "modules: program", "cells: 100000000",
+    "where", " where a > 1", "sum(a)", "count(where a < 2)", "print(city where city == \"oslo\")", "(x: column)",
+    "(v: 0..0)", "word of city", " | \"sum {x}\"", "{", "{x}", "column a", "column z: word", "fill(a, [1, 2])",
+    "random_words(n, [])", "rows: n * 1000000", "timesteps 1", "&& b > 3", "|| c < 4", " - sum(b)",
 ];
 
 /// One to three edits of a source: cut a span, insert a snippet, copy a

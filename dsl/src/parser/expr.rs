@@ -341,14 +341,25 @@ impl<'a> Ctx<'a> {
             if let Ok((rest, close)) = self.token(r, Nl::Skip, ")") {
                 return Ok((rest, (args, close)));
             }
-            let (rest, arg) = match self.call_arg(self.ws(r, Nl::Skip), Nl::Skip) {
-                Err(nom::Err::Error(_)) => {
-                    let d = self.expected(r, Nl::Skip, "expected an argument or `)`", "expected an argument");
-                    return Err(self.fail(r, self.with_opener(d, open, "(")));
-                }
-                other => other?,
+            let (rest, arg) = match self.where_arg(r)? {
+                Some(ok) => ok,
+                None => match self.call_arg(self.ws(r, Nl::Skip), Nl::Skip) {
+                    Err(nom::Err::Error(_)) => {
+                        let d = self.expected(r, Nl::Skip, "expected an argument or `)`", "expected an argument");
+                        return Err(self.fail(r, self.with_opener(d, open, "(")));
+                    }
+                    other => other?,
+                },
             };
             args.push(arg);
+            // `sum(x where y > 3)`: a selection follows a value without `,`.
+            let rest = match self.where_arg(rest)? {
+                Some((rest, w)) => {
+                    args.push(w);
+                    rest
+                }
+                None => rest,
+            };
             if let Ok((rest, _)) = self.token(rest, Nl::Skip, ",") {
                 r = rest;
                 continue;
@@ -362,6 +373,28 @@ impl<'a> Ctx<'a> {
             }
             return Err(self.fail(rest, self.with_opener(d, open, "(")));
         }
+    }
+
+    /// `where COND` (a table question's row selection) at `r`, kept as an
+    /// argument named `where`; `None` when `r` does not start with the word
+    /// `where` used that way (`where: 3` is an ordinary named argument, and
+    /// `where (a > 1)` a condition in parentheses).
+    fn where_arg(&self, r: &'a str) -> Result<Option<(&'a str, CallArg)>, PFail<'a>> {
+        let Ok((after, name)) = self.keyword(r, Nl::Skip, "where") else { return Ok(None) };
+        if self.peek(after, Nl::Skip, ":") {
+            return Ok(None);
+        }
+        let (rest, value) = match self.expr(self.ws(after, Nl::Skip), Nl::Skip) {
+            Err(nom::Err::Error(_)) => {
+                let d = self
+                    .expected(after, Nl::Skip, "expected a condition after `where`", "expected a condition")
+                    .hint("for example `sum(x where y > 50)` or `count(where city == t)`");
+                return Err(self.fail(after, d));
+            }
+            other => other?,
+        };
+        let name = Ident { name: "where".into(), span: name };
+        Ok(Some((rest, CallArg { name: Some(name), value })))
     }
 
     /// `value` or `name: value`.

@@ -7,7 +7,7 @@ use super::ctx::{keyword_as_name, Ctx, Nl, PResult, ITEM_KEYWORDS};
 use super::lex;
 use super::stmt::BlockKind;
 use crate::ast::{
-    is_keyword, Clause, ExprKind, Ident, Input, Item, ItemKind, Learn, LearnLine, PointerStart, Program, Question,
+    is_keyword, Clause, ExprKind, Hole, HoleKind, Ident, Input, Item, ItemKind, Learn, LearnLine, PointerStart, Program, Question,
     World, WorldDecl, WorldDeclKind,
 };
 use crate::diagnostic::Diagnostic;
@@ -333,21 +333,110 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// After `question`: `"template" { answer }`.
+    /// After `question`: `"template" | "paraphrase" (holes) { answer }`; the
+    /// holes may start on the next line.
     fn question(&self, r: &'a str) -> PResult<'a, ItemKind> {
-        let j = self.ws(r, Nl::End);
-        let (r, template, template_span) = match lex::string(j) {
-            Some(Ok((rest, s))) => (rest, s, self.span(j, rest)),
-            Some(Err(e)) => return Err(self.string_error(j, e)),
-            None => {
-                let d = self
-                    .expected(r, Nl::End, "expected a template string after `question`", "expected a string")
-                    .hint("for example `question \"Sum of {col}\" { sum(col) }`");
-                return Err(self.fail(r, d));
+        let mut templates = Vec::new();
+        let mut r = r;
+        loop {
+            let j = self.ws(r, Nl::End);
+            match lex::string(j) {
+                Some(Ok((rest, s))) => {
+                    templates.push((s, self.span(j, rest)));
+                    r = rest;
+                }
+                Some(Err(e)) => return Err(self.string_error(j, e)),
+                None => {
+                    let d = if templates.is_empty() {
+                        self.expected(r, Nl::End, "expected a template string after `question`", "expected a string")
+                    } else {
+                        self.expected(r, Nl::Skip, "expected another template string after `|`", "expected a string")
+                    };
+                    let d = d.hint("for example `question \"sum of {x}\" | \"total {x}\" (x: column) { sum(x) }`");
+                    return Err(self.fail(r, d));
+                }
             }
+            match self.token(r, Nl::Skip, "|") {
+                Ok((rest, _)) => r = self.ws(rest, Nl::Skip),
+                Err(_) => break,
+            }
+        }
+        let (r, holes) = match self.token(r, Nl::Skip, "(") {
+            Ok((after, open)) => self.holes(after, open)?,
+            Err(_) => (r, Vec::new()),
         };
         let (r, body) = self.block(r, "the answer of the question", BlockKind::Answer)?;
-        Ok((r, ItemKind::Question(Question { template, template_span, body })))
+        let (template, template_span) = templates[0].clone();
+        Ok((r, ItemKind::Question(Question { template, template_span, templates, holes, body })))
+    }
+
+    /// A question's holes after `(`, up to and including `)`:
+    /// `x: column`, `v: 0..100`, `t: word of city`.
+    fn holes(&self, mut r: &'a str, open: Span) -> PResult<'a, Vec<Hole>> {
+        const HINT: &str = "a hole is `NAME: column`, `NAME: word of COLUMN` or `NAME: a..b`";
+        let mut holes = Vec::new();
+        loop {
+            if let Ok((rest, _)) = self.token(r, Nl::Skip, ")") {
+                return Ok((rest, holes));
+            }
+            let start = self.ws(r, Nl::Skip);
+            let (rest, name) = match self.word(r, Nl::Skip) {
+                Ok((rest, id)) if is_keyword(&id.name) => return Err(self.fail(rest, keyword_as_name(&id, "hole"))),
+                Ok(ok) => ok,
+                Err(_) => {
+                    let d = self.expected(r, Nl::Skip, "expected a hole name or `)`", "expected a hole name");
+                    return Err(self.fail(r, self.with_opener(d, open, "(").hint(HINT)));
+                }
+            };
+            let Ok((rest, _)) = self.token(rest, Nl::Skip, ":") else {
+                let d = self
+                    .expected(rest, Nl::Skip, &format!("expected `:` and the kind of hole `{}`", name.name), "expected `:`")
+                    .hint(HINT);
+                return Err(self.fail(rest, d));
+            };
+            let (rest, kind) = match self.word(rest, Nl::Skip) {
+                Ok((after, w)) if w.name == "column" && !self.peek(after, Nl::Skip, "(") => {
+                    (after, HoleKind::Column(w.span))
+                }
+                Ok((after, w)) if w.name == "word" && self.keyword(after, Nl::Skip, "of").is_ok() => {
+                    let (after_of, _) = self.keyword(after, Nl::Skip, "of")?;
+                    match self.word(after_of, Nl::Skip) {
+                        Ok((after, column)) if !is_keyword(&column.name) => (after, HoleKind::Word { column }),
+                        _ => {
+                            let d = self
+                                .expected(after_of, Nl::Skip, "expected a word column after `word of`", "expected a column")
+                                .hint("for example `t: word of city`");
+                            return Err(self.fail(after_of, d));
+                        }
+                    }
+                }
+                _ => match self.expr(self.ws(rest, Nl::Skip), Nl::Skip) {
+                    Err(nom::Err::Error(_)) => {
+                        let d = self
+                            .expected(rest, Nl::Skip, &format!("expected the kind of hole `{}`", name.name), "expected a hole kind")
+                            .hint(HINT);
+                        return Err(self.fail(rest, d));
+                    }
+                    other => {
+                        let (after, e) = other?;
+                        (after, HoleKind::Value(e))
+                    }
+                },
+            };
+            holes.push(Hole { name, kind, span: self.span(start, rest) });
+            if let Ok((rest, _)) = self.token(rest, Nl::Skip, ",") {
+                r = rest;
+                continue;
+            }
+            if let Ok((rest, _)) = self.token(rest, Nl::Skip, ")") {
+                return Ok((rest, holes));
+            }
+            let mut d = self.expected(rest, Nl::Skip, "expected `)` to close the holes", "expected `)`");
+            if self.word(rest, Nl::Skip).is_ok() {
+                d = d.hint("separate holes with `,`");
+            }
+            return Err(self.fail(rest, self.with_opener(d, open, "(")));
+        }
     }
 
     /// After `learn`: `LEARNER { settings }`.

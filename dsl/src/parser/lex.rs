@@ -17,7 +17,7 @@ use nom::Parser;
 /// followed by `=`, nor `<=` as `<` then `=`.
 const PUNCT: &[&str] = &[
     "..=", "..", "==", "!=", "<=", ">=", "&&", "||", "(", ")", "{", "}", "[", "]", ",", ":", ";", "=", "<", ">", "+",
-    "-", "*", "/", "%", "!", ".",
+    "-", "*", "/", "%", "!", ".", "|",
 ];
 
 /// White space that does not end a line. Any Unicode space counts, so that a

@@ -468,6 +468,25 @@ fn question_input_task_entry() {
     assert_eq!(e.name, "MAIN");
 }
 
+#[test]
+fn question_templates_holes_and_where() {
+    let src = "question \"sum of {x}\" | \"total {x}\"\n  | \"add {x}\"\n  (x: column, v: 0..=9, t: word of city) { sum(x where y > v && city == t) - count(where (y < v)) }\n";
+    let file = ok(src);
+    let ItemKind::Question(q) = &file.items[0].kind else { panic!() };
+    let templates: Vec<&str> = q.templates.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(templates, ["sum of {x}", "total {x}", "add {x}"]);
+    assert_eq!(q.templates[1].1.text(src), "\"total {x}\"");
+    let holes: Vec<(&str, &str)> = q.holes.iter().map(|h| (h.name.name.as_str(), h.span.text(src))).collect();
+    assert_eq!(holes, [("x", "x: column"), ("v", "v: 0..=9"), ("t", "t: word of city")]);
+    assert!(matches!(&q.holes[2].kind, crate::ast::HoleKind::Word { column } if column.name == "city"));
+    let StmtKind::Expr(e) = &q.body.stmts[0].kind else { panic!() };
+    assert_eq!(e.to_string(), "sum(x where y > v && city == t) - count(where y < v)");
+    // `where: 3` stays an ordinary named argument.
+    let file = ok("expect f(where: 3)\n");
+    let ItemKind::Expect(e) = &file.items[0].kind else { panic!() };
+    assert_eq!(e.to_string(), "f(where 3)");
+}
+
 // ---- errors -------------------------------------------------------------------
 
 #[test]
@@ -523,6 +542,11 @@ fn error_messages() {
         ("program P {\n  A()\n", "expected `}` to close the body of program `P`, found end of file"),
         ("world {\n}\n", "expected a world kind after `world`, found `{`"),
         ("question { x }\n", "expected a template string after `question`, found `{`"),
+        ("question \"a\" | { x }\n", "expected another template string after `|`, found `{`"),
+        ("question \"a {x}\" (x column) { x }\n", "expected `:` and the kind of hole `x`, found `column`"),
+        ("question \"a {x}\" (x: word of) { x }\n", "expected a word column after `word of`, found `)`"),
+        ("question \"a {x}\" (x: column y: column) { x }\n", "expected `)` to close the holes, found `y`"),
+        ("question \"a\" { sum(a where) }\n", "expected a condition after `where`, found `)`"),
         ("learn {\n}\n", "expected a learner name after `learn`, found `{`"),
         ("expect a & b\n", "unexpected character `&`"),
     ];
