@@ -103,13 +103,7 @@ pub fn check(source: &Source, opts: &CheckOptions) -> CheckReport {
             // A tape task's reference run is an input/output pair, with the
             // `learn nram` block's `timesteps` evaluated at this size.
             // A table task's is a question drawn on a table, answered exactly.
-            let run = if task.is_table() {
-                task.table_example(size, seed).map(drop)
-            } else if task.is_tape() {
-                task.tape_example(size, seed).map(drop)
-            } else {
-                task.trace(size, seed).map(drop)
-            };
+            let run = task.run_reference(size, seed);
             if let Err(e) = run {
                 diagnostics.push(e.to_diagnostic());
                 break 'sizes;

@@ -57,13 +57,7 @@ fn stdlib_references_satisfy_expect() {
         for _ in 0..12 {
             let size = rng.random_range(1..=200);
             let seed = rng.random::<u64>();
-            let run = if task.is_table() {
-                task.table_example(size, seed).map(drop)
-            } else if task.is_tape() {
-                task.tape_example(size, seed).map(drop)
-            } else {
-                task.trace(size, seed).map(drop)
-            };
+            let run = task.run_reference(size, seed);
             if let Err(e) = run {
                 panic!("{stem} at size {size}, seed {seed}: {}", e.to_diagnostic().render(&format!("stdlib/{stem}.npl"), stdlib::get(stem).unwrap()));
             }

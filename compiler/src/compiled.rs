@@ -125,6 +125,19 @@ impl Task {
     /// (a `where` that selects no rows, an overflow) is drawn again, up to
     /// [`crate::table::MAX_ATTEMPTS`] times, then it is an error. The same
     /// `(size, seed)` always gives the same instance.
+    /// Runs the reference once at `size` and `seed` in whatever world the
+    /// task has (a trace on a scratchpad, an input/output pair on a tape, a
+    /// question on a table) and keeps nothing: whether the task runs there.
+    pub fn run_reference(&self, size: usize, seed: u64) -> Result<(), crate::RunError> {
+        if self.is_table() {
+            self.table_example(size, seed).map(drop)
+        } else if self.is_tape() {
+            self.tape_example(size, seed).map(drop)
+        } else {
+            self.trace(size, seed).map(drop)
+        }
+    }
+
     pub fn table_example(&self, size: usize, seed: u64) -> Result<crate::TableExample, crate::RunError> {
         match &self.table {
             Some(t) => t.example(size, seed),

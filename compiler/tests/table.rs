@@ -4,9 +4,12 @@
 //! answer expression's value; and every misuse is a diagnostic or a run-time
 //! error, never a panic.
 
+mod common;
+
+use common::{errors, task};
 use std::collections::BTreeMap;
 use synth_compiler::table::execute;
-use synth_compiler::{compile, Answer, Cell, Op, Task};
+use synth_compiler::{Answer, Cell, Op};
 
 const TABLEQA: &str = "// Neural Programmer's synthetic table questions (Neelakantan et al. 2016).
 task tableqa
@@ -39,24 +42,6 @@ learn np {
   test sizes [100, 500, 2000]
 }
 ";
-
-fn task(src: &str) -> Task {
-    match compile(src, "t") {
-        Ok(c) => {
-            assert!(c.warnings.is_empty(), "{}", synth_dsl::render_all(&c.warnings, "t.npl", src));
-            c.task
-        }
-        Err(d) => panic!("{}", synth_dsl::render_all(&d, "t.npl", src)),
-    }
-}
-
-/// The rendered errors of a file that must not compile.
-fn errors(src: &str) -> String {
-    match compile(src, "t") {
-        Ok(_) => panic!("compiled:\n{src}"),
-        Err(d) => synth_dsl::render_all(&d, "t.npl", src),
-    }
-}
 
 /// A copy of TABLEQA with `from` replaced by `to` (which must occur).
 fn edit(from: &str, to: &str) -> String {

@@ -3,7 +3,10 @@
 //! is bounded by the limits; the op graph maps onto NRAM's modules; and
 //! every misuse is a diagnostic or a run-time error, never a panic.
 
-use synth_compiler::{compile, RunErrorKind, Task};
+mod common;
+
+use common::{errors, task};
+use synth_compiler::RunErrorKind;
 
 const COPY: &str = "// NRAM's Copy (Kurach et al. 2016, appendix A): p, A[0..n-1]; p points just after A.
 task copy
@@ -28,24 +31,6 @@ learn nram {
   registers 4, timesteps: n + 3
 }
 ";
-
-fn task(src: &str) -> Task {
-    match compile(src, "t") {
-        Ok(c) => {
-            assert!(c.warnings.is_empty(), "{}", synth_dsl::render_all(&c.warnings, "t.npl", src));
-            c.task
-        }
-        Err(d) => panic!("{}", synth_dsl::render_all(&d, "t.npl", src)),
-    }
-}
-
-/// The rendered errors of a file that must not compile.
-fn errors(src: &str) -> String {
-    match compile(src, "t") {
-        Ok(_) => panic!("compiled:\n{src}"),
-        Err(d) => synth_dsl::render_all(&d, "t.npl", src),
-    }
-}
 
 /// A copy of COPY with `from` replaced by `to` (which must occur).
 fn edit(from: &str, to: &str) -> String {
