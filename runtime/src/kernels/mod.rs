@@ -200,6 +200,18 @@ pub fn tanh(x: f32) -> f32 {
     1.0 - 2.0 / (exp(2.0 * x) + 1.0)
 }
 
+/// Index of the largest value (the first on ties): every learner's hard
+/// choice among logits or probabilities.
+pub fn argmax(xs: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in xs.iter().enumerate() {
+        if x > xs[best] {
+            best = i;
+        }
+    }
+    best
+}
+
 /// Defines `fn $name(cpu: Cpu, args)` that runs `$generic` compiled for
 /// `cpu`'s instruction set.
 macro_rules! multiversion {

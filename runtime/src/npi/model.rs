@@ -306,16 +306,7 @@ impl Outputs {
     }
 }
 
-/// Index of the largest value (the first on ties).
-pub fn argmax(xs: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in xs.iter().enumerate() {
-        if x > xs[best] {
-            best = i;
-        }
-    }
-    best
-}
+pub use crate::kernels::argmax;
 
 #[cfg(test)]
 mod tests {

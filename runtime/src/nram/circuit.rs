@@ -21,9 +21,10 @@
 //! equal logits), the same halting test.
 
 use super::config::Controller;
-use super::discrete::{argmax, Observer};
+use super::discrete::Observer;
 use super::model::{Layout, Nram};
 use super::module::Module;
+use crate::kernels::argmax;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 

@@ -16,6 +16,7 @@
 use super::fuzzy::check_example;
 use super::model::Nram;
 use super::module::Module;
+use crate::kernels::argmax;
 use synth_compiler::TapeExample;
 
 /// The end of a discrete run.
@@ -25,18 +26,6 @@ pub struct Outcome {
     pub tape: Vec<u32>,
     /// Timesteps run (at most the example's `timesteps`).
     pub steps: usize,
-}
-
-/// The index of the largest value (the first of equals): the discrete
-/// machine's choice among logits.
-pub(crate) fn argmax(v: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 /// What a run reports at the end of every timestep.

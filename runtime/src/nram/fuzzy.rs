@@ -23,7 +23,7 @@
 
 use super::model::Nram;
 use super::module::{add_into, axpy, dot, Module};
-use crate::kernels::Cpu;
+use crate::kernels::{argmax, Cpu};
 use synth_compiler::TapeExample;
 
 /// The floor of the safe log.
@@ -434,16 +434,6 @@ impl Workspace {
             }
         }
     }
-}
-
-fn argmax(v: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 crate::kernels::multiversion! {
