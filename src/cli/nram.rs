@@ -109,7 +109,7 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     );
     let mut hooks = NramHooks::new(&dir, bar.clone(), r.time, interrupt_flag(), &cfg);
     // A resumed run overwrites the saved machine only with a better one.
-    hooks.saved = resumed.as_ref().map(|c| (!c.meta.converged, c.meta.validation.iter().map(|s| s.wrong).sum()));
+    hooks.saved = resumed.as_ref().map(Checkpoint::rank);
     let outcome = match &resumed {
         Some(c) => nram::resume(task, c, &cfg, &mut hooks),
         None => nram::train(task, &model_cfg, &cfg, &mut hooks),
@@ -121,9 +121,8 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     let outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
     // A resumed run keeps the machine it started from unless it found a
     // better one (converged first, then fewer wrong cells).
-    let rank = |c: &Checkpoint| (!c.meta.converged, c.meta.validation.iter().map(|s| s.wrong).sum::<usize>());
     let best = match &resumed {
-        Some(old) if rank(old) <= rank(&outcome.best) => old,
+        Some(old) if old.rank() <= outcome.best.rank() => old,
         _ => &outcome.best,
     };
     save(&dir, best)?;
@@ -449,8 +448,7 @@ impl TrainHooks for NramHooks<'_> {
         }
         self.validations.push(r.clone());
         if r.improved {
-            let wrong: usize = best.meta.validation.iter().map(|s| s.wrong).sum();
-            let rank = (!best.meta.converged, wrong);
+            let rank = best.rank();
             if self.saved.is_none_or(|s| rank < s) {
                 self.saved = Some(rank);
                 if let Err(e) = save(self.dir, best) {

@@ -111,6 +111,13 @@ pub fn describe(c: &NramConfig) -> String {
 }
 
 impl Checkpoint {
+    /// Which of two machines to keep: the smaller rank (a converged one
+    /// first, then the fewest wrong graded cells of the fuzzy machine over
+    /// the validation).
+    pub fn rank(&self) -> (bool, usize) {
+        (!self.meta.converged, self.meta.validation.iter().map(|s| s.wrong).sum())
+    }
+
     /// `nram`'s parameters with `meta` (whose config is taken from it).
     pub fn save(nram: &Nram, mut meta: CheckpointMeta) -> Checkpoint {
         meta.config = nram.config.clone();
