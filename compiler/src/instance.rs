@@ -50,17 +50,16 @@ impl Task {
     /// on every run and machine. A tape task has no instance for a learner
     /// to drive: it is refused (see [`Task::tape_example`]).
     pub fn sample(&self, size: usize, seed: u64) -> Result<Instance, RunError> {
-        if self.is_table() {
-            return Err(self.not_a_scratchpad(size, seed, "a world that a learner drives step by step"));
-        }
-        if self.module.is_tape() {
-            return Err(self.not_a_scratchpad(size, seed, "a world that a learner drives step by step"));
+        if self.module.is_tape() || self.is_table() {
+            return Err(self.wrong_world(size, seed, "a world that a learner drives step by step"));
         }
         self.sample_world(size, seed)
     }
 
-    /// The error of an NPI-only entry point called on a tape task.
-    fn not_a_scratchpad(&self, size: usize, seed: u64, what: &str) -> RunError {
+    /// The error of an entry point called on a tape or table task whose
+    /// world has no `what`: it names the world and the entry point that
+    /// world does have.
+    fn wrong_world(&self, size: usize, seed: u64, what: &str) -> RunError {
         if self.is_table() {
             return RunError {
                 kind: RunErrorKind::World,
@@ -240,7 +239,7 @@ impl Task {
     /// the final pad beside a trace).
     pub fn run(&self, size: usize, seed: u64) -> Result<(Trace, Instance), RunError> {
         if self.module.is_tape() || self.is_table() {
-            return Err(self.not_a_scratchpad(size, seed, "NPI trace"));
+            return Err(self.wrong_world(size, seed, "NPI trace"));
         }
         let mut inst = self.sample_world(size, seed)?;
         let rec = self.run_entry(&mut inst)?;
@@ -291,6 +290,9 @@ impl Task {
     /// program marking (and, with `log`, logging) every write, and checks
     /// `expect`. Returns the instance after the run and the input tape.
     fn run_tape(&self, size: usize, seed: u64, log: bool, what: &str) -> Result<(Instance, Vec<u32>), RunError> {
+        if self.is_table() {
+            return Err(self.wrong_world(size, seed, what));
+        }
         if !self.module.is_tape() {
             return Err(RunError {
                 kind: RunErrorKind::World,

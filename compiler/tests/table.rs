@@ -66,6 +66,10 @@ fn the_spec_example_compiles() {
     assert_eq!(t.table_timesteps(), Some(5));
     assert_eq!(t.table_columns().len(), 4);
     assert!(t.trace(3, 0).is_err() && t.sample(3, 0).is_err() && t.tape_example(3, 0).is_err());
+    // The refusal names the table world and points to its own entry point.
+    let e = t.tape_example(3, 0).unwrap_err();
+    assert_eq!(e.message, "task `tableqa` has a table world, which has no input/output pairs");
+    assert!(e.hint.as_deref().is_some_and(|h| h.contains("Task::table_example")), "{e:?}");
 }
 
 #[test]
