@@ -13,6 +13,8 @@ use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, InplaceOp2, Layout, Var};
 use candle_nn::VarMap;
 use std::cell::RefCell;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 
 /// Adam's state for every variable of a `VarMap`.
 pub struct Adam {
@@ -234,6 +236,26 @@ fn sum_squares(grads: &GradStore, var: &Var) -> candle_core::Result<f64> {
     let (a, b) = l.contiguous_offsets().unwrap();
     let x = &s.as_slice::<f32>()?[a..b];
     Ok(sum_sq(x))
+}
+
+/// Adds `sd` times standard normal draws to every value of `g` (Marsaglia's
+/// polar method: two draws per accepted pair, one log, no trigonometry).
+pub fn add_noise(g: &mut [f32], sd: f64, rng: &mut ChaCha8Rng) {
+    for pair in g.chunks_mut(2) {
+        let (u, v, s) = loop {
+            let u: f64 = rng.random::<f64>() * 2.0 - 1.0;
+            let v: f64 = rng.random::<f64>() * 2.0 - 1.0;
+            let s = u * u + v * v;
+            if s > 0.0 && s < 1.0 {
+                break (u, v, s);
+            }
+        };
+        let k = sd * (-2.0 * s.ln() / s).sqrt();
+        pair[0] += (u * k) as f32;
+        if let Some(x) = pair.get_mut(1) {
+            *x += (v * k) as f32;
+        }
+    }
 }
 
 /// Sum of squares in f64, eight lanes so that it vectorises.

@@ -344,40 +344,8 @@ impl Module {
     }
 }
 
-/// `y += w x`.
-#[inline(always)]
-pub(crate) fn axpy(w: f32, x: &[f32], y: &mut [f32]) {
-    let n = y.len();
-    for (yi, xi) in y.iter_mut().zip(&x[..n]) {
-        *yi += w * xi;
-    }
-}
-
-/// `y += x`.
-#[inline(always)]
-pub(crate) fn add_into(y: &mut [f32], x: &[f32]) {
-    let n = y.len();
-    for (yi, xi) in y.iter_mut().zip(&x[..n]) {
-        *yi += xi;
-    }
-}
-
-/// The dot product, in eight lanes so that it vectorises.
-#[inline(always)]
-pub(crate) fn dot(x: &[f32], y: &[f32]) -> f32 {
-    let n = x.len().min(y.len());
-    let (x, y) = (&x[..n], &y[..n]);
-    let mut acc = [0f32; 8];
-    let mut cx = x.chunks_exact(8);
-    let mut cy = y.chunks_exact(8);
-    for (a, b) in cx.by_ref().zip(cy.by_ref()) {
-        for k in 0..8 {
-            acc[k] += a[k] * b[k];
-        }
-    }
-    let tail: f32 = cx.remainder().iter().zip(cy.remainder()).map(|(a, b)| a * b).sum();
-    acc.iter().sum::<f32>() + tail
-}
+// The vector helpers the fuzzy machine and the controller use.
+pub(crate) use crate::kernels::{add_into, axpy, dot};
 
 #[cfg(test)]
 mod tests {

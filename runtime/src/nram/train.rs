@@ -35,7 +35,7 @@ use super::model::Nram;
 use crate::env::{TapeEnvironment, TaskError};
 use crate::npi::train::derive_seed;
 pub use crate::npi::train::{Control, StopReason};
-use crate::optim::FlatAdam;
+use crate::optim::{add_noise, FlatAdam};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -189,26 +189,6 @@ fn draw_level(rng: &mut ChaCha8Rng, level: usize, levels: usize) -> usize {
         rng.random_range(0..=top)
     } else {
         top
-    }
-}
-
-/// Adds `sd` times standard normal draws to every value of `g` (Marsaglia's
-/// polar method: two draws per accepted pair, one log, no trigonometry).
-fn add_noise(g: &mut [f32], sd: f64, rng: &mut ChaCha8Rng) {
-    for pair in g.chunks_mut(2) {
-        let (u, v, s) = loop {
-            let u: f64 = rng.random::<f64>() * 2.0 - 1.0;
-            let v: f64 = rng.random::<f64>() * 2.0 - 1.0;
-            let s = u * u + v * v;
-            if s > 0.0 && s < 1.0 {
-                break (u, v, s);
-            }
-        };
-        let k = sd * (-2.0 * s.ln() / s).sqrt();
-        pair[0] += (u * k) as f32;
-        if let Some(x) = pair.get_mut(1) {
-            *x += (v * k) as f32;
-        }
     }
 }
 
