@@ -139,9 +139,6 @@ fn table_tasks() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("every question drawn has an exact answer"), "{}", stdout(&o));
 
-    let o = synth(&["learn", "tableqa", "--steps", "1"]);
-    assert_ne!(o.status.code(), Some(0));
-    assert!(stderr(&o).contains("learner `np` is not available yet"), "{}", stderr(&o));
 }
 
 /// `synth trace ... | head`: a reader that stops early ends synth quietly.

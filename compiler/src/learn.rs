@@ -668,7 +668,7 @@ mod tests {
         l.learner = id("np");
         assert_eq!(
             messages(l.clone()).iter().map(|m| m.0.as_str()).collect::<Vec<_>>(),
-            ["learner `np` is not supported yet"]
+            ["`np` learns table worlds, but this task's world is a scratchpad"]
         );
         l.learner = id("nip");
         assert_eq!(messages(l), [("unknown learner `nip`".to_string(), "did you mean `npi`?".to_string())]);

@@ -168,12 +168,15 @@ const NP: &[Setting] = &[
     setting("clip", Number, "global gradient-norm cap (0: none)"),
     setting("noise", Number, "variance of the Gaussian gradient noise at step 0 (0: none)"),
     setting("noise_decay", Number, "exponent gamma of the noise's decay, variance noise / (1 + step)^gamma"),
-    setting("huber", Number, "delta of the Huber loss on scalar answers"),
+    setting("huber", Number, "delta of the Huber loss on the scalar answers' relative error"),
     setting("lookup_weight", Number, "weight of the lookup answers' loss against the scalar one"),
+    setting("entropy", Number, "weight of the entropy bonus on the operation and column choices at step 0 (0: none)"),
+    setting("entropy_decay", Number, "factor of the entropy bonus's decay per 1000 steps"),
     setting("seeds", Positive, "models trained from different seeds, the best kept"),
     setting("validate_every", Positive, "steps between two validations"),
     setting("validation_count", Positive, "validation questions per size"),
     setting("patience", Positive, "perfect validations in a row that end training"),
+    setting("give_up", Count, "validations in a row without improvement before training stops (0: never)"),
     setting("threads", Count, "training threads (0: one per physical core)"),
 ];
 
@@ -194,7 +197,7 @@ pub const LEARNERS: &[Learner] = &[
     Learner {
         name: "np",
         doc: "the Neural Programmer, trained on table questions and their answers",
-        implemented: false,
+        implemented: true,
         settings: NP,
     },
 ];
@@ -220,7 +223,7 @@ mod tests {
             Some("`mlp` or `concat`")
         );
         assert!(lookup("nram").is_some_and(|l| l.implemented && l.setting("timesteps").is_some()));
-        assert!(lookup("np").is_some_and(|l| !l.implemented));
+        assert!(lookup("np").is_some_and(|l| l.implemented && l.setting("questions").is_some()));
         assert!(lookup("lstm").is_none());
     }
 }

@@ -8,7 +8,7 @@
 //! that they can be tested on small hand-written worlds, and so that the
 //! compiler's errors reach the runtime as plain messages.
 
-use synth_compiler::{ArgSpec, Args, EndConvention, LearnSpec, ObsSpec, ProgramId, ProgramInfo, TapeExample, Trace};
+use synth_compiler::{ArgSpec, Args, ColumnKind, EndConvention, LearnSpec, ObsSpec, ProgramId, ProgramInfo, TableExample, TapeExample, Trace};
 
 /// An error raised by the task: a reference program that failed, an input
 /// that could not be sampled, an action a world refused.
@@ -142,5 +142,51 @@ impl TapeEnvironment for synth_compiler::Task {
     }
     fn program_modules(&self) -> Vec<String> {
         self.nram_modules().into_iter().map(String::from).collect()
+    }
+}
+
+/// A table task as the Neural Programmer sees it: (table, question, answer)
+/// instances, and the columns every table has. `synth_compiler::Task`
+/// implements it for table worlds; tests implement it on small
+/// hand-written tasks.
+pub trait TableEnvironment: Sync {
+    /// The task's name (`tableqa`).
+    fn name(&self) -> &str;
+    /// Hex hash of the task's source text; a checkpoint records it.
+    fn source_hash(&self) -> &str;
+    fn learn(&self) -> &LearnSpec;
+    /// The instance of this size (rows) and seed.
+    fn example(&self, size: usize, seed: u64) -> Result<TableExample, TaskError>;
+    /// Every table's columns, in declaration order, with their kinds.
+    fn columns(&self) -> Vec<(String, ColumnKind)>;
+    /// The learner's steps: the `learn` block's `timesteps`, or the longest
+    /// latent program.
+    fn timesteps(&self) -> usize;
+    /// One name per `question` item, in source order (its first template),
+    /// for reports per question.
+    fn question_names(&self) -> Vec<String>;
+}
+
+impl TableEnvironment for synth_compiler::Task {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn source_hash(&self) -> &str {
+        &self.source_hash
+    }
+    fn learn(&self) -> &LearnSpec {
+        &self.learn
+    }
+    fn example(&self, size: usize, seed: u64) -> Result<TableExample, TaskError> {
+        Ok(self.table_example(size, seed)?)
+    }
+    fn columns(&self) -> Vec<(String, ColumnKind)> {
+        self.table_columns()
+    }
+    fn timesteps(&self) -> usize {
+        self.table_timesteps().unwrap_or(1)
+    }
+    fn question_names(&self) -> Vec<String> {
+        self.latent_programs().into_iter().map(|p| p.templates.into_iter().next().unwrap_or_default()).collect()
     }
 }

@@ -33,12 +33,14 @@
 //! losses and weights.
 
 pub mod env;
+pub mod identity;
 pub mod kernels;
 pub mod npi;
+pub mod np;
 pub mod nram;
 pub mod optim;
 pub mod pair;
 pub mod params;
 pub mod settings;
 
-pub use env::{Environment, TapeEnvironment, TaskError, World};
+pub use env::{Environment, TableEnvironment, TapeEnvironment, TaskError, World};

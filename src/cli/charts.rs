@@ -68,8 +68,9 @@ pub fn accuracy(report: &EvalReport) -> String {
     )
 }
 
-/// NRAM's training loss, one series per seed.
-pub fn nram_loss(per_seed: &[(u64, Vec<(f64, f64)>)]) -> String {
+/// The training loss of NRAM or the Neural Programmer, one series per
+/// seed.
+pub fn seed_loss(per_seed: &[(u64, Vec<(f64, f64)>)]) -> String {
     let names: Vec<String> = per_seed.iter().map(|(s, _)| format!("seed {s}")).collect();
     let series: Vec<Series> = per_seed.iter().zip(&names).map(|((_, points), name)| Series { name, points: points.clone() }).collect();
     plot::svg(
@@ -111,5 +112,41 @@ pub fn nram_accuracy(report: &synth_runtime::nram::EvalReport) -> String {
             y_range: Some((0.0, 1.0)),
         },
         &[Series { name: "discrete", points: discrete }, Series { name: "fuzzy", points: fuzzy }],
+    )
+}
+
+/// The Neural Programmer's validation: the share of right answers against
+/// the step, one series per seed.
+pub fn np_validation(validations: &[synth_runtime::np::ValidationReport]) -> String {
+    let mut seeds: Vec<u64> = validations.iter().map(|v| v.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let names: Vec<String> = seeds.iter().map(|s| format!("seed {s}")).collect();
+    let series: Vec<Series> = seeds
+        .iter()
+        .zip(&names)
+        .map(|(&seed, name)| Series { name, points: validations.iter().filter(|v| v.seed == seed).map(|v| (v.step as f64, v.accuracy())).collect() })
+        .collect();
+    plot::svg(
+        &Chart { title: "validation: answers right", x_label: "step", y_label: "accuracy", x_scale: Scale::Linear, y_scale: Scale::Linear, y_range: Some((0.0, 1.0)) },
+        &series,
+    )
+}
+
+/// The Neural Programmer's answer and program accuracy against table
+/// size (rows).
+pub fn np_accuracy(report: &synth_runtime::np::EvalReport) -> String {
+    let answers: Vec<(f64, f64)> = report.results.iter().map(|r| (r.size as f64, r.accuracy)).collect();
+    let programs: Vec<(f64, f64)> = report.results.iter().map(|r| (r.size as f64, r.program_accuracy)).collect();
+    plot::svg(
+        &Chart {
+            title: &format!("{}: accuracy against table rows", report.task),
+            x_label: "rows",
+            y_label: "accuracy",
+            x_scale: Scale::Log,
+            y_scale: Scale::Linear,
+            y_range: Some((0.0, 1.0)),
+        },
+        &[Series { name: "answers right", points: answers }, Series { name: "programs equivalent to the latent one", points: programs }],
     )
 }

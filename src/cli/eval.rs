@@ -41,6 +41,9 @@ pub fn run(a: EvalArgs) -> Result<(), Failure> {
     if sizes.is_empty() {
         return Err(Failure::Task(anyhow!("no sizes to evaluate: pass --sizes or add `test sizes [...]` to the learn block")));
     }
+    if dir.learner()? == "np" {
+        return super::np::eval(&task, &dir, &sizes, a.count, a.seed, a.json);
+    }
     if dir.learner()? == "nram" {
         return super::nram::eval(&task, &dir, &sizes, a.count, a.seed, a.json);
     }

@@ -72,9 +72,10 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
         let (key, value) = parse_setting(s).map_err(Failure::Task)?;
         learn.settings.insert(key, value);
     }
-    if learner == "nram" {
+    if learner == "nram" || learner == "np" {
         let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&task.name));
-        return super::nram::learn(
+        let learn_with = if learner == "np" { super::np::learn } else { super::nram::learn };
+        return learn_with(
             &task,
             super::nram::LearnRequest {
                 task_arg: &a.task.task,

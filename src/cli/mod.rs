@@ -1,4 +1,5 @@
-//! The `synth` command line: check, trace, graph, learn, eval, run, extract.
+//! The `synth` command line: check, trace, graph, learn, eval, run, extract,
+//! ask.
 //!
 //! One module per command, each holding its flags (a clap `Args` struct) and
 //! a `run` function; [`failure`] maps what went wrong to an exit code, and
@@ -20,6 +21,7 @@ mod interrupt;
 mod learn;
 mod machine;
 mod model;
+mod np;
 mod nram;
 mod plot;
 #[cfg(test)]
@@ -57,6 +59,8 @@ enum Command {
     Run(run::RunArgs),
     /// Print a trained NRAM's discrete program as an NPL file over the task's tape.
     Extract(extract::ExtractArgs),
+    /// Answer a typed question about a sampled table with a trained Neural Programmer, showing the program it induces.
+    Ask(np::AskArgs),
 }
 
 /// Runs the command, prints why it failed if it did, and gives its exit code.
@@ -73,6 +77,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Eval(a) => eval::run(a),
         Command::Run(a) => run::run(a),
         Command::Extract(a) => extract::run(a),
+        Command::Ask(a) => np::ask(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

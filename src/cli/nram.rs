@@ -162,7 +162,7 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
         best.meta.step,
         dir.file(rundir::WEIGHTS).display()
     );
-    dir.write("loss.svg", charts::nram_loss(&hooks.losses).as_bytes())?;
+    dir.write("loss.svg", charts::seed_loss(&hooks.losses).as_bytes())?;
     dir.write("validation.svg", charts::nram_validation(&hooks.validations).as_bytes())?;
     if hooks.stopped_by == Some(INTERRUPTED) {
         return Ok(());

@@ -25,6 +25,9 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let task = compile(&source)?;
     let dir = RunDir::new(&a.model);
+    if dir.learner()? == "np" {
+        return super::np::run(&task, &dir, a.size, a.seed);
+    }
     if dir.learner()? == "nram" {
         return super::nram::run(&task, &dir, a.size, a.seed);
     }
