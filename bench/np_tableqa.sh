@@ -7,7 +7,7 @@
 # once with the noise under test).
 #
 #   bench/np_tableqa.sh [TASK]                 (default: tableqa)
-#   SEEDS="0 1 2 3" NOISE=0 COUNT=200 OUT=runs/np bench/np_tableqa.sh tableqa
+#   SEEDS="0 1 2 3" NOISE=0 STEPS=8000 COUNT=200 OUT=runs/np bench/np_tableqa.sh tableqa
 #
 # Each seed leaves OUT/TASK-noiseN-seedS/ (checkpoint, metrics.jsonl,
 # plots), .learn.txt (the training log) and .eval.json.
@@ -17,13 +17,14 @@ task=${1:-tableqa}
 SEEDS=${SEEDS:-0}
 COUNT=${COUNT:-200}
 OUT=${OUT:-runs/np}
-cargo build --release --quiet
-synth=target/release/synth
+[ -n "${SYNTH:-}" ] || cargo build --release --quiet
+synth=${SYNTH:-target/release/synth}
 mkdir -p "$OUT"
 for s in $SEEDS; do
-  name="$task-noise${NOISE:-default}-seed$s"
+  name="$(basename "$task" .npl)-noise${NOISE:-default}-seed$s"
   extra=()
   if [ -n "${NOISE:-}" ]; then extra+=(--set "noise=$NOISE"); fi
+  if [ -n "${STEPS:-}" ]; then extra+=(--steps "$STEPS"); fi
   start=$(date +%s)
   "$synth" learn "$task" --out "$OUT/$name" --force --quiet --seed "$s" --count "$COUNT" "${extra[@]}" > "$OUT/$name.learn.txt" 2>&1 || true
   end=$(date +%s)

@@ -194,3 +194,29 @@ pub fn read_f32(st: &safetensors::SafeTensors, name: &str, shape: &[usize]) -> R
         None => Ok(values),
     }
 }
+
+/// Why flat parameters did not load: the bytes are not safetensors or hold
+/// values that are not finite, or they are not the tensors the config
+/// makes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FlatError {
+    Weights(String),
+    Mismatch(String),
+}
+
+/// The flat parameter vector of `len` values that `tensors` (name, shape,
+/// offset) lay out, read from safetensors `bytes` holding exactly those
+/// tensors: what the learners that keep their parameters in one slice
+/// (NRAM, the Neural Programmer) load a checkpoint with.
+pub fn read_flat(bytes: &[u8], tensors: &[(&str, [usize; 2], usize)], len: usize) -> Result<Vec<f32>, FlatError> {
+    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| FlatError::Weights(e.to_string()))?;
+    if st.len() != tensors.len() {
+        return Err(FlatError::Mismatch(format!("{} tensors, the config makes {}", st.len(), tensors.len())));
+    }
+    let mut params = vec![0f32; len];
+    for &(name, shape, off) in tensors {
+        let values = read_f32(&st, name, &shape).map_err(|e| if e.contains("holds") { FlatError::Weights(e) } else { FlatError::Mismatch(e) })?;
+        params[off..off + values.len()].copy_from_slice(&values);
+    }
+    Ok(params)
+}

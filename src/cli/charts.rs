@@ -79,22 +79,24 @@ pub fn seed_loss(per_seed: &[(u64, Vec<(f64, f64)>)]) -> String {
     )
 }
 
+/// One `(step, value)` series per seed, in seed order.
+fn per_seed<T>(items: &[T], seed: impl Fn(&T) -> u64, point: impl Fn(&T) -> (f64, f64)) -> Vec<(String, Vec<(f64, f64)>)> {
+    let mut seeds: Vec<u64> = items.iter().map(&seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    seeds.iter().map(|&s| (format!("seed {s}"), items.iter().filter(|v| seed(v) == s).map(&point).collect())).collect()
+}
+
+/// A validation figure against the step, one series per seed, on `[0, 1]`.
+fn per_seed_chart(title: &str, y_label: &str, series: &[(String, Vec<(f64, f64)>)]) -> String {
+    let series: Vec<Series> = series.iter().map(|(name, points)| Series { name, points: points.clone() }).collect();
+    plot::svg(&Chart { title, x_label: "step", y_label, x_scale: Scale::Linear, y_scale: Scale::Linear, y_range: Some((0.0, 1.0)) }, &series)
+}
+
 /// NRAM's validation error (wrong graded cells over graded cells, every
 /// training size) against the step, one series per seed.
 pub fn nram_validation(validations: &[synth_runtime::nram::ValidationReport]) -> String {
-    let mut seeds: Vec<u64> = validations.iter().map(|v| v.seed).collect();
-    seeds.sort_unstable();
-    seeds.dedup();
-    let names: Vec<String> = seeds.iter().map(|s| format!("seed {s}")).collect();
-    let series: Vec<Series> = seeds
-        .iter()
-        .zip(&names)
-        .map(|(&seed, name)| Series { name, points: validations.iter().filter(|v| v.seed == seed).map(|v| (v.step as f64, v.error())).collect() })
-        .collect();
-    plot::svg(
-        &Chart { title: "validation error (graded cells)", x_label: "step", y_label: "error", x_scale: Scale::Linear, y_scale: Scale::Linear, y_range: Some((0.0, 1.0)) },
-        &series,
-    )
+    per_seed_chart("validation error (graded cells)", "error", &per_seed(validations, |v| v.seed, |v| (v.step as f64, v.error())))
 }
 
 /// NRAM's exact match against input size, the fuzzy machine (where it was
@@ -118,19 +120,7 @@ pub fn nram_accuracy(report: &synth_runtime::nram::EvalReport) -> String {
 /// The Neural Programmer's validation: the share of right answers against
 /// the step, one series per seed.
 pub fn np_validation(validations: &[synth_runtime::np::ValidationReport]) -> String {
-    let mut seeds: Vec<u64> = validations.iter().map(|v| v.seed).collect();
-    seeds.sort_unstable();
-    seeds.dedup();
-    let names: Vec<String> = seeds.iter().map(|s| format!("seed {s}")).collect();
-    let series: Vec<Series> = seeds
-        .iter()
-        .zip(&names)
-        .map(|(&seed, name)| Series { name, points: validations.iter().filter(|v| v.seed == seed).map(|v| (v.step as f64, v.accuracy())).collect() })
-        .collect();
-    plot::svg(
-        &Chart { title: "validation: answers right", x_label: "step", y_label: "accuracy", x_scale: Scale::Linear, y_scale: Scale::Linear, y_range: Some((0.0, 1.0)) },
-        &series,
-    )
+    per_seed_chart("validation: answers right", "accuracy", &per_seed(validations, |v| v.seed, |v| (v.step as f64, v.accuracy())))
 }
 
 /// The Neural Programmer's answer and program accuracy against table

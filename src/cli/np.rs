@@ -9,7 +9,7 @@ use super::charts;
 use super::failure::Failure;
 use super::interrupt::interrupt_flag;
 use super::nram::LearnRequest;
-use super::progress::{stop_reason, INTERRUPTED};
+use super::progress::{stop_reason, why_stopped, INTERRUPTED};
 use super::rundir::{self, RunDir, RunDirError};
 use super::task::{compile, load, TaskArg};
 use anyhow::anyhow;
@@ -21,7 +21,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 use synth_compiler::{table, Answer, Cell, LatentStep, TableColumn, TableExample, Task};
-use synth_runtime::np::{self, data::UNK, Checkpoint, CheckpointMeta, Control, EvalReport, StepReport, StopReason, TrainHooks, ValidationReport};
+use synth_runtime::np::{self, data::UNK, Checkpoint, CheckpointMeta, Control, EvalReport, StepReport, TrainHooks, ValidationReport};
 
 pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     let (model_cfg, mut cfg) = np::settings(task, &r.learn).map_err(|e| {
@@ -102,13 +102,7 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     save(&dir, best)?;
     let seconds = hooks.start.elapsed().as_secs_f64();
     for s in &outcome.seeds {
-        let why = match (s.stop, hooks.stopped_by) {
-            (StopReason::Converged, _) => "converged".to_string(),
-            (StopReason::Steps, _) => "step budget used".to_string(),
-            (StopReason::Plateau, _) => format!("no better validation for {} validations in a row", cfg.give_up),
-            (StopReason::Stopped, Some(w)) => w.to_string(),
-            (StopReason::Stopped, None) => "stopped".to_string(),
-        };
+        let why = why_stopped(s.stop, hooks.stopped_by, cfg.give_up).unwrap_or_else(|| "stopped".into());
         let (right, count) = (s.best.meta.validation.iter().map(|v| v.right).sum::<usize>(), s.best.meta.validation.iter().map(|v| v.count).sum::<usize>());
         eprintln!(
             "  seed {}: {} after {} steps ({why}); best at step {}: {right}/{count} validation answers right",

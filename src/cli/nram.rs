@@ -9,7 +9,7 @@
 use super::charts;
 use super::failure::Failure;
 use super::interrupt::interrupt_flag;
-use super::progress::{stop_reason, INTERRUPTED};
+use super::progress::{stop_reason, why_stopped, INTERRUPTED};
 use super::rundir::{self, RunDir, RunDirError};
 use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use synth_compiler::{LearnSpec, Task};
 use synth_runtime::nram::circuit::{CircuitError, CircuitTable, Inputs, Source};
-use synth_runtime::nram::{self, Checkpoint, CheckpointMeta, Control, EvalReport, Module, StepReport, StopReason, TraceStep, TrainConfig, TrainHooks, ValidationReport};
+use synth_runtime::nram::{self, Checkpoint, CheckpointMeta, Control, EvalReport, Module, StepReport, TraceStep, TrainConfig, TrainHooks, ValidationReport};
 
 /// Cells up to which `eval` also scores the fuzzy machine (it costs
 /// O(T M^2) per example; the discrete one runs at any size).
@@ -128,14 +128,13 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     save(&dir, best)?;
     let seconds = hooks.start.elapsed().as_secs_f64();
     for s in &outcome.seeds {
-        let why = match (s.stop, hooks.stopped_by) {
-            (StopReason::Converged, _) => "converged".to_string(),
-            (StopReason::Steps, _) => "step budget used".to_string(),
-            (StopReason::Plateau, _) => format!("no better validation for {} validations in a row", cfg.give_up),
-            (StopReason::Stopped, Some(w)) => w.to_string(),
-            (StopReason::Stopped, None) if outcome.enough => format!("stopped: {} seed{} converged, `enough {}`", cfg.enough, if cfg.enough == 1 { "" } else { "s" }, cfg.enough),
-            (StopReason::Stopped, None) => "stopped".to_string(),
-        };
+        let why = why_stopped(s.stop, hooks.stopped_by, cfg.give_up).unwrap_or_else(|| {
+            if outcome.enough {
+                format!("stopped: {} seed{} converged, `enough {}`", cfg.enough, if cfg.enough == 1 { "" } else { "s" }, cfg.enough)
+            } else {
+                "stopped".into()
+            }
+        });
         let wrong: usize = s.best.meta.validation.iter().map(|v| v.wrong).sum();
         let graded: usize = s.best.meta.validation.iter().map(|v| v.graded).sum();
         eprintln!(

@@ -124,3 +124,18 @@ impl TrainHooks for CliHooks<'_> {
         }
     }
 }
+
+/// Why a seed stopped, in words, for the summary `synth learn` ends with;
+/// `None` when a stop came from elsewhere (another seed) and the caller
+/// knows why.
+pub fn why_stopped(stop: synth_runtime::npi::StopReason, stopped_by: Option<&str>, give_up: usize) -> Option<String> {
+    use synth_runtime::npi::StopReason;
+    match (stop, stopped_by) {
+        (StopReason::Converged, _) => Some("converged".into()),
+        (StopReason::Steps, _) => Some("step budget used".into()),
+        (StopReason::Plateau, _) => Some(format!("no better validation for {give_up} validations in a row")),
+        (StopReason::Stopped, Some(w)) => Some(w.to_string()),
+        (StopReason::Stopped, None) => None,
+    }
+}
+

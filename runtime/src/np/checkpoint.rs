@@ -135,17 +135,11 @@ impl Checkpoint {
         if !config.is_valid() {
             return Err(LoadError::Config(describe(config)));
         }
-        let st = safetensors::SafeTensors::deserialize(&self.weights).map_err(|e| LoadError::Weights(e.to_string()))?;
         let layout = Layout::new(config);
-        let tensors = layout.tensors();
-        if st.len() != tensors.len() {
-            return Err(LoadError::Mismatch(format!("{} tensors, the config makes {}", st.len(), tensors.len())));
-        }
-        let mut params = vec![0f32; layout.params];
-        for (name, shape, off) in tensors {
-            let values = crate::params::read_f32(&st, name, &shape).map_err(|e| if e.contains("holds") { LoadError::Weights(e) } else { LoadError::Mismatch(e) })?;
-            params[off..off + values.len()].copy_from_slice(&values);
-        }
+        let params = crate::params::read_flat(&self.weights, &layout.tensors(), layout.params).map_err(|e| match e {
+            crate::params::FlatError::Weights(m) => LoadError::Weights(m),
+            crate::params::FlatError::Mismatch(m) => LoadError::Mismatch(m),
+        })?;
         Ok(Np::with_params(config, params))
     }
 }
