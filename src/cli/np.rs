@@ -24,33 +24,18 @@ use synth_compiler::{table, Answer, Cell, LatentStep, TableColumn, TableExample,
 use synth_runtime::np::{self, data::UNK, Checkpoint, CheckpointMeta, Control, EvalReport, StepReport, TrainHooks, ValidationReport};
 
 pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
-    let (model_cfg, mut cfg) = np::settings(task, &r.learn).map_err(|e| {
-        let place = if r.from_set { "in the learn block or --set" } else { "in the learn block" };
-        Failure::Task(anyhow!("{}: {place}: {e}", r.display))
-    })?;
-    if let Some(s) = r.seed {
-        cfg.seed = s;
-    }
-    if let Some(s) = r.steps {
-        cfg.steps = s;
-    }
-    if let Some(t) = r.threads {
-        cfg.threads = t;
-    }
+    let (model_cfg, mut cfg) = np::settings(task, &r.learn).map_err(|e| r.settings_error(e))?;
+    r.overrides(&mut cfg.seed, &mut cfg.steps, &mut cfg.threads);
     let dir = RunDir::new(r.out);
-    let resumed = if r.resume {
-        if !dir.has_model() {
-            return Err(Failure::Task(anyhow!("nothing to resume: `{}` holds no model", dir.path.display())));
-        }
+    // `--resume` continues the kept model: its seed, from its parameters
+    // and step, for at most `steps` more steps.
+    let resumed = if r.claim(&dir)? {
         let (ckpt, _) = load_checkpoint(task, &dir)?;
         ckpt.check_config(&model_cfg).map_err(|e| Failure::Task(anyhow!("cannot resume `{}`: {e}", dir.path.display())))?;
         cfg.seed = ckpt.meta.seed;
         cfg.seeds = 1;
         Some(ckpt)
     } else {
-        if dir.has_model() && !r.force {
-            return Err(Failure::Task(anyhow!("`{}` already holds a trained model; pass --resume to continue training it, --force to replace it, or --out DIR", dir.path.display())));
-        }
         None
     };
     // One question of every size before anything is written: a task that
@@ -84,7 +69,7 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     );
     let bar = if r.quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.steps * cfg.seeds as u64) };
     bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}").expect("valid template").progress_chars("=> "));
-    let mut hooks = NpHooks::new(&dir, bar.clone(), r.time, interrupt_flag(), &cfg);
+    let mut hooks = NpHooks::new(&dir, bar.clone(), r.time, interrupt_flag());
     hooks.saved = resumed.as_ref().map(Checkpoint::rank);
     let outcome = match &resumed {
         Some(c) => np::resume(task, c, &cfg, &mut hooks),
@@ -336,7 +321,7 @@ struct NpHooks<'a> {
 }
 
 impl<'a> NpHooks<'a> {
-    fn new(dir: &'a RunDir, bar: ProgressBar, budget: Option<u64>, interrupted: Arc<AtomicBool>, _cfg: &np::TrainConfig) -> NpHooks<'a> {
+    fn new(dir: &'a RunDir, bar: ProgressBar, budget: Option<u64>, interrupted: Arc<AtomicBool>) -> NpHooks<'a> {
         NpHooks { dir, bar, start: Instant::now(), budget, interrupted, losses: Vec::new(), window: (0.0, 0), validations: Vec::new(), saved: None, error: None, stopped_by: None }
     }
 

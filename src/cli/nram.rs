@@ -43,36 +43,55 @@ pub struct LearnRequest<'a> {
     pub quiet: bool,
 }
 
+impl LearnRequest<'_> {
+    /// A learner's settings error, placed where the settings came from.
+    pub fn settings_error(&self, e: impl std::fmt::Display) -> Failure {
+        let place = if self.from_set { "in the learn block or --set" } else { "in the learn block" };
+        Failure::Task(anyhow!("{}: {place}: {e}", self.display))
+    }
+
+    /// The command line's `--seed`, `--steps` and `--threads` over the
+    /// `learn` block's.
+    pub fn overrides(&self, seed: &mut u64, steps: &mut u64, threads: &mut usize) {
+        if let Some(s) = self.seed {
+            *seed = s;
+        }
+        if let Some(s) = self.steps {
+            *steps = s;
+        }
+        if let Some(t) = self.threads {
+            *threads = t;
+        }
+    }
+
+    /// Whether training resumes the model in `dir`: refuses `--resume`
+    /// without a model there, and a model there without `--resume` or
+    /// `--force`.
+    pub fn claim(&self, dir: &RunDir) -> Result<bool, Failure> {
+        match (self.resume, dir.has_model()) {
+            (true, false) => Err(Failure::Task(anyhow!("nothing to resume: `{}` holds no model", dir.path.display()))),
+            (false, true) if !self.force => Err(Failure::Task(anyhow!(
+                "`{}` already holds a trained model; pass --resume to continue training it, --force to replace it, or --out DIR",
+                dir.path.display()
+            ))),
+            (resume, _) => Ok(resume),
+        }
+    }
+}
+
 pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
-    let (model_cfg, mut cfg) = nram::settings(task, &r.learn).map_err(|e| {
-        let place = if r.from_set { "in the learn block or --set" } else { "in the learn block" };
-        Failure::Task(anyhow!("{}: {place}: {e}", r.display))
-    })?;
-    if let Some(s) = r.seed {
-        cfg.seed = s;
-    }
-    if let Some(s) = r.steps {
-        cfg.steps = s;
-    }
-    if let Some(t) = r.threads {
-        cfg.threads = t;
-    }
+    let (model_cfg, mut cfg) = nram::settings(task, &r.learn).map_err(|e| r.settings_error(e))?;
+    r.overrides(&mut cfg.seed, &mut cfg.steps, &mut cfg.threads);
     let dir = RunDir::new(r.out);
     // `--resume` continues the kept machine: one seed, from its saved
     // parameters, step and curriculum level, for at most `steps` more steps.
-    let resumed = if r.resume {
-        if !dir.has_model() {
-            return Err(Failure::Task(anyhow!("nothing to resume: `{}` holds no model", dir.path.display())));
-        }
+    let resumed = if r.claim(&dir)? {
         let (ckpt, _) = load(task, &dir)?;
         ckpt.check_config(&model_cfg).map_err(|e| Failure::Task(anyhow!("cannot resume `{}`: {e}", dir.path.display())))?;
         cfg.seed = ckpt.meta.seed;
         cfg.seeds = 1;
         Some(ckpt)
     } else {
-        if dir.has_model() && !r.force {
-            return Err(Failure::Task(anyhow!("`{}` already holds a trained model; pass --resume to continue training it, --force to replace it, or --out DIR", dir.path.display())));
-        }
         None
     };
     // One example of every size before anything is written: a task that
