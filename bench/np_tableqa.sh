@@ -8,6 +8,7 @@
 #
 #   bench/np_tableqa.sh [TASK]                 (default: tableqa)
 #   SEEDS="0 1 2 3" NOISE=0 STEPS=8000 COUNT=200 OUT=runs/np bench/np_tableqa.sh tableqa
+#   EXTRA="--set lookup_weight=1 --set give_up=10" bench/np_tableqa.sh tableqa
 #
 # Each seed leaves OUT/TASK-noiseN-seedS/ (checkpoint, metrics.jsonl,
 # plots), .learn.txt (the training log) and .eval.json.
@@ -25,6 +26,8 @@ for s in $SEEDS; do
   extra=()
   if [ -n "${NOISE:-}" ]; then extra+=(--set "noise=$NOISE"); fi
   if [ -n "${STEPS:-}" ]; then extra+=(--steps "$STEPS"); fi
+  # EXTRA: more flags for every run, e.g. EXTRA="--set lookup_weight=1".
+  if [ -n "${EXTRA:-}" ]; then read -r -a more <<< "$EXTRA"; extra+=("${more[@]}"); fi
   start=$(date +%s)
   "$synth" learn "$task" --out "$OUT/$name" --force --quiet --seed "$s" --count "$COUNT" "${extra[@]}" > "$OUT/$name.learn.txt" 2>&1 || true
   end=$(date +%s)

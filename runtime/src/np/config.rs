@@ -118,13 +118,13 @@ impl Default for TrainConfig {
             noise: 0.0,
             noise_decay: 0.55,
             huber: 0.05,
-            lookup_weight: 1.0,
+            lookup_weight: 10.0,
             entropy: 0.0,
             entropy_decay: 0.5,
             validate_every: 500,
             validation_count: 50,
             patience: 3,
-            give_up: 10,
+            give_up: 0,
             threads: 0,
         }
     }
