@@ -470,7 +470,7 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--eps", type=float, default=1e-6)
     ap.add_argument("--clip", type=float, default=1.0)
-    ap.add_argument("--noise", type=float, default=0.01, help="gradient noise variance at step 0 (synth's TrainConfig default; 0: none)")
+    ap.add_argument("--noise", type=float, default=0.0, help="gradient noise variance at step 0 (synth's default: none)")
     ap.add_argument("--huber", type=float, default=0.05)
     ap.add_argument("--lookup-weight", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
