@@ -13,6 +13,7 @@
 use super::config::NramConfig;
 use super::model::{Layout, Nram};
 use crate::env::TapeEnvironment;
+use crate::identity::{Identity, IdentityError};
 use serde::{Deserialize, Serialize};
 
 /// The version of the checkpoint layout written by this code.
@@ -84,14 +85,8 @@ pub struct Checkpoint {
 /// Why a checkpoint cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LoadError {
-    #[error("the checkpoint has format {found}, this synth reads format {FORMAT}")]
-    Format { found: u32 },
-    #[error("the checkpoint is for the {found} learner, not nram")]
-    Learner { found: String },
-    #[error("the checkpoint was trained on task `{found}`, not `{expected}`")]
-    Task { expected: String, found: String },
-    #[error("the checkpoint was trained on another version of `{task}` (source hash {found:.12}, the file now hashes to {expected:.12}); retrain it")]
-    Source { task: String, expected: String, found: String },
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
     #[error("the checkpoint's machine config is invalid: {0}")]
     Config(String),
     #[error("the checkpoint's machine is {found}, the task's settings make {expected}")]
@@ -131,18 +126,8 @@ impl Checkpoint {
     /// Checks that the checkpoint is an NRAM of `env`'s task and source.
     pub fn check<E: TapeEnvironment + ?Sized>(&self, env: &E) -> Result<(), LoadError> {
         let m = &self.meta;
-        if m.format != FORMAT {
-            return Err(LoadError::Format { found: m.format });
-        }
-        if m.learner != "nram" {
-            return Err(LoadError::Learner { found: m.learner.clone() });
-        }
-        if m.task != env.name() {
-            return Err(LoadError::Task { expected: env.name().into(), found: m.task.clone() });
-        }
-        if m.source_hash != env.source_hash() {
-            return Err(LoadError::Source { task: m.task.clone(), expected: env.source_hash().into(), found: m.source_hash.clone() });
-        }
+        let found = Identity { format: m.format, learner: &m.learner, task: &m.task, source_hash: &m.source_hash };
+        found.check(&Identity { format: FORMAT, learner: "nram", task: env.name(), source_hash: env.source_hash() })?;
         Ok(())
     }
 
