@@ -33,6 +33,7 @@ use super::model::{Np, Objective, Workspace};
 use crate::env::{TableEnvironment, TaskError};
 use crate::npi::train::derive_seed;
 pub use crate::npi::train::{Control, StopReason};
+use crate::npi::train::Stopping;
 use crate::optim::{add_noise, FlatAdam};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -323,7 +324,7 @@ fn train_seed<E: TableEnvironment + ?Sized>(
     let mut losses = Vec::new();
     let mut validations = Vec::new();
     let mut window = (0.0f64, 0usize);
-    let (mut streak, mut stale) = (0usize, 0usize);
+    let mut stopping = Stopping::new(cfg.patience, cfg.give_up);
     let mut stop = StopReason::Steps;
     let mut vws = Workspace::new();
     let mut step = first;
@@ -400,29 +401,21 @@ fn train_seed<E: TableEnvironment + ?Sized>(
             converged |= now_converged;
             let mean_loss = window.0 / window.1.max(1) as f64;
             window = (0.0, 0);
-            let candidate = meta(step, now_converged, mean_loss, scores.clone());
             let rank = (!now_converged, scores.iter().map(|s| s.count - s.right).sum::<usize>());
             let improved = best.as_ref().is_none_or(|b| rank < b.rank());
             if improved {
-                best = Some(Checkpoint::save(&np, candidate));
-                stale = 0;
-            } else {
-                stale += 1;
+                best = Some(Checkpoint::save(&np, meta(step, now_converged, mean_loss, scores.clone())));
             }
             let report = ValidationReport { seed, step, scores, loss: mean_loss, improved, converged: now_converged };
-            streak = if now_converged { streak + 1 } else { 0 };
+            let ends = stopping.record(now_converged, improved);
             if let Some(b) = &best {
                 if hooks.on_validation(&report, b) == Control::Stop {
                     control = Control::Stop;
                 }
             }
             validations.push(report);
-            if streak >= cfg.patience {
-                stop = StopReason::Converged;
-                break;
-            }
-            if cfg.give_up > 0 && stale >= cfg.give_up {
-                stop = StopReason::Plateau;
+            if let Some(why) = ends {
+                stop = why;
                 break;
             }
         }

@@ -114,6 +114,37 @@ pub enum StopReason {
     Plateau,
 }
 
+/// When a seed stops on its validations, the rule every learner shares:
+/// after `patience` perfect validations in a row, or after `give_up` in a
+/// row without progress (0: never).
+#[derive(Clone, Copy, Debug)]
+pub struct Stopping {
+    patience: usize,
+    give_up: usize,
+    streak: usize,
+    stale: usize,
+}
+
+impl Stopping {
+    pub fn new(patience: usize, give_up: usize) -> Stopping {
+        Stopping { patience, give_up, streak: 0, stale: 0 }
+    }
+
+    /// Records one validation (perfect or not, progress or not) and says
+    /// why to stop, if it is time.
+    pub fn record(&mut self, perfect: bool, progress: bool) -> Option<StopReason> {
+        self.streak = if perfect { self.streak + 1 } else { 0 };
+        self.stale = if progress { 0 } else { self.stale + 1 };
+        if self.streak >= self.patience {
+            Some(StopReason::Converged)
+        } else if self.give_up > 0 && self.stale >= self.give_up {
+            Some(StopReason::Plateau)
+        } else {
+            None
+        }
+    }
+}
+
 /// The result of [`train`].
 #[derive(Clone, Debug)]
 pub struct TrainOutcome {
@@ -292,11 +323,10 @@ where
     let mut validations = Vec::new();
     let mut window_loss = (0.0f64, 0usize);
     let mut window_frames = (0usize, 0usize);
-    let mut perfect_streak = 0;
-    // Validations in a row that scored no more exact matches than the best
-    // before them (a perfect one counts as progress).
+    // Progress is more exact matches than the best before (a perfect
+    // validation counts as progress).
     let mut best_exact: Option<usize> = best.as_ref().map(|b| b.0);
-    let mut stuck = 0usize;
+    let mut stopping = Stopping::new(cfg.patience, cfg.give_up);
     // Reduce-on-plateau: validations since the best last improved, and the
     // factor the schedule's rate is multiplied by.
     let (mut stale, mut lr_scale) = (0usize, 1.0f64);
@@ -328,11 +358,9 @@ where
             let mean_loss = window_loss.0 / window_loss.1.max(1) as f64;
             let exact: usize = scores.iter().map(|s| s.exact).sum();
             let count: usize = scores.iter().map(|s| s.count).sum();
-            if best_exact.is_none_or(|b| exact > b) || exact == count {
+            let progress = best_exact.is_none_or(|b| exact > b) || exact == count;
+            if progress {
                 best_exact = Some(best_exact.map_or(exact, |b| b.max(exact)));
-                stuck = 0;
-            } else {
-                stuck += 1;
             }
             let improved = match &best {
                 None => true,
@@ -355,17 +383,13 @@ where
             };
             window_loss = (0.0, 0);
             window_frames = (0, 0);
-            perfect_streak = if report.perfect() { perfect_streak + 1 } else { 0 };
+            let ends = stopping.record(report.perfect(), progress);
             if hooks.on_validation(&report, &best.as_ref().unwrap().2) == Control::Stop {
                 control = Control::Stop;
             }
             validations.push(report);
-            if perfect_streak >= cfg.patience {
-                stop = StopReason::Converged;
-                break;
-            }
-            if cfg.give_up > 0 && stuck >= cfg.give_up {
-                stop = StopReason::Plateau;
+            if let Some(why) = ends {
+                stop = why;
                 break;
             }
         }

@@ -35,6 +35,7 @@ use super::model::Nram;
 use crate::env::{TapeEnvironment, TaskError};
 use crate::npi::train::derive_seed;
 pub use crate::npi::train::{Control, StopReason};
+use crate::npi::train::Stopping;
 use crate::optim::{add_noise, FlatAdam};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -313,7 +314,7 @@ fn train_seed<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &Tr
     let mut losses = Vec::new();
     let mut validations = Vec::new();
     let mut window = (0.0f64, 0usize);
-    let (mut streak, mut stale) = (0usize, 0usize);
+    let mut stopping = Stopping::new(cfg.patience, cfg.give_up);
     let mut stop = StopReason::Steps;
     let mut step = first;
     let end = first.saturating_add(cfg.steps);
@@ -370,24 +371,17 @@ fn train_seed<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &Tr
             if improved {
                 let c = Checkpoint::save(&nram, meta(step, trained_at, now_converged, mean_loss, scores.clone()));
                 best = Some((wrong, c));
-                stale = 0;
-            } else {
-                stale += 1;
             }
             let report = ValidationReport { seed, step, level: trained_at, scores, loss: mean_loss, improved, converged: now_converged };
-            streak = if now_converged { streak + 1 } else { 0 };
+            let ends = stopping.record(now_converged, improved);
             if let Some((_, b)) = &best {
                 if lock().on_validation(&report, b) == Control::Stop {
                     control = Control::Stop;
                 }
             }
             validations.push(report);
-            if streak >= cfg.patience {
-                stop = StopReason::Converged;
-                break;
-            }
-            if cfg.give_up > 0 && stale >= cfg.give_up {
-                stop = StopReason::Plateau;
+            if let Some(why) = ends {
+                stop = why;
                 break;
             }
         }
