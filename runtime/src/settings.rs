@@ -3,8 +3,22 @@
 //! `ConfigError` turns a [`BadValue`] into its own variant, so that the
 //! message names the learner.
 
+use std::collections::BTreeMap;
 use synth_compiler::suggest::edit_distance;
-use synth_compiler::SettingValue;
+use synth_compiler::{learners, SettingValue};
+
+/// The setting names `learner` takes: its entry in the compiler's
+/// catalogue of learners (which `synth check` holds a `learn` block to),
+/// and `return`, which the compiler reads but `--set` may repeat.
+pub fn known(learner: &str) -> Vec<&'static str> {
+    let catalogue = learners::lookup(learner).map_or(&[][..], |l| l.settings);
+    catalogue.iter().map(|s| s.name).chain(["return"]).collect()
+}
+
+/// The first of `settings` whose name is not among `known`.
+pub fn unknown<'a>(settings: &'a BTreeMap<String, SettingValue>, known: &[&str]) -> Option<&'a String> {
+    settings.keys().find(|k| !known.contains(&k.as_str()))
+}
 
 /// A setting whose value has the wrong kind or is out of range.
 #[derive(Clone, Debug, PartialEq, Eq)]

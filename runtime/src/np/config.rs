@@ -9,7 +9,7 @@ use crate::env::TableEnvironment;
 use crate::settings::{count, hint, number, positive, show, BadValue};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use synth_compiler::{learners, ColumnKind, LearnSpec, SettingValue};
+use synth_compiler::{ColumnKind, LearnSpec, SettingValue};
 
 /// Largest `hidden` and `embedding`.
 const MAX_WIDTH: usize = 4096;
@@ -182,12 +182,10 @@ impl From<BadValue> for ConfigError {
     }
 }
 
-/// The setting names the learner takes: its entry in the compiler's
-/// catalogue (`timesteps` among them, which the compiler resolves) and
-/// `return`, which the compiler reads.
+/// The setting names the learner takes (`timesteps` among them, which the
+/// compiler resolves into the task).
 fn known() -> Vec<&'static str> {
-    let catalogue = learners::lookup("np").map_or(&[][..], |l| l.settings);
-    catalogue.iter().map(|s| s.name).chain(["return"]).collect()
+    crate::settings::known("np")
 }
 
 impl TrainConfig {
@@ -226,8 +224,7 @@ impl TrainConfig {
 /// learner does not know. The vocabulary is left empty: training fills it
 /// from the training questions.
 pub fn settings<E: TableEnvironment + ?Sized>(env: &E, learn: &LearnSpec) -> Result<(NpConfig, TrainConfig), ConfigError> {
-    let known = known();
-    if let Some(k) = learn.settings.keys().find(|k| !known.contains(&k.as_str())) {
+    if let Some(k) = crate::settings::unknown(&learn.settings, &known()) {
         return Err(ConfigError::Unknown { key: k.clone() });
     }
     let columns = env.columns();

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use crate::settings::{count, hint, number, positive, show, BadValue};
-use synth_compiler::{learners, LearnSpec, SettingValue};
+use synth_compiler::{LearnSpec, SettingValue};
 
 /// How the program embedding and the encoded state become the core's input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,12 +168,9 @@ impl From<BadValue> for ConfigError {
     }
 }
 
-/// The setting names NPI takes: its entry in the compiler's catalogue of
-/// learners (which `synth check` holds a `learn` block to), and `return`,
-/// which the compiler reads but `--set` may repeat.
+/// The setting names NPI takes.
 fn known() -> Vec<&'static str> {
-    let npi = learners::lookup("npi").map_or(&[][..], |l| l.settings);
-    npi.iter().map(|s| s.name).chain(["return"]).collect()
+    crate::settings::known("npi")
 }
 
 
@@ -288,8 +285,7 @@ impl TrainConfig {
 
 /// Both configs from a `learn` block, refusing settings neither knows.
 pub fn settings(learn: &LearnSpec) -> Result<(NpiConfig, TrainConfig), ConfigError> {
-    let known = known();
-    if let Some(k) = learn.settings.keys().find(|k| !known.contains(&k.as_str())) {
+    if let Some(k) = crate::settings::unknown(&learn.settings, &known()) {
         return Err(ConfigError::Unknown { key: k.clone() });
     }
     let mut model = NpiConfig::default();
@@ -335,7 +331,7 @@ mod tests {
     /// lists cannot drift apart.
     #[test]
     fn every_catalogue_setting_is_applied() {
-        use synth_compiler::learners::ValueKind;
+        use synth_compiler::learners::{self, ValueKind};
         let npi = learners::lookup("npi").expect("npi is in the catalogue");
         let defaults = settings(&learn(&[])).unwrap();
         for s in npi.settings {

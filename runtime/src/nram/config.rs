@@ -7,7 +7,7 @@ use crate::env::TapeEnvironment;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use crate::settings::{count, hint, number, positive, show, BadValue};
-use synth_compiler::{learners, LearnSpec, SettingValue};
+use synth_compiler::{LearnSpec, SettingValue};
 
 /// The controller network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,9 +204,8 @@ const APPLIED: &[&str] = &[
 /// compiler's catalogue of learners, `timesteps` (which the compiler
 /// evaluates into every example) and `return` (which the compiler reads).
 fn known() -> Vec<&'static str> {
-    let catalogue = learners::lookup("nram").map_or(&[][..], |l| l.settings);
     let mut names: Vec<&'static str> = APPLIED.to_vec();
-    for s in catalogue.iter().map(|s| s.name).chain(["timesteps", "return"]) {
+    for s in crate::settings::known("nram").into_iter().chain(["timesteps"]) {
         if !names.contains(&s) {
             names.push(s);
         }
@@ -321,8 +320,7 @@ impl TrainConfig {
 /// applied), refusing settings NRAM does not know; `env` gives the
 /// reference program's modules for `modules: program`.
 pub fn settings<E: TapeEnvironment + ?Sized>(env: &E, learn: &LearnSpec) -> Result<(NramConfig, TrainConfig), ConfigError> {
-    let known = known();
-    if let Some(k) = learn.settings.keys().find(|k| !known.contains(&k.as_str())) {
+    if let Some(k) = crate::settings::unknown(&learn.settings, &known()) {
         return Err(ConfigError::Unknown { key: k.clone() });
     }
     let mut model = NramConfig::default();
@@ -355,8 +353,7 @@ mod tests {
         let l = learn(pairs);
         let mut m = NramConfig::default();
         m.apply(&l.settings, &|| vec!["read".into(), "inc".into(), "write".into()])?;
-        let known = known();
-        if let Some(k) = l.settings.keys().find(|k| !known.contains(&k.as_str())) {
+        if let Some(k) = crate::settings::unknown(&l.settings, &known()) {
             return Err(ConfigError::Unknown { key: k.clone() });
         }
         Ok((m, TrainConfig::from_learn(&l)?))
@@ -387,7 +384,7 @@ mod tests {
     #[test]
     fn every_setting_is_applied() {
         let defaults = parse(&[]).unwrap();
-        let catalogue = learners::lookup("nram").map_or(&[][..], |l| l.settings);
+        let catalogue = synth_compiler::learners::lookup("nram").map_or(&[][..], |l| l.settings);
         let names: Vec<&str> = APPLIED.iter().copied().chain(catalogue.iter().map(|s| s.name)).filter(|n| *n != "timesteps").collect();
         for name in names {
             let v = match name {
