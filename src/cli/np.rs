@@ -38,15 +38,7 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     } else {
         None
     };
-    // One question of every size before anything is written: a task that
-    // cannot produce its data fails here, with the files untouched.
-    for &size in &cfg.train_sizes {
-        task.table_example(size, cfg.seed).map_err(|e| Failure::Task(anyhow!("generating questions: {e}")))?;
-    }
-    dir.create()?;
-    if resumed.is_none() {
-        let _ = std::fs::remove_file(dir.file(rundir::METRICS));
-    }
+    r.prepare(task, &dir, &cfg.train_sizes, cfg.seed, resumed.is_some())?;
     let sizes = &cfg.train_sizes;
     eprintln!(
         "{} np on `{}`: {} steps of hidden {}, {} questions of {}..={} rows, {} seed{} from {}, at most {} steps each{}; writing to {}",

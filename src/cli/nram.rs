@@ -77,6 +77,22 @@ impl LearnRequest<'_> {
             (resume, _) => Ok(resume),
         }
     }
+
+    /// Runs the task once at every training size before anything is
+    /// written (a task that cannot produce its data fails here, with the
+    /// files untouched), then creates `dir`, emptying the metrics log of a
+    /// run that does not resume.
+    pub fn prepare(&self, task: &Task, dir: &RunDir, sizes: &[usize], seed: u64, resuming: bool) -> Result<(), Failure> {
+        let what = if task.is_table() { "questions" } else { "examples" };
+        for &size in sizes {
+            task.run_reference(size, seed).map_err(|e| Failure::Task(anyhow!("generating {what}: {e}")))?;
+        }
+        dir.create()?;
+        if !resuming {
+            let _ = std::fs::remove_file(dir.file(rundir::METRICS));
+        }
+        Ok(())
+    }
 }
 
 pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
@@ -94,15 +110,7 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     } else {
         None
     };
-    // One example of every size before anything is written: a task that
-    // cannot produce its data fails here, with the files untouched.
-    for &size in &cfg.train_sizes {
-        task.tape_example(size, cfg.seed).map_err(|e| Failure::Task(anyhow!("generating examples: {e}")))?;
-    }
-    dir.create()?;
-    if resumed.is_none() {
-        let _ = std::fs::remove_file(dir.file(rundir::METRICS));
-    }
+    r.prepare(task, &dir, &cfg.train_sizes, cfg.seed, resumed.is_some())?;
     let sizes = &cfg.train_sizes;
     eprintln!(
         "{} nram on `{}`: {}, sizes {}..={}, {} seed{} from {}, at most {} steps each{}; writing to {}",
