@@ -184,3 +184,37 @@ fn each_learner_refuses_the_others_checkpoint() {
         assert!(stderr(&o).contains("holds a checkpoint of the npi learner; only a trained NRAM"), "{}", stderr(&o));
     }
 }
+
+/// `controller: lstm`: the recurrent controller learns the tiny Access,
+/// `synth run` shows its timesteps (no branches: its circuit is not a
+/// function of the zero pattern), `synth extract` refuses it by name, and
+/// `--set timesteps` is refused rather than ignored.
+#[test]
+fn an_lstm_controller_learns_and_has_no_finite_program() {
+    let dir = scratch("nram-lstm");
+    let task = tiny_access(&dir);
+    let out = dir.join("run");
+    let out = out.to_str().unwrap();
+    let o = synth(&["learn", &task, "--out", out, "--quiet", "--steps", "3000", "--count", "8", "--set", "controller=lstm"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("lstm controller of 16 hidden units") && !err.contains(" 0 of 2 seeds converged"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(Path::new(out).join("eval.json")).unwrap()).unwrap();
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(r["discrete_error"].as_f64(), Some(0.0), "{r}");
+    }
+
+    let o = synth(&["run", &task, "--model", out, "--size", "5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("the `lstm` controller remembers") && text.contains("timestep 1: r0=0 r1=0\n") && !text.contains("branch"), "{text}");
+    assert!(text.contains("every graded cell (1) holds the reference's value"), "{text}");
+
+    let o = synth(&["extract", &task, "--model", out]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the machine's controller is `lstm`; only an MLP controller"), "{}", stderr(&o));
+
+    let o = synth(&["learn", &task, "--out", out, "--force", "--quiet", "--set", "timesteps=9"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--set cannot change `timesteps` of `learn nram`"), "{}", stderr(&o));
+}

@@ -70,6 +70,13 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
     let mut learn = task.learn.clone();
     for s in &a.set {
         let (key, value) = parse_setting(s).map_err(Failure::Task)?;
+        if key == "timesteps" && learner == "nram" {
+            // The budget is an expression of the size that the compiler checks
+            // and lowers with the task; a number here would be silently unused.
+            return Err(Failure::Task(anyhow::anyhow!(
+                "--set cannot change `timesteps` of `learn nram`: it is an expression of the size in the task's learn block (like `timesteps: n + 3`), checked with the task; edit it there, in a copy of the task if need be"
+            )));
+        }
         learn.settings.insert(key, value);
     }
     if learner == "nram" || learner == "np" {

@@ -298,9 +298,12 @@ pub fn run(task: &Task, dir: &RunDir, size: usize, seed: u64) -> Result<(), Fail
     match CircuitTable::new(&machine) {
         Ok(table) => {
             println!("// per timestep: the registers, the branch their zero pattern takes (as in `synth graph --model`), each live module's inputs and output, the new registers");
-            print!("{}", timesteps(&table, &trace));
+            print!("{}", timesteps(Some(&table), &machine.layout.modules, &trace));
         }
-        Err(e) => println!("// no timestep view: {e}"),
+        Err(_) => {
+            println!("// per timestep: the registers, each live module's inputs and output, the new registers (the `{}` controller remembers: the same zero pattern can take other circuits at other timesteps)", machine.config.controller.name());
+            print!("{}", timesteps(None, &machine.layout.modules, &trace));
+        }
     }
     println!("// the final tape");
     println!("{:>6}  {:>6}  {:>8}  {:>9}", "cell", "input", "machine", "reference");
@@ -326,7 +329,7 @@ pub fn run(task: &Task, dir: &RunDir, size: usize, seed: u64) -> Result<(), Fail
 }
 
 /// The timesteps of a traced run, the middle of a long one elided.
-fn timesteps(table: &CircuitTable, trace: &[TraceStep]) -> String {
+fn timesteps(table: Option<&CircuitTable>, modules: &[Module], trace: &[TraceStep]) -> String {
     let mut out = String::new();
     let n = trace.len();
     for (t, step) in trace.iter().enumerate() {
@@ -336,31 +339,32 @@ fn timesteps(table: &CircuitTable, trace: &[TraceStep]) -> String {
         if n > SHOWN && (HEAD..n - TAIL).contains(&t) {
             continue;
         }
-        out.push_str(&timestep(table, t + 1, step));
+        out.push_str(&timestep(table, modules, t + 1, step));
     }
     out
 }
 
-/// One timestep: `timestep 2: r0=4 r1=0 -> branch 0`, then a line per live
-/// module (`read0(r0=4) = 9`, `write13(r1=0, read0=9): mem[0] = 9`), the
+/// One timestep: `timestep 2: r0=4 r1=0 -> branch 0` (the branch when the
+/// machine has a circuit table), then a line per live module
+/// (`read0(r0=4) = 9`, `write13(r1=0, read0=9): mem[0] = 9`), the
 /// registers' new values and `halt`.
-fn timestep(table: &CircuitTable, t: usize, step: &TraceStep) -> String {
+fn timestep(table: Option<&CircuitTable>, modules: &[Module], t: usize, step: &TraceStep) -> String {
     let regs = |v: &[u32]| v.iter().enumerate().map(|(i, x)| format!("r{i}={x}")).collect::<Vec<_>>().join(" ");
-    let b = table.branch_of(CircuitTable::pattern(&step.registers));
-    let c = &table.branches[b].circuit;
-    let mut out = format!("timestep {t}: {} -> branch {b}\n", regs(&step.registers));
+    let c = &step.circuit;
+    let branch = table.map(|table| format!(" -> branch {}", table.branch_of(CircuitTable::pattern(&step.registers)))).unwrap_or_default();
+    let mut out = format!("timestep {t}: {}{branch}\n", regs(&step.registers));
     let value = |s: Source| s.value(&step.registers, &step.outputs);
-    let arg = |s: Source| format!("{}={}", s.name(&table.modules), value(s));
+    let arg = |s: Source| format!("{}={}", s.name(&modules), value(s));
     for (k, Inputs { a, b }) in c.live() {
         let args: Vec<String> = a.into_iter().chain(b).map(arg).collect();
-        let name = nram::circuit::module_name(&table.modules, k);
-        let line = match (table.modules[k], a, b) {
+        let name = nram::circuit::module_name(&modules, k);
+        let line = match (modules[k], a, b) {
             (Module::Write, Some(a), Some(b)) => format!("{name}({}): mem[{}] = {}", args.join(", "), value(a), value(b)),
             _ => format!("{name}({}) = {}", args.join(", "), step.outputs[k]),
         };
         out.push_str(&format!("  {line}\n"));
     }
-    let updates: Vec<String> = CircuitTable::updates(c).map(|(i, s)| format!("r{i} := {} = {}", s.name(&table.modules), step.next[i])).collect();
+    let updates: Vec<String> = CircuitTable::updates(c).map(|(i, s)| format!("r{i} := {} = {}", s.name(&modules), step.next[i])).collect();
     if !updates.is_empty() {
         out.push_str(&format!("  {}\n", updates.join(", ")));
     }
@@ -504,11 +508,14 @@ mod tests {
         let table = CircuitTable::new(&nram).unwrap();
         let e = TapeExample { size: 1, seed: 0, cells: 1000, timesteps: 100, input: vec![0; 1000], output: vec![0; 1000], graded: vec![] };
         let (_, trace) = Runner::new().run_traced(&nram, &e).unwrap();
-        let text = timesteps(&table, &trace);
+        let text = timesteps(Some(&table), &l.modules, &trace);
         assert!(text.starts_with("timestep 1: r0=0 -> branch 0\n  inc0(r0=0) = 1\n  r0 := inc0 = 1\ntimestep 2: r0=1 -> branch 0\n"), "{text}");
         assert!(text.contains("timestep 20: ") && !text.contains("timestep 21: "), "{text}");
         assert!(text.contains("... 70 timesteps elided (21 to 90) ...\ntimestep 91: r0=90 -> branch 0\n"), "{text}");
         assert_eq!(text.lines().filter(|l| l.starts_with("timestep")).count(), 30);
-        assert_eq!(timesteps(&table, &trace[..SHOWN]).lines().filter(|l| l.starts_with("timestep")).count(), SHOWN);
+        assert_eq!(timesteps(Some(&table), &l.modules, &trace[..SHOWN]).lines().filter(|l| l.starts_with("timestep")).count(), SHOWN);
+        // Without a circuit table (a recurrent controller) the same lines, no branch.
+        let text = timesteps(None, &l.modules, &trace);
+        assert!(text.starts_with("timestep 1: r0=0\n  inc0(r0=0) = 1\n  r0 := inc0 = 1\ntimestep 2: r0=1\n"), "{text}");
     }
 }

@@ -102,7 +102,7 @@ pub enum LoadError {
 
 /// A config in a line: `4 registers, modules [read, ...], mlp 64`.
 pub fn describe(c: &NramConfig) -> String {
-    format!("{} registers, modules [{}], {:?} controller of {} hidden units", c.registers, c.module_names(), c.controller, c.hidden).replace("Mlp", "mlp")
+    format!("{} registers, modules [{}], {} controller of {} hidden units", c.registers, c.module_names(), c.controller.name(), c.hidden)
 }
 
 impl Checkpoint {

@@ -22,7 +22,7 @@
 
 use super::config::Controller;
 use super::discrete::Observer;
-use super::model::{Layout, Nram};
+use super::model::{Acts, Layout, Nram};
 use super::module::Module;
 use crate::kernels::argmax;
 use std::collections::HashMap;
@@ -102,7 +102,7 @@ pub struct Circuit {
 
 impl Circuit {
     /// The circuit the logits of one timestep choose, dead modules removed.
-    fn choose(layout: &Layout, logits: &[f32]) -> Circuit {
+    pub fn choose(layout: &Layout, logits: &[f32]) -> Circuit {
         let r = layout.registers;
         let q = layout.q();
         let pick = |k: usize, o: Option<usize>| o.map(|o| Source::of_choice(argmax(&logits[o..o + r + k]), r));
@@ -181,13 +181,15 @@ impl CircuitTable {
     pub fn new(nram: &Nram) -> Result<CircuitTable, CircuitError> {
         match nram.config.controller {
             Controller::Mlp => {}
+            found => return Err(CircuitError::Controller { found: found.name().into() }),
         }
         let l = &nram.layout;
         let r = l.registers;
         if r > MAX_REGISTERS {
             return Err(CircuitError::TooManyRegisters { registers: r });
         }
-        let (mut h1, mut h2, mut logits) = (vec![0.0; l.hidden], vec![0.0; l.hidden], vec![0.0; l.logits]);
+        let (mut acts, mut logits) = (Acts::default(), vec![0.0; l.logits]);
+        acts.reserve(l, 1);
         let mut x = vec![0f32; r];
         let mut branches: Vec<Branch> = Vec::new();
         let mut index: HashMap<Circuit, usize> = HashMap::new();
@@ -196,7 +198,7 @@ impl CircuitTable {
             for (i, xi) in x.iter_mut().enumerate() {
                 *xi = (pattern >> i & 1) as f32;
             }
-            nram.controller_forward(1, &x, &mut h1, &mut h2, &mut logits);
+            nram.controller_forward(1, &x, &mut acts, 0, None, &mut logits);
             let circuit = Circuit::choose(l, &logits);
             let b = *index.entry(circuit.clone()).or_insert_with(|| {
                 branches.push(Branch { circuit, patterns: Vec::new() });
@@ -410,7 +412,7 @@ impl PatternTally {
 }
 
 impl Observer for PatternTally {
-    fn timestep(&mut self, values: &[u32], registers: &[u32], _halt: bool) {
+    fn timestep(&mut self, _: &Layout, _: &[f32], values: &[u32], registers: &[u32], _halt: bool) {
         let p = CircuitTable::pattern(&values[..registers.len()]) as usize;
         if let Some(c) = self.counts.get_mut(p) {
             if *c == 0 {

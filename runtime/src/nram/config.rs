@@ -16,6 +16,20 @@ pub enum Controller {
     /// Two hidden layers of `hidden` ReLU units, then one linear layer to
     /// every logit of the timestep.
     Mlp,
+    /// One hidden layer of `hidden` ReLU units, then an LSTM layer of
+    /// `hidden` cells that carries its state from timestep to timestep,
+    /// then one linear layer to every logit.
+    Lstm,
+}
+
+impl Controller {
+    /// Its name in a `learn` block.
+    pub fn name(self) -> &'static str {
+        match self {
+            Controller::Mlp => "mlp",
+            Controller::Lstm => "lstm",
+        }
+    }
 }
 
 /// The shape of an NRAM: registers, the circuit's modules, the controller.
@@ -256,7 +270,8 @@ impl NramConfig {
                 "controller" => {
                     self.controller = match v {
                         SettingValue::Word(w) if w == "mlp" => Controller::Mlp,
-                        _ => return Err(ConfigError::BadValue { key: key.clone(), expected: "`mlp`", found: show(v) }),
+                        SettingValue::Word(w) if w == "lstm" => Controller::Lstm,
+                        _ => return Err(ConfigError::BadValue { key: key.clone(), expected: "`mlp` or `lstm`", found: show(v) }),
                     }
                 }
                 _ => {}
@@ -389,7 +404,7 @@ mod tests {
         for name in names {
             let v = match name {
                 "modules" => SettingValue::Word("add".into()),
-                "controller" => continue,
+                "controller" => SettingValue::Word("lstm".into()),
                 "lr" | "clip" | "clip_activations" | "noise" | "entropy" | "entropy_decay" | "curriculum_threshold" => SettingValue::Float(0.25),
                 _ => SettingValue::Int(7),
             };
@@ -408,6 +423,6 @@ mod tests {
         assert!(e.to_string().starts_with("nram setting `modules`: unknown module `mul` (known: read, zero,"), "{e}");
         assert!(parse(&[("registers", SettingValue::Int(1000))]).is_err());
         assert!(parse(&[("entropy_decay", SettingValue::Float(2.0))]).is_err());
-        assert!(parse(&[("controller", SettingValue::Word("lstm".into()))]).is_err());
+        assert!(parse(&[("controller", SettingValue::Word("gru".into()))]).is_err());
     }
 }

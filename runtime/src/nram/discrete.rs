@@ -14,7 +14,8 @@
 //! the untraced loop is the same code as before.
 
 use super::fuzzy::check_example;
-use super::model::Nram;
+use super::circuit::Circuit;
+use super::model::{Acts, Layout, Nram};
 use super::module::Module;
 use crate::kernels::argmax;
 use synth_compiler::TapeExample;
@@ -30,17 +31,19 @@ pub struct Outcome {
 
 /// What a run reports at the end of every timestep.
 pub trait Observer {
-    /// `values` holds the registers at the start of the timestep, then
-    /// every module's output in order; `registers` the registers after it;
-    /// `halt` whether the machine stops here (by its halting logit; the
-    /// last timestep of the budget reports `false` unless it halts too).
-    fn timestep(&mut self, values: &[u32], registers: &[u32], halt: bool);
+    /// `logits` are the controller's for the timestep (the circuit they
+    /// choose is [`Circuit::choose`]); `values` holds the registers at the
+    /// start of the timestep, then every module's output in order;
+    /// `registers` the registers after it; `halt` whether the machine stops
+    /// here (by its halting logit; the last timestep of the budget reports
+    /// `false` unless it halts too).
+    fn timestep(&mut self, layout: &Layout, logits: &[f32], values: &[u32], registers: &[u32], halt: bool);
 }
 
 /// Observes nothing: the plain run.
 impl Observer for () {
     #[inline(always)]
-    fn timestep(&mut self, _: &[u32], _: &[u32], _: bool) {}
+    fn timestep(&mut self, _: &Layout, _: &[f32], _: &[u32], _: &[u32], _: bool) {}
 }
 
 /// One timestep of a traced run.
@@ -54,13 +57,15 @@ pub struct TraceStep {
     pub next: Vec<u32>,
     /// Whether the machine halted after it.
     pub halt: bool,
+    /// The live circuit the controller chose for it.
+    pub circuit: Circuit,
 }
 
 /// Records every timestep.
 impl Observer for Vec<TraceStep> {
-    fn timestep(&mut self, values: &[u32], registers: &[u32], halt: bool) {
+    fn timestep(&mut self, layout: &Layout, logits: &[f32], values: &[u32], registers: &[u32], halt: bool) {
         let r = registers.len();
-        self.push(TraceStep { registers: values[..r].to_vec(), outputs: values[r..].to_vec(), next: registers.to_vec(), halt });
+        self.push(TraceStep { registers: values[..r].to_vec(), outputs: values[r..].to_vec(), next: registers.to_vec(), halt, circuit: Circuit::choose(layout, logits) });
     }
 }
 
@@ -68,8 +73,7 @@ impl Observer for Vec<TraceStep> {
 #[derive(Default)]
 pub struct Runner {
     x: Vec<f32>,
-    h1: Vec<f32>,
-    h2: Vec<f32>,
+    acts: Acts,
     logits: Vec<f32>,
     vals: Vec<u32>,
     regs: Vec<u32>,
@@ -96,11 +100,10 @@ impl Runner {
     pub fn run_observed<O: Observer>(&mut self, nram: &Nram, e: &TapeExample, observer: &mut O) -> Result<Outcome, String> {
         check_example(e)?;
         let l = &nram.layout;
-        let (r, q, h, nl) = (l.registers, l.q(), l.hidden, l.logits);
+        let (r, q, nl) = (l.registers, l.q(), l.logits);
         let m = e.cells as u32;
         self.x.resize(r, 0.0);
-        self.h1.resize(h, 0.0);
-        self.h2.resize(h, 0.0);
+        self.acts.reserve(l, 1);
         self.logits.resize(nl, 0.0);
         self.regs.clear();
         self.regs.resize(r, 0);
@@ -111,7 +114,8 @@ impl Runner {
             for (x, &v) in self.x.iter_mut().zip(&self.regs) {
                 *x = (v == 0) as u32 as f32;
             }
-            nram.controller_forward(1, &self.x, &mut self.h1, &mut self.h2, &mut self.logits);
+            // The state after the previous timestep is row 0 itself.
+            nram.controller_forward(1, &self.x, &mut self.acts, 0, (steps > 1).then_some(0), &mut self.logits);
             self.vals.clear();
             self.vals.extend_from_slice(&self.regs);
             for (k, &module) in l.modules.iter().enumerate() {
@@ -133,7 +137,7 @@ impl Runner {
                 self.regs[i] = self.vals[argmax(&self.logits[o..o + r + q])];
             }
             let halt = self.logits[l.f] > 0.0;
-            observer.timestep(&self.vals, &self.regs, halt);
+            observer.timestep(l, &self.logits, &self.vals, &self.regs, halt);
             if halt {
                 break;
             }
@@ -145,7 +149,7 @@ impl Runner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nram::config::NramConfig;
+    use crate::nram::config::{Controller, NramConfig};
     use crate::nram::fuzzy::Workspace;
     use rand::{Rng, SeedableRng};
 
@@ -157,7 +161,11 @@ mod tests {
     #[test]
     fn discrete_equals_fuzzy_when_the_controller_is_sure() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        let configs = [NramConfig { hidden: 16, ..NramConfig::default() }, NramConfig { registers: 2, hidden: 8, modules: vec![Module::Write, Module::Read, Module::Add, Module::Write, Module::Inc, Module::Min], ..NramConfig::default() }];
+        let configs = [
+            NramConfig { hidden: 16, ..NramConfig::default() },
+            NramConfig { registers: 2, hidden: 8, modules: vec![Module::Write, Module::Read, Module::Add, Module::Write, Module::Inc, Module::Min], ..NramConfig::default() },
+            NramConfig { registers: 3, hidden: 8, controller: Controller::Lstm, ..NramConfig::default() },
+        ];
         let mut halted_early = 0;
         for (c, config) in configs.iter().enumerate() {
             for seed in 0..8u64 {

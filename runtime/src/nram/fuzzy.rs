@@ -21,7 +21,7 @@
 //! minus `entropy` times the summed entropy of every controller softmax;
 //! logs are safe (`ln max(x, 1e-7)`).
 
-use super::model::Nram;
+use super::model::{Acts, Grads, Nram};
 use super::module::{add_into, axpy, dot, Module};
 use crate::kernels::{argmax, Cpu};
 use synth_compiler::TapeExample;
@@ -134,15 +134,13 @@ pub struct Workspace {
     active: Vec<usize>,
     row0: Vec<usize>,
     x: Vec<f32>,
-    h1: Vec<f32>,
-    h2: Vec<f32>,
+    acts: Acts,
     /// Logits, turned into softmaxes (and the halting sigmoid) in place,
     /// and the softmaxes' safe logs `ln max(p, 1e-7)`.
     probs: Vec<f32>,
     logp: Vec<f32>,
     dlogits: Vec<f32>,
-    dh1: Vec<f32>,
-    dh2: Vec<f32>,
+    grads: Grads,
     dx: Vec<f32>,
     /// Per module: writes before it in its timestep.
     writes_before: Vec<usize>,
@@ -249,7 +247,7 @@ impl Workspace {
 
     fn forward(&mut self, nram: &Nram, batch: &[&TapeExample], store: bool) -> Stats {
         let l = &nram.layout;
-        let (r, q, h, nl) = (l.registers, l.q(), l.hidden, l.logits);
+        let (r, q, nl) = (l.registers, l.q(), l.logits);
         let w = l.modules.iter().filter(|m| **m == Module::Write).count();
         self.writes_before.clear();
         let mut seen = 0;
@@ -276,8 +274,7 @@ impl Workspace {
         }
         let rows = if store { rows } else { b };
         grow(&mut self.x, rows * r);
-        grow(&mut self.h1, rows * h);
-        grow(&mut self.h2, rows * h);
+        self.acts.reserve(l, rows);
         grow(&mut self.probs, rows * nl);
         grow(&mut self.logp, rows * nl);
 
@@ -320,7 +317,8 @@ impl Workspace {
                     self.x[(row0 + row) * r + i] = run.vals[vt + i * run.m];
                 }
             }
-            nram.controller_forward(n, &self.x[row0 * r..], &mut self.h1[row0 * h..], &mut self.h2[row0 * h..], &mut self.probs[row0 * nl..]);
+            let prev = t.checked_sub(1).map(|s| self.row0[s]);
+            nram.controller_forward(n, &self.x[row0 * r..], &mut self.acts, row0, prev, &mut self.probs[row0 * nl..]);
             for (row, &k) in self.order[..n].iter().enumerate() {
                 let e = batch[k];
                 let run = &mut self.runs[k];
@@ -371,7 +369,7 @@ impl Workspace {
 
     fn backward(&mut self, nram: &Nram, batch: &[&TapeExample], opts: Options, grad: &mut [f32]) {
         let l = &nram.layout;
-        let (r, q, h, nl) = (l.registers, l.q(), l.hidden, l.logits);
+        let (r, q, nl) = (l.registers, l.q(), l.logits);
         let w = l.modules.iter().filter(|m| **m == Module::Write).count();
         let b = batch.len();
         let scale = 1.0 / b.max(1) as f32;
@@ -406,12 +404,11 @@ impl Workspace {
             }
         }
         let tmax = self.active.len();
+        self.grads.start(l, b);
         for t in (0..tmax).rev() {
             let n = self.active[t];
             let row0 = self.row0[t];
             grow(&mut self.dlogits, n * nl);
-            grow(&mut self.dh1, n * h);
-            grow(&mut self.dh2, n * h);
             grow(&mut self.dx, n * r);
             for (row, &k) in self.order[..n].iter().enumerate() {
                 let e = batch[k];
@@ -421,7 +418,8 @@ impl Workspace {
                 let d = &mut self.dlogits[row * nl..(row + 1) * nl];
                 step_backward(self.cpu, nram, &self.writes_before, w, run, e, t, p, lp, d, opts.clip_activations, bonus, scale);
             }
-            nram.controller_backward(n, &self.x[row0 * r..], &self.h1[row0 * h..], &self.h2[row0 * h..], &self.dlogits, &mut self.dh2, &mut self.dh1, grad, &mut self.dx);
+            let prev = t.checked_sub(1).map(|s| self.row0[s]);
+            nram.controller_backward(n, &self.x[row0 * r..], &self.acts, row0, prev, &self.dlogits, &mut self.grads, grad, &mut self.dx);
             for (row, &k) in self.order[..n].iter().enumerate() {
                 let run = &mut self.runs[k];
                 let m = run.m;

@@ -7,7 +7,7 @@
 use super::fuzzy::{Options, Workspace, EPS};
 use super::model::Nram;
 use super::module::Module;
-use super::config::NramConfig;
+use super::config::{Controller, NramConfig};
 use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Shape, Tensor, Var};
 use rand::{Rng, SeedableRng};
 use synth_compiler::TapeExample;
@@ -72,7 +72,10 @@ fn reference(nram: &Nram, batch: &[&TapeExample], opts: Options) -> candle_core:
             Var::from_vec(v, (a, b), &dev)
         })
         .collect::<candle_core::Result<_>>()?;
-    let [w1, b1, w2, b2, w3, b3] = [0, 1, 2, 3, 4, 5].map(|i| vars[i].as_tensor().clone());
+    let names = l.tensors();
+    let get = |name: &str| names.iter().position(|t| t.0 == name).map(|i| vars[i].as_tensor().clone());
+    let [w1, b1, w3, b3] = ["controller.w1", "controller.b1", "controller.w3", "controller.b3"].map(|n| get(n).expect("every controller has it"));
+    let hidden = l.hidden;
     let mut total_loss = Tensor::zeros((), DType::F64, &dev)?;
     let mut total_entropy = Tensor::zeros((), DType::F64, &dev)?;
     for e in batch {
@@ -90,12 +93,25 @@ fn reference(nram: &Nram, batch: &[&TapeExample], opts: Options) -> candle_core:
             Tensor::from_vec(x, (m, m), &dev)?
         };
         let mut regs: Vec<Tensor> = (0..r).map(|_| onehot(0)).collect::<candle_core::Result<_>>()?;
+        let mut state = (Tensor::zeros((1, hidden), DType::F64, &dev)?, Tensor::zeros((1, hidden), DType::F64, &dev)?);
         let mut lls = Vec::new();
         let mut halts = Vec::new();
         for t in 0..e.timesteps {
             let x = Tensor::cat(&regs.iter().map(|g| g.narrow(1, 0, 1)).collect::<candle_core::Result<Vec<_>>>()?, 1)?;
             let h1 = x.matmul(&w1)?.broadcast_add(&b1)?.relu()?;
-            let h2 = h1.matmul(&w2)?.broadcast_add(&b2)?.relu()?;
+            let h2 = match l.controller {
+                Controller::Mlp => h1.matmul(&get("controller.w2").unwrap())?.broadcast_add(&get("controller.b2").unwrap())?.relu()?,
+                Controller::Lstm => {
+                    let z = (h1.matmul(&get("controller.lstm.wx").unwrap())? + state.0.matmul(&get("controller.lstm.wh").unwrap())?)?.broadcast_add(&get("controller.lstm.b").unwrap())?;
+                    let gate = |k: usize| z.narrow(1, k * hidden, hidden);
+                    let sig = |t: Tensor| -> candle_core::Result<Tensor> { (t.neg()?.exp()? + 1.0)?.recip() };
+                    let (i, f, g, o) = (sig(gate(0)?)?, sig(gate(1)?)?, gate(2)?.tanh()?, sig(gate(3)?)?);
+                    let c = ((f * &state.1)? + (i * g)?)?;
+                    let h = (o * c.tanh()?)?;
+                    state = (h.clone(), c);
+                    h
+                }
+            };
             let logits = h2.matmul(&w3)?.broadcast_add(&b3)?;
             let mut vals: Vec<Tensor> = regs.clone();
             for (k, &module) in l.modules.iter().enumerate() {
@@ -197,6 +213,8 @@ fn backward_matches_candle_autograd() {
         NramConfig { registers: 2, modules: vec![Module::Write, Module::Read, Module::Inc, Module::Write, Module::Read], hidden: 5, ..NramConfig::default() },
         NramConfig { registers: 2, modules: vec![Module::Add, Module::Sub, Module::Lt, Module::Le, Module::Eq], hidden: 4, ..NramConfig::default() },
         NramConfig { registers: 4, modules: vec![Module::Min, Module::Max, Module::Dec, Module::Write, Module::Zero, Module::Two], hidden: 7, ..NramConfig::default() },
+        NramConfig { registers: 3, hidden: 5, controller: Controller::Lstm, ..NramConfig::default() },
+        NramConfig { registers: 2, modules: vec![Module::Read, Module::Inc, Module::Write, Module::Lt], hidden: 6, controller: Controller::Lstm, ..NramConfig::default() },
     ];
     for (i, config) in configs.iter().enumerate() {
         for (clip, entropy) in [(f32::INFINITY, 0.0), (f32::INFINITY, 0.3), (0.02, 0.1)] {
