@@ -354,17 +354,17 @@ fn timestep(table: Option<&CircuitTable>, modules: &[Module], t: usize, step: &T
     let branch = table.map(|table| format!(" -> branch {}", table.branch_of(CircuitTable::pattern(&step.registers)))).unwrap_or_default();
     let mut out = format!("timestep {t}: {}{branch}\n", regs(&step.registers));
     let value = |s: Source| s.value(&step.registers, &step.outputs);
-    let arg = |s: Source| format!("{}={}", s.name(&modules), value(s));
+    let arg = |s: Source| format!("{}={}", s.name(modules), value(s));
     for (k, Inputs { a, b }) in c.live() {
         let args: Vec<String> = a.into_iter().chain(b).map(arg).collect();
-        let name = nram::circuit::module_name(&modules, k);
+        let name = nram::circuit::module_name(modules, k);
         let line = match (modules[k], a, b) {
             (Module::Write, Some(a), Some(b)) => format!("{name}({}): mem[{}] = {}", args.join(", "), value(a), value(b)),
             _ => format!("{name}({}) = {}", args.join(", "), step.outputs[k]),
         };
         out.push_str(&format!("  {line}\n"));
     }
-    let updates: Vec<String> = CircuitTable::updates(c).map(|(i, s)| format!("r{i} := {} = {}", s.name(&modules), step.next[i])).collect();
+    let updates: Vec<String> = CircuitTable::updates(c).map(|(i, s)| format!("r{i} := {} = {}", s.name(modules), step.next[i])).collect();
     if !updates.is_empty() {
         out.push_str(&format!("  {}\n", updates.join(", ")));
     }

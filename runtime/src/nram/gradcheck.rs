@@ -214,7 +214,7 @@ fn backward_matches_candle_autograd() {
         NramConfig { registers: 2, modules: vec![Module::Add, Module::Sub, Module::Lt, Module::Le, Module::Eq], hidden: 4, ..NramConfig::default() },
         NramConfig { registers: 4, modules: vec![Module::Min, Module::Max, Module::Dec, Module::Write, Module::Zero, Module::Two], hidden: 7, ..NramConfig::default() },
         NramConfig { registers: 3, hidden: 5, controller: Controller::Lstm, ..NramConfig::default() },
-        NramConfig { registers: 2, modules: vec![Module::Read, Module::Inc, Module::Write, Module::Lt], hidden: 6, controller: Controller::Lstm, ..NramConfig::default() },
+        NramConfig { registers: 2, modules: vec![Module::Read, Module::Inc, Module::Write, Module::Lt], hidden: 6, controller: Controller::Lstm },
     ];
     for (i, config) in configs.iter().enumerate() {
         for (clip, entropy) in [(f32::INFINITY, 0.0), (f32::INFINITY, 0.3), (0.02, 0.1)] {
