@@ -6,6 +6,7 @@
 #
 #   bench/nram_table1.sh [TASK..]        (default: the ten tasks)
 #   SEEDS=4 STEPS=10000 GIVE_UP=20 OUT=runs/table1 bench/nram_table1.sh copy
+#   EXTRA="--set controller=lstm" OUT=runs/table1-lstm bench/nram_table1.sh swap
 #
 # Each task leaves runs/table1/nram_TASK/ (checkpoint, metrics.jsonl,
 # plots), learn.txt (the training log, with seeds converged out of K) and
@@ -16,6 +17,7 @@ SEEDS=${SEEDS:-4}
 STEPS=${STEPS:-10000}
 GIVE_UP=${GIVE_UP:-20}
 OUT=${OUT:-runs/table1}
+EXTRA=${EXTRA:-}
 tasks=("$@")
 if [ ${#tasks[@]} -eq 0 ]; then
   tasks=(access increment copy reverse swap permutation listk listsearch merge walkbst)
@@ -27,7 +29,7 @@ for t in "${tasks[@]}"; do
   dir="$OUT/nram_$t"
   start=$(date +%s)
   "$synth" learn "nram_$t" --out "$dir" --force --quiet --steps "$STEPS" \
-    --set seeds="$SEEDS" --set give_up="$GIVE_UP" --set enough=0 > "$OUT/nram_$t.learn.txt" 2>&1 || true
+    --set seeds="$SEEDS" --set give_up="$GIVE_UP" --set enough=0 $EXTRA > "$OUT/nram_$t.learn.txt" 2>&1 || true
   end=$(date +%s)
   echo "nram_$t: trained in $((end - start)) s"
   "$synth" eval "nram_$t" --model "$dir" --json > "$OUT/nram_$t.eval.json" 2>&1 || true

@@ -17,14 +17,14 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 use synth_compiler::SettingValue;
 use synth_runtime::nram::toy::{Toy, ToyEnv};
-use synth_runtime::nram::{self, Checkpoint, Control, NramConfig, StepReport, TrainConfig, TrainHooks, ValidationReport};
+use synth_runtime::nram::{self, Checkpoint, Control, NramConfig, StepReport, TrainConfig, Hooks, ValidationReport};
 
 /// Prints every validation of seed 0 when `verbose` is set.
 struct Progress {
     verbose: bool,
 }
 
-impl TrainHooks for Progress {
+impl Hooks<StepReport, ValidationReport, Checkpoint> for Progress {
     fn on_step(&mut self, _r: &StepReport) -> Control {
         Control::Continue
     }

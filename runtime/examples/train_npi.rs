@@ -15,7 +15,7 @@
 use mimalloc::MiMalloc;
 use std::time::Instant;
 use synth_compiler::SettingValue;
-use synth_runtime::npi::{self, Control, StepReport, TrainHooks, ValidationReport};
+use synth_runtime::npi::{self, Checkpoint, Control, Hooks, StepReport, ValidationReport};
 
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
@@ -27,7 +27,7 @@ struct Progress {
     loss: (f64, usize),
 }
 
-impl TrainHooks for Progress {
+impl Hooks<StepReport, ValidationReport, Checkpoint> for Progress {
     fn on_step(&mut self, r: &StepReport) -> Control {
         let t = self.start.elapsed().as_secs_f64();
         self.loss = (self.loss.0 + r.loss, self.loss.1 + 1);

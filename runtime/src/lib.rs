@@ -33,6 +33,7 @@
 //! losses and weights.
 
 pub mod env;
+pub mod hooks;
 pub mod identity;
 pub mod kernels;
 pub mod npi;

@@ -21,7 +21,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 use synth_compiler::{table, Answer, Cell, LatentStep, TableColumn, TableExample, Task};
-use synth_runtime::np::{self, data::UNK, Checkpoint, CheckpointMeta, Control, EvalReport, StepReport, TrainHooks, ValidationReport};
+use synth_runtime::np::{self, data::UNK, Checkpoint, CheckpointMeta, Control, EvalReport, Hooks, StepReport, TrainHooks, ValidationReport};
 
 pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     let (model_cfg, mut cfg) = np::settings(task, &r.learn).map_err(|e| r.settings_error(e))?;
@@ -335,7 +335,9 @@ impl TrainHooks for NpHooks<'_> {
     fn on_data(&mut self, questions: usize, vocab: usize) {
         self.say(format!("{:>7.1}s  {questions} training questions, {vocab} words", self.start.elapsed().as_secs_f64()));
     }
+}
 
+impl Hooks<StepReport, ValidationReport, Checkpoint> for NpHooks<'_> {
     fn on_step(&mut self, r: &StepReport) -> Control {
         self.bar.inc(1);
         if self.losses.last().is_none_or(|(s, _)| *s != r.seed) {

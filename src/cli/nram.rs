@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use synth_compiler::{LearnSpec, Task};
 use synth_runtime::nram::circuit::{CircuitError, CircuitTable, Inputs, Source};
-use synth_runtime::nram::{self, Checkpoint, CheckpointMeta, Control, EvalReport, Module, StepReport, TraceStep, TrainConfig, TrainHooks, ValidationReport};
+use synth_runtime::nram::{self, Checkpoint, CheckpointMeta, Control, EvalReport, Module, StepReport, TraceStep, TrainConfig, Hooks, ValidationReport};
 
 /// Cells up to which `eval` also scores the fuzzy machine (it costs
 /// O(T M^2) per example; the discrete one runs at any size).
@@ -423,7 +423,7 @@ impl<'a> NramHooks<'a> {
     }
 }
 
-impl TrainHooks for NramHooks<'_> {
+impl Hooks<StepReport, ValidationReport, Checkpoint> for NramHooks<'_> {
     fn on_step(&mut self, r: &StepReport) -> Control {
         self.bar.inc(1);
         let k = self.slot(r.seed);

@@ -10,7 +10,7 @@ use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use synth_runtime::npi::{Checkpoint, Control, StepReport, TrainHooks, ValidationReport};
+use synth_runtime::npi::{Checkpoint, Control, Hooks, StepReport, ValidationReport};
 
 /// Why the hooks stopped training, when they did.
 pub const INTERRUPTED: &str = "interrupted";
@@ -63,7 +63,7 @@ pub fn stop_reason(start: Instant, budget: Option<u64>, interrupted: &AtomicBool
     budget.filter(|&b| start.elapsed().as_secs() >= b).map(|_| TIME_BUDGET)
 }
 
-impl TrainHooks for CliHooks<'_> {
+impl Hooks<StepReport, ValidationReport, Checkpoint> for CliHooks<'_> {
     fn on_step(&mut self, r: &StepReport) -> Control {
         let step = r.step + self.offset;
         self.bar.set_position(r.step);

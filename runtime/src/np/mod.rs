@@ -33,4 +33,4 @@ pub use config::{settings, ConfigError, NpConfig, TrainConfig};
 pub use data::{Encoded, Question, Target, Vocab};
 pub use eval::{evaluate, Asked, EvalReport, QuestionReport, SizeReport};
 pub use model::{Choice, Np, Workspace};
-pub use train::{resume, train, Control, NoHooks, SeedOutcome, StepReport, StopReason, TrainError, TrainHooks, TrainOutcome, ValidationReport};
+pub use train::{resume, train, Control, Hooks, NoHooks, SeedOutcome, StepReport, StopReason, TrainError, TrainHooks, TrainOutcome, ValidationReport};

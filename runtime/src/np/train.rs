@@ -32,8 +32,8 @@ use super::exec;
 use super::model::{Np, Objective, Workspace};
 use crate::env::{TableEnvironment, TaskError};
 use crate::npi::train::derive_seed;
-pub use crate::npi::train::{Control, StopReason};
-use crate::npi::train::Stopping;
+pub use crate::hooks::{Control, Hooks, NoHooks, StopReason};
+use crate::hooks::Stopping;
 use crate::optim::{add_noise, FlatAdam};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -90,53 +90,22 @@ impl ValidationReport {
     }
 }
 
-/// What the caller sees of training.
-pub trait TrainHooks: Send {
+/// What the caller sees of training: [`Hooks`] over the Neural
+/// Programmer's reports, and the training set once it is made.
+pub trait TrainHooks: Hooks<StepReport, ValidationReport, Checkpoint> + Send {
     /// Once the training questions are generated: their number and the
     /// vocabulary's size.
     fn on_data(&mut self, _questions: usize, _vocab: usize) {}
-    /// After every optimiser step.
-    fn on_step(&mut self, _report: &StepReport) -> Control {
-        Control::Continue
-    }
-    /// After every validation, with that seed's best checkpoint so far.
-    fn on_validation(&mut self, _report: &ValidationReport, _best: &Checkpoint) -> Control {
-        Control::Continue
-    }
 }
-
-/// Hooks that watch nothing.
-pub struct NoHooks;
 impl TrainHooks for NoHooks {}
 
 /// The result of one seed.
-#[derive(Clone, Debug)]
-pub struct SeedOutcome {
-    pub seed: u64,
-    pub best: Checkpoint,
-    pub converged: bool,
-    pub steps: u64,
-    pub stop: StopReason,
-    /// The batch loss of every step.
-    pub losses: Vec<f32>,
-    pub validations: Vec<ValidationReport>,
-}
+pub type SeedOutcome = crate::hooks::SeedOutcome<Checkpoint, ValidationReport>;
 
-/// The result of [`train`].
-#[derive(Clone, Debug)]
-pub struct TrainOutcome {
-    /// The best seed's best checkpoint: converged first, then the most
-    /// right validation answers, then the fewest steps.
-    pub best: Checkpoint,
-    pub best_seed: usize,
-    pub seeds: Vec<SeedOutcome>,
-}
-
-impl TrainOutcome {
-    pub fn converged(&self) -> usize {
-        self.seeds.iter().filter(|s| s.converged).count()
-    }
-}
+/// The result of [`train`]: its best checkpoint is the best seed's,
+/// converged first, then the most right validation answers, then the
+/// fewest steps.
+pub type TrainOutcome = crate::hooks::RunOutcome<Checkpoint, ValidationReport>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -269,7 +238,7 @@ fn train_from<E: TableEnvironment + ?Sized>(env: &E, model: &NpConfig, cfg: &Tra
         }
     }
     let best_seed = (0..seeds.len()).min_by_key(|&k| (seeds[k].best.rank(), seeds[k].best.meta.step, k)).expect("at least one seed");
-    Ok(TrainOutcome { best: seeds[best_seed].best.clone(), best_seed, seeds })
+    Ok(TrainOutcome { best: seeds[best_seed].best.clone(), best_seed, seeds, enough: false })
 }
 
 /// The per-part state of a step: a workspace, a gradient, a loss.

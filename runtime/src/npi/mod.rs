@@ -37,4 +37,4 @@ pub use exec::{run, run_batch, Failure, Job, Limits, RunOutcome};
 pub use infer::{Engine, SplitCore};
 pub use memory::{Footprint, MemoryError};
 pub use model::Npi;
-pub use train::{resume, resume_checked, train, train_model, Control, Resumable, NoHooks, StepReport, StopReason, TrainError, TrainHooks, TrainOutcome, ValidationReport};
+pub use train::{resume, resume_checked, train, train_model, Control, Hooks, Resumable, NoHooks, StepReport, StopReason, TrainError, TrainHooks, TrainOutcome, ValidationReport};

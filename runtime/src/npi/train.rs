@@ -35,13 +35,7 @@ use candle_core::Device;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-
-/// Whether training goes on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Control {
-    Continue,
-    Stop,
-}
+pub use crate::hooks::{Control, Hooks, NoHooks, StopReason, Stopping};
 
 /// One optimiser step.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,68 +76,12 @@ impl ValidationReport {
     }
 }
 
-/// What the caller sees of a training run.
-pub trait TrainHooks {
-    /// After every optimiser step.
-    fn on_step(&mut self, _report: &StepReport) -> Control {
-        Control::Continue
-    }
-    /// After every validation, with the best checkpoint so far (save it to
-    /// survive an interruption).
-    fn on_validation(&mut self, _report: &ValidationReport, _best: &Checkpoint) -> Control {
-        Control::Continue
-    }
-}
-
-/// Hooks that watch nothing.
-pub struct NoHooks;
-impl TrainHooks for NoHooks {}
-
-/// Why training ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// Validation was perfect `patience` times in a row.
-    Converged,
-    /// The step budget ran out.
-    Steps,
-    /// A hook said stop.
-    Stopped,
-    /// Validation scored no more exact matches than its best for
-    /// `give_up` validations in a row.
-    Plateau,
-}
-
-/// When a seed stops on its validations, the rule every learner shares:
-/// after `patience` perfect validations in a row, or after `give_up` in a
-/// row without progress (0: never).
-#[derive(Clone, Copy, Debug)]
-pub struct Stopping {
-    patience: usize,
-    give_up: usize,
-    streak: usize,
-    stale: usize,
-}
-
-impl Stopping {
-    pub fn new(patience: usize, give_up: usize) -> Stopping {
-        Stopping { patience, give_up, streak: 0, stale: 0 }
-    }
-
-    /// Records one validation (perfect or not, progress or not) and says
-    /// why to stop, if it is time.
-    pub fn record(&mut self, perfect: bool, progress: bool) -> Option<StopReason> {
-        self.streak = if perfect { self.streak + 1 } else { 0 };
-        self.stale = if progress { 0 } else { self.stale + 1 };
-        if self.streak >= self.patience {
-            Some(StopReason::Converged)
-        } else if self.give_up > 0 && self.stale >= self.give_up {
-            Some(StopReason::Plateau)
-        } else {
-            None
-        }
-    }
-}
+/// What the caller sees of a training run: [`Hooks`] over NPI's reports
+/// (every `Hooks<StepReport, ValidationReport, Checkpoint>` is one). The
+/// best checkpoint comes with every validation: save it to survive an
+/// interruption.
+pub trait TrainHooks: Hooks<StepReport, ValidationReport, Checkpoint> {}
+impl<T: Hooks<StepReport, ValidationReport, Checkpoint> + ?Sized> TrainHooks for T {}
 
 /// The result of [`train`].
 #[derive(Clone, Debug)]

@@ -43,4 +43,4 @@ pub use eval::{evaluate, EvalReport, SizeReport};
 pub use fuzzy::{Options, Stats, Workspace};
 pub use model::{Layout, Nram};
 pub use module::Module;
-pub use train::{resume, train, Control, NoHooks, SeedOutcome, StepReport, StopReason, TrainError, TrainHooks, TrainOutcome, ValidationReport};
+pub use train::{resume, train, Control, Hooks, NoHooks, SeedOutcome, StepReport, StopReason, TrainError, TrainHooks, TrainOutcome, ValidationReport};

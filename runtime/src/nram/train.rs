@@ -34,8 +34,8 @@ use super::fuzzy::{check_example, Options, Workspace};
 use super::model::Nram;
 use crate::env::{TapeEnvironment, TaskError};
 use crate::npi::train::derive_seed;
-pub use crate::npi::train::{Control, StopReason};
-use crate::npi::train::Stopping;
+pub use crate::hooks::{Control, Hooks, NoHooks, StopReason};
+use crate::hooks::Stopping;
 use crate::optim::{add_noise, FlatAdam};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -96,59 +96,18 @@ impl ValidationReport {
     }
 }
 
-/// What the caller sees of training. With several seeds in parallel the
-/// calls come from several threads, one at a time.
-pub trait TrainHooks: Send {
-    /// After every optimiser step of every seed.
-    fn on_step(&mut self, _report: &StepReport) -> Control {
-        Control::Continue
-    }
-    /// After every validation, with that seed's best checkpoint so far.
-    fn on_validation(&mut self, _report: &ValidationReport, _best: &Checkpoint) -> Control {
-        Control::Continue
-    }
-}
-
-/// Hooks that watch nothing.
-pub struct NoHooks;
-impl TrainHooks for NoHooks {}
+/// What the caller sees of training: [`Hooks`] over the NRAM's reports
+/// (every `Hooks<StepReport, ValidationReport, Checkpoint> + Send` is one).
+pub trait TrainHooks: Hooks<StepReport, ValidationReport, Checkpoint> + Send {}
+impl<T: Hooks<StepReport, ValidationReport, Checkpoint> + Send + ?Sized> TrainHooks for T {}
 
 /// The result of one seed.
-#[derive(Clone, Debug)]
-pub struct SeedOutcome {
-    pub seed: u64,
-    /// Its best parameters by validation.
-    pub best: Checkpoint,
-    pub converged: bool,
-    pub steps: u64,
-    pub stop: StopReason,
-    /// The batch loss of every step.
-    pub losses: Vec<f32>,
-    pub validations: Vec<ValidationReport>,
-}
+pub type SeedOutcome = crate::hooks::SeedOutcome<Checkpoint, ValidationReport>;
 
-/// The result of [`train`].
-#[derive(Clone, Debug)]
-pub struct TrainOutcome {
-    /// The best seed's best checkpoint: converged first, then the fewest
-    /// wrong validation cells (fuzzy, then discrete), then the fewest steps.
-    pub best: Checkpoint,
-    /// Its index in `seeds`.
-    pub best_seed: usize,
-    /// Every seed trained, in seed order (seeds skipped once `enough`
-    /// had converged are not among them).
-    pub seeds: Vec<SeedOutcome>,
-    /// Training ended early because `enough` seeds converged: the seeds
-    /// that stopped then did not fail, they were cut short.
-    pub enough: bool,
-}
-
-impl TrainOutcome {
-    /// Seeds that converged.
-    pub fn converged(&self) -> usize {
-        self.seeds.iter().filter(|s| s.converged).count()
-    }
-}
+/// The result of [`train`]: its best checkpoint is the best seed's,
+/// converged first, then the fewest wrong validation cells (fuzzy, then
+/// discrete), then the fewest steps.
+pub type TrainOutcome = crate::hooks::RunOutcome<Checkpoint, ValidationReport>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -434,7 +393,7 @@ mod tests {
     #[test]
     fn hooks_stop_training() {
         struct StopAt(u64);
-        impl TrainHooks for StopAt {
+        impl Hooks<StepReport, ValidationReport, Checkpoint> for StopAt {
             fn on_step(&mut self, r: &StepReport) -> Control {
                 if r.step >= self.0 {
                     Control::Stop
