@@ -103,7 +103,7 @@ fn np_learns_and_eval_run_ask_use_its_checkpoint() {
     let before: CheckpointMeta = serde_json::from_str(&std::fs::read_to_string(Path::new(out).join("model.json")).unwrap()).unwrap();
     let o = synth(&["learn", &task, "--out", out, "--quiet", "--resume", "--steps", "100", "--count", "4"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains(&format!("resuming (seed {}, step {})", before.seed, before.step)), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("resuming (seed {}, step {}, with its optimiser state)", before.seed, before.step)), "{}", stderr(&o));
     let after: CheckpointMeta = serde_json::from_str(&std::fs::read_to_string(Path::new(out).join("model.json")).unwrap()).unwrap();
     let wrong = |m: &CheckpointMeta| m.validation.iter().map(|s| s.count - s.right).sum::<usize>();
     assert!(wrong(&after) <= wrong(&before), "{before:?} -> {after:?}");

@@ -31,7 +31,7 @@ fn nram_learns_access_and_eval_run_use_its_checkpoint() {
     let err = stderr(&o);
     assert!(err.contains("training nram on `nram_access`"), "{err}");
     assert!(err.contains("seeds converged") || err.contains("of 2 seeds converged"), "{err}");
-    for f in ["model.safetensors", "model.json", "metrics.jsonl", "eval.json", "loss.svg", "validation.svg", "accuracy.svg"] {
+    for f in ["model.safetensors", "optimizer.safetensors", "model.json", "metrics.jsonl", "eval.json", "loss.svg", "validation.svg", "accuracy.svg"] {
         assert!(Path::new(out).join(f).is_file(), "{f} missing: {err}");
     }
 
@@ -74,11 +74,18 @@ fn nram_learns_access_and_eval_run_use_its_checkpoint() {
     let o = synth(&["learn", &task, "--out", out, "--quiet", "--resume", "--steps", "100"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains(&format!("resuming (seed {}, step {}", before.seed, before.step)) && err.contains("1 seed from"), "{err}");
+    assert!(err.contains(&format!("resuming (seed {}, step {}", before.seed, before.step)) && err.contains("with its optimiser state)") && err.contains("1 seed from"), "{err}");
     let after: CheckpointMeta = serde_json::from_str(&std::fs::read_to_string(Path::new(out).join("model.json")).unwrap()).unwrap();
     assert!(after.converged >= before.converged && after.seed == before.seed, "{before:?} -> {after:?}");
     let wrong = |m: &CheckpointMeta| m.validation.iter().map(|s| s.wrong).sum::<usize>();
     assert!(after.converged || wrong(&after) <= wrong(&before), "{before:?} -> {after:?}");
+    // A damaged optimiser state is refused by name, and the model stays.
+    std::fs::write(Path::new(out).join("optimizer.safetensors"), b"not safetensors").unwrap();
+    let kept = std::fs::read(Path::new(out).join("model.json")).unwrap();
+    let o = synth(&["learn", &task, "--out", out, "--quiet", "--resume", "--steps", "10"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the checkpoint's optimiser state does not load"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(Path::new(out).join("model.json")).unwrap(), kept);
     // Nothing to resume in an empty directory.
     let empty = dir.join("empty");
     let o = synth(&["learn", &task, "--out", empty.to_str().unwrap(), "--quiet", "--resume"]);
@@ -113,7 +120,7 @@ fn extract_graph_and_check(dir: &Path, task: &str, out: &str) {
     let program = synth::compiler::compile(&unchecked, "extracted").unwrap_or_else(|d| panic!("{}", synth::dsl::render_all(&d, "extracted.npl", &unchecked))).task;
     let meta: CheckpointMeta = serde_json::from_slice(&std::fs::read(Path::new(out).join("model.json")).unwrap()).unwrap();
     let converged = meta.converged;
-    let ckpt = Checkpoint { meta, weights: std::fs::read(Path::new(out).join("model.safetensors")).unwrap() };
+    let ckpt = Checkpoint { meta, weights: std::fs::read(Path::new(out).join("model.safetensors")).unwrap(), optimizer: None };
     let machine = ckpt.load(&original).unwrap();
     for size in [1, 2, 3, 6, 50, 400] {
         for seed in 0..3 {

@@ -157,7 +157,7 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
 
     let offset = resume.as_ref().map_or(0, |c| c.meta.step);
     if let Some(c) = &resume {
-        let state = if c.optimizer.is_some() { "with its optimiser state" } else { "with a fresh optimiser (no optimiser state saved)" };
+        let state = RunDir::optimizer_words(c.optimizer.is_some());
         eprintln!("resuming from the checkpoint at step {offset}, {state}");
     }
     let sizes = cfg.train_sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>();

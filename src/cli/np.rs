@@ -30,7 +30,8 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     // `--resume` continues the kept model: its seed, from its parameters
     // and step, for at most `steps` more steps.
     let resumed = if r.claim(&dir)? {
-        let (ckpt, _) = load_checkpoint(task, &dir)?;
+        let (mut ckpt, _) = load_checkpoint(task, &dir)?;
+        ckpt.optimizer = dir.optimizer()?;
         ckpt.check_config(&model_cfg).map_err(|e| Failure::Task(anyhow!("cannot resume `{}`: {e}", dir.path.display())))?;
         cfg.seed = ckpt.meta.seed;
         cfg.seeds = 1;
@@ -43,7 +44,7 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     eprintln!(
         "{} np on `{}`: {} steps of hidden {}, {} questions of {}..={} rows, {} seed{} from {}, at most {} steps each{}; writing to {}",
         match &resumed {
-            Some(c) => format!("resuming (seed {}, step {})", c.meta.seed, c.meta.step),
+            Some(c) => format!("resuming (seed {}, step {}, {})", c.meta.seed, c.meta.step, RunDir::optimizer_words(c.optimizer.is_some())),
             None => "training".to_string(),
         },
         task.name,
@@ -114,14 +115,14 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
 }
 
 fn save(dir: &RunDir, c: &Checkpoint) -> Result<(), RunDirError> {
-    dir.save_parts(&c.meta, &c.weights, None)
+    dir.save_parts(&c.meta, &c.weights, c.optimizer.as_deref())
 }
 
 /// The Neural Programmer checkpoint in `dir`, checked against `task`, and
 /// its model.
 fn load_checkpoint(task: &Task, dir: &RunDir) -> Result<(Checkpoint, np::Np), Failure> {
     let (meta, weights): (CheckpointMeta, _) = dir.load_parts()?;
-    let ckpt = Checkpoint { meta, weights };
+    let ckpt = Checkpoint { meta, weights, optimizer: None };
     let model = ckpt.load(task).map_err(|e| Failure::Task(anyhow!("cannot use `{}`: {e}", dir.path.display())))?;
     Ok((ckpt, model))
 }

@@ -102,7 +102,8 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     // `--resume` continues the kept machine: one seed, from its saved
     // parameters, step and curriculum level, for at most `steps` more steps.
     let resumed = if r.claim(&dir)? {
-        let (ckpt, _) = load(task, &dir)?;
+        let (mut ckpt, _) = load(task, &dir)?;
+        ckpt.optimizer = dir.optimizer()?;
         ckpt.check_config(&model_cfg).map_err(|e| Failure::Task(anyhow!("cannot resume `{}`: {e}", dir.path.display())))?;
         cfg.seed = ckpt.meta.seed;
         cfg.seeds = 1;
@@ -115,7 +116,7 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     eprintln!(
         "{} nram on `{}`: {}, sizes {}..={}, {} seed{} from {}, at most {} steps each{}; writing to {}",
         match &resumed {
-            Some(c) => format!("resuming (seed {}, step {}, level {})", c.meta.seed, c.meta.step, c.meta.level + 1),
+            Some(c) => format!("resuming (seed {}, step {}, level {}, {})", c.meta.seed, c.meta.step, c.meta.level + 1, RunDir::optimizer_words(c.optimizer.is_some())),
             None => "training".to_string(),
         },
         task.name,
@@ -206,13 +207,13 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
 }
 
 fn save(dir: &RunDir, c: &Checkpoint) -> Result<(), RunDirError> {
-    dir.save_parts(&c.meta, &c.weights, None)
+    dir.save_parts(&c.meta, &c.weights, c.optimizer.as_deref())
 }
 
 /// The NRAM checkpoint in `dir`, checked against `task`, and its machine.
 pub fn load(task: &Task, dir: &RunDir) -> Result<(Checkpoint, nram::Nram), Failure> {
     let (meta, weights): (CheckpointMeta, _) = dir.load_parts()?;
-    let ckpt = Checkpoint { meta, weights };
+    let ckpt = Checkpoint { meta, weights, optimizer: None };
     let machine = ckpt.load(task).map_err(|e| Failure::Task(anyhow!("cannot use `{}`: {e}", dir.path.display())))?;
     Ok((ckpt, machine))
 }

@@ -139,11 +139,28 @@ impl RunDir {
     /// `learn --resume` needs).
     pub fn load_with_optimizer(&self) -> Result<Checkpoint, RunDirError> {
         let mut ckpt = self.load()?;
-        let opt_path = self.file(OPTIMIZER);
-        if opt_path.exists() {
-            ckpt.optimizer = Some(read(&opt_path)?);
-        }
+        ckpt.optimizer = self.optimizer()?;
         Ok(ckpt)
+    }
+
+    /// How `learn --resume` goes on: with the saved optimiser state or a
+    /// fresh one.
+    pub fn optimizer_words(saved: bool) -> &'static str {
+        if saved {
+            "with its optimiser state"
+        } else {
+            "with a fresh optimiser (no optimiser state saved)"
+        }
+    }
+
+    /// Any learner's saved optimiser state, when there is one.
+    pub fn optimizer(&self) -> Result<Option<Vec<u8>>, RunDirError> {
+        let path = self.file(OPTIMIZER);
+        if path.exists() {
+            Ok(Some(read(&path)?))
+        } else {
+            Ok(None)
+        }
     }
 
     /// Appends one line to `metrics.jsonl`.

@@ -117,6 +117,8 @@ pub enum TrainError {
     Example(String),
     #[error("cannot resume: {0}")]
     Resume(#[from] super::checkpoint::LoadError),
+    #[error("cannot resume: the checkpoint's optimiser state does not load: {0}")]
+    Optimizer(String),
 }
 
 /// The training questions of `cfg`, generated on `threads` threads, and
@@ -210,7 +212,7 @@ pub fn train<E: TableEnvironment + ?Sized>(env: &E, model: &NpConfig, cfg: &Trai
 pub fn resume<E: TableEnvironment + ?Sized>(env: &E, checkpoint: &Checkpoint, cfg: &TrainConfig, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError> {
     let np = checkpoint.load(env)?;
     let cfg = TrainConfig { seeds: 1, ..cfg.clone() };
-    let start = Start { params: np.params, step: checkpoint.meta.step, seed: checkpoint.meta.seed };
+    let start = Start { params: np.params, step: checkpoint.meta.step, seed: checkpoint.meta.seed, optimizer: checkpoint.optimizer.clone() };
     train_from(env, &checkpoint.meta.config, &cfg, Some(&start), hooks)
 }
 
@@ -218,6 +220,8 @@ struct Start {
     params: Vec<f32>,
     step: u64,
     seed: u64,
+    /// Adam's state then, when the checkpoint kept it.
+    optimizer: Option<Vec<u8>>,
 }
 
 fn train_from<E: TableEnvironment + ?Sized>(env: &E, model: &NpConfig, cfg: &TrainConfig, start: Option<&Start>, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError> {
@@ -266,6 +270,9 @@ fn train_seed<E: TableEnvironment + ?Sized>(
     }
     let mut adam = FlatAdam::new(np.params.len());
     adam.eps = cfg.epsilon;
+    if let Some(bytes) = start.and_then(|s| s.optimizer.as_deref()) {
+        adam.load_state(bytes).map_err(TrainError::Optimizer)?;
+    }
     let mut parts: Vec<Part> = (0..PARTS).map(|_| Part { ws: Workspace::new(), grad: vec![0f32; np.params.len()], loss: 0.0 }).collect();
     let mut grad = vec![0f32; np.params.len()];
     let mut noise = ChaCha8Rng::seed_from_u64(derive_seed(seed, STREAM_NOISE, first));
@@ -373,7 +380,7 @@ fn train_seed<E: TableEnvironment + ?Sized>(
             let rank = (!now_converged, scores.iter().map(|s| s.count - s.right).sum::<usize>());
             let improved = best.as_ref().is_none_or(|b| rank < b.rank());
             if improved {
-                best = Some(Checkpoint::save(&np, meta(step, now_converged, mean_loss, scores.clone())));
+                best = Some(Checkpoint::save(&np, meta(step, now_converged, mean_loss, scores.clone())).with_optimizer(&adam));
             }
             let report = ValidationReport { seed, step, scores, loss: mean_loss, improved, converged: now_converged };
             let ends = stopping.record(now_converged, improved);

@@ -80,6 +80,10 @@ pub struct CheckpointMeta {
 pub struct Checkpoint {
     pub meta: CheckpointMeta,
     pub weights: Vec<u8>,
+    /// Adam's state when the parameters were saved
+    /// ([`crate::optim::FlatAdam::state_to_safetensors`]), for `--resume`;
+    /// `None` for a checkpoint saved without it.
+    pub optimizer: Option<Vec<u8>>,
 }
 
 /// Why a checkpoint cannot be used.
@@ -120,7 +124,13 @@ impl Checkpoint {
         let slices: Vec<(&str, &[usize], &[f32])> = tensors.iter().map(|(name, shape, off)| (*name, &shape[..], &nram.params[*off..*off + shape[0] * shape[1]])).collect();
         // Serialising in-memory f32 slices of consistent shapes cannot fail.
         let weights = crate::params::slices_to_safetensors(&slices).expect("consistent shapes serialise");
-        Checkpoint { meta, weights }
+        Checkpoint { meta, weights, optimizer: None }
+    }
+
+    /// The same checkpoint with `adam`'s state.
+    pub fn with_optimizer(mut self, adam: &crate::optim::FlatAdam) -> Checkpoint {
+        self.optimizer = Some(adam.state_to_safetensors());
+        self
     }
 
     /// Checks that the checkpoint is an NRAM of `env`'s task and source.

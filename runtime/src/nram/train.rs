@@ -119,6 +119,8 @@ pub enum TrainError {
     Example(String),
     #[error("cannot resume: {0}")]
     Resume(#[from] super::checkpoint::LoadError),
+    #[error("cannot resume: the checkpoint's optimiser state does not load: {0}")]
+    Optimizer(String),
 }
 
 /// One example from `env`, checked.
@@ -166,7 +168,7 @@ pub fn train<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &Tra
 pub fn resume<E: TapeEnvironment + ?Sized>(env: &E, checkpoint: &Checkpoint, cfg: &TrainConfig, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError> {
     let nram = checkpoint.load(env)?;
     let cfg = TrainConfig { seeds: 1, seed: checkpoint.meta.seed, ..cfg.clone() };
-    let start = Start { params: nram.params, step: checkpoint.meta.step, level: checkpoint.meta.level };
+    let start = Start { params: nram.params, step: checkpoint.meta.step, level: checkpoint.meta.level, optimizer: checkpoint.optimizer.clone() };
     train_from(env, &checkpoint.meta.config, &cfg, Some(&start), hooks)
 }
 
@@ -175,6 +177,8 @@ struct Start {
     params: Vec<f32>,
     step: u64,
     level: usize,
+    /// Adam's state then, when the checkpoint kept it.
+    optimizer: Option<Vec<u8>>,
 }
 
 fn train_from<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &TrainConfig, start: Option<&Start>, hooks: &mut dyn TrainHooks) -> Result<TrainOutcome, TrainError> {
@@ -241,6 +245,9 @@ fn train_seed<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &Tr
         nram.params.copy_from_slice(&s.params);
     }
     let mut adam = FlatAdam::new(nram.params.len());
+    if let Some(bytes) = start.and_then(|s| s.optimizer.as_deref()) {
+        adam.load_state(bytes).map_err(TrainError::Optimizer)?;
+    }
     let mut grad = vec![0f32; nram.params.len()];
     let mut ws = Workspace::new();
     let mut runner = Runner::new();
@@ -328,7 +335,7 @@ fn train_seed<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &Tr
             window = (0.0, 0);
             let improved = best.as_ref().is_none_or(|(w, _)| wrong < *w) || (now_converged && !best.as_ref().is_some_and(|(_, c)| c.meta.converged));
             if improved {
-                let c = Checkpoint::save(&nram, meta(step, trained_at, now_converged, mean_loss, scores.clone()));
+                let c = Checkpoint::save(&nram, meta(step, trained_at, now_converged, mean_loss, scores.clone())).with_optimizer(&adam);
                 best = Some((wrong, c));
             }
             let report = ValidationReport { seed, step, level: trained_at, scores, loss: mean_loss, improved, converged: now_converged };
