@@ -1,8 +1,8 @@
 //! NRAM speed: training examples per second (forward, loss, backward and
 //! Adam) in the paper's Copy setting: the fourteen modules, 4 registers,
 //! batches of 32 examples of 12 to 32 cells with `T` about `M`, the
-//! default controller (2 x 64 ReLU); and the discrete machine's timesteps
-//! per second on long tapes.
+//! default controller (2 x 64 ReLU) and the LSTM one; and the discrete
+//! machine's timesteps per second on long tapes.
 //!
 //! ```text
 //! cargo bench -p synth-runtime --bench nram_train            # all
@@ -18,7 +18,7 @@ use mimalloc::MiMalloc;
 use std::time::Instant;
 use synth_compiler::TapeExample;
 use synth_runtime::nram::toy::Toy;
-use synth_runtime::nram::{Nram, NramConfig, Options, Runner, Workspace};
+use synth_runtime::nram::{Controller, Nram, NramConfig, Options, Runner, Workspace};
 use synth_runtime::optim::FlatAdam;
 
 #[global_allocator]
@@ -46,8 +46,8 @@ fn copy_example(cells: usize, seed: u64) -> TapeExample {
     e
 }
 
-fn bench_train(label: &str, cells: &[usize], hidden: usize) {
-    let config = NramConfig { hidden, ..NramConfig::default() };
+fn bench_train(label: &str, cells: &[usize], hidden: usize, controller: Controller) {
+    let config = NramConfig { hidden, controller, ..NramConfig::default() };
     let mut nram = Nram::new(&config, 1);
     let mut adam = FlatAdam::new(nram.params.len());
     let mut grad = vec![0f32; nram.params.len()];
@@ -74,7 +74,7 @@ fn bench_train(label: &str, cells: &[usize], hidden: usize) {
     }
     let ms = median(rounds);
     let mean_cells = cells.iter().sum::<usize>() as f64 / cells.len() as f64;
-    println!("train {label:<28} hidden {hidden:3}: {ms:7.2} ms/step, {:7.0} examples/s (mean M = T = {mean_cells:.0}, {} params)", 32.0 * 1e3 / ms, nram.params.len());
+    println!("train {label:<28} {:4} {hidden:3}: {ms:7.2} ms/step, {:7.0} examples/s (mean M = T = {mean_cells:.0}, {} params)", controller.name(), 32.0 * 1e3 / ms, nram.params.len());
 }
 
 fn bench_discrete(cells: usize) {
@@ -103,10 +103,12 @@ fn main() {
     let want = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     if want("train") {
         let mixed: Vec<usize> = (12..=32).step_by(2).collect();
-        bench_train("copy M=12", &[12], 64);
-        bench_train("copy M=32", &[32], 64);
-        bench_train("copy M=12..32 (mixed)", &mixed, 64);
-        bench_train("copy M=12..32 (mixed)", &mixed, 128);
+        bench_train("copy M=12", &[12], 64, Controller::Mlp);
+        bench_train("copy M=32", &[32], 64, Controller::Mlp);
+        bench_train("copy M=12..32 (mixed)", &mixed, 64, Controller::Mlp);
+        bench_train("copy M=12..32 (mixed)", &mixed, 128, Controller::Mlp);
+        bench_train("copy M=12", &[12], 64, Controller::Lstm);
+        bench_train("copy M=32", &[32], 64, Controller::Lstm);
     }
     if want("discrete") {
         bench_discrete(200);
