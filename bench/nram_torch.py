@@ -10,6 +10,7 @@ all of one size, so the batch is one tensor: the case most favourable to
 PyTorch.
 
     python bench/nram_torch.py --cells 32 --timesteps 20 --batch 32 --threads 2
+    python bench/nram_torch.py --cells 12 --timesteps 12 --threads 1 --controller lstm
 """
 
 import argparse
@@ -32,8 +33,9 @@ def clip_grad(t, c):
 
 
 class Nram(torch.nn.Module):
-    def __init__(self, registers, hidden):
+    def __init__(self, registers, hidden, controller="mlp"):
         super().__init__()
+        self.lstm = controller == "lstm"
         self.r = registers
         # Logit groups: (name, width) in the order the circuit reads them.
         self.groups = []
@@ -44,9 +46,14 @@ class Nram(torch.nn.Module):
             self.groups.append((f"r{i}", registers + len(MODULES)))
         width = sum(w for _, w in self.groups) + 1
         self.l1 = torch.nn.Linear(registers, hidden)
-        self.l2 = torch.nn.Linear(hidden, hidden)
         self.l3 = torch.nn.Linear(hidden, width)
-        for layer in (self.l1, self.l2, self.l3):
+        # synth's `controller: lstm`: the ReLU layer, then an LSTM cell whose
+        # state carries across timesteps, then the output layer.
+        if self.lstm:
+            self.cell = torch.nn.LSTMCell(hidden, hidden)
+        else:
+            self.l2 = torch.nn.Linear(hidden, hidden)
+        for layer in (self.l1, self.l3) if self.lstm else (self.l1, self.l2, self.l3):
             bound = (1.0 / layer.in_features) ** 0.5
             torch.nn.init.uniform_(layer.weight, -bound, bound)
             torch.nn.init.zeros_(layer.bias)
@@ -63,9 +70,14 @@ class Nram(torch.nn.Module):
         loss = torch.zeros(())
         entropy = torch.zeros(())
         alive = torch.ones(b)
+        state = None
         for t in range(steps):
             x = regs[:, :, 0]
-            h = torch.relu(self.l2(torch.relu(self.l1(x))))
+            if self.lstm:
+                state = self.cell(torch.relu(self.l1(x)), state)
+                h = state[0]
+            else:
+                h = torch.relu(self.l2(torch.relu(self.l1(x))))
             logits = self.l3(h)
             sel = {}
             at = 0
@@ -142,6 +154,7 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--registers", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=64)
+    ap.add_argument("--controller", choices=["mlp", "lstm"], default="mlp")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
@@ -149,7 +162,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
-    model = Nram(args.registers, args.hidden)
+    model = Nram(args.registers, args.hidden, args.controller)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     n = (args.cells - 2) // 2
     times = []
@@ -172,7 +185,7 @@ def main():
     median = times[len(times) // 2]
     print(json.dumps({
         "side": "pytorch", "torch": torch.__version__, "threads": args.threads, "cells": args.cells,
-        "timesteps": args.timesteps, "batch": args.batch, "registers": args.registers, "hidden": args.hidden,
+        "timesteps": args.timesteps, "batch": args.batch, "registers": args.registers, "hidden": args.hidden, "controller": args.controller,
         "median_step_ms": round(1000 * median, 2), "examples_per_s": round(args.batch / median, 1),
     }))
 
