@@ -21,18 +21,12 @@ use synth_runtime::np::{Encoded, Np, NpConfig, Vocab, Workspace};
 use synth_runtime::optim::FlatAdam;
 use synth_runtime::TableEnvironment;
 
+mod timing;
+
+use timing::{median, now_ms};
+
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
-
-fn thread_cpu_ms() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(s.split_whitespace().next()?.parse::<f64>().ok()? / 1e6)
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    xs[xs.len() / 2]
-}
 
 fn main() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../stdlib/tableqa.npl");
@@ -51,7 +45,6 @@ fn main() {
         let mut ws = Workspace::new();
         let objective = Objective { huber: 0.05, lookup_weight: 1.0, entropy: 0.0 };
         let start = Instant::now();
-        let now = |start: &Instant| thread_cpu_ms().unwrap_or_else(|| start.elapsed().as_secs_f64() * 1e3);
         let mut step = |k: usize| {
             grad.fill(0.0);
             for e in &data[(k * 20) % 380..(k * 20) % 380 + 20] {
@@ -65,11 +58,11 @@ fn main() {
         }
         let rounds: Vec<f64> = (0..7)
             .map(|r| {
-                let t = now(&start);
+                let t = now_ms(&start);
                 for k in 0..40 {
                     step(r * 40 + k);
                 }
-                (now(&start) - t) / 40.0
+                (now_ms(&start) - t) / 40.0
             })
             .collect();
         let ms = median(rounds);

@@ -25,6 +25,10 @@ use synth_compiler::{Call, Frame, Step, Trace, ACT, NO_ARGS};
 use synth_runtime::npi::{self, Dataset, Engine, ModelShape, Npi, NpiConfig};
 use synth_runtime::optim::Adam;
 
+mod timing;
+
+use timing::{median, thread_cpu_ms};
+
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
 
@@ -52,18 +56,6 @@ fn random_frames(shape: &ModelShape, frames: usize, len: usize, seed: u64) -> Da
         trace.frames.push(Frame { program: rng.random_range(1..shape.programs() as u16), args: NO_ARGS, parent: None, depth: 1, first_step: first, len: len as u32 });
     }
     Dataset::from_traces(shape, [&trace])
-}
-
-/// CPU time of the calling thread in ms (Linux), to time single-threaded
-/// runs on a busy machine.
-fn thread_cpu_ms() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(s.split_whitespace().next()?.parse::<f64>().ok()? / 1e6)
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    xs[xs.len() / 2]
 }
 
 fn bench_train(shape: &ModelShape, batch: usize, len: usize, cfg: NpiConfig) {

@@ -21,23 +21,12 @@ use synth_runtime::nram::toy::Toy;
 use synth_runtime::nram::{Controller, Nram, NramConfig, Options, Runner, Workspace};
 use synth_runtime::optim::FlatAdam;
 
+mod timing;
+
+use timing::{median, now_ms};
+
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
-
-/// CPU time of the calling thread in ms (Linux).
-fn thread_cpu_ms() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(s.split_whitespace().next()?.parse::<f64>().ok()? / 1e6)
-}
-
-fn now_ms(start: &Instant) -> f64 {
-    thread_cpu_ms().unwrap_or_else(|| start.elapsed().as_secs_f64() * 1e3)
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    xs[xs.len() / 2]
-}
 
 /// Copy at `cells` cells (size `(cells - 2) / 2`), `T = M`.
 fn copy_example(cells: usize, seed: u64) -> TapeExample {
