@@ -21,7 +21,7 @@
 //! minus `entropy` times the summed entropy of every controller softmax;
 //! logs are safe (`ln max(x, 1e-7)`).
 
-use super::model::{Acts, Grads, Nram};
+use super::model::{grow, Acts, Grads, Nram};
 use super::module::{add_into, axpy, dot, Module};
 use crate::kernels::{argmax, Cpu};
 use synth_compiler::TapeExample;
@@ -144,12 +144,6 @@ pub struct Workspace {
     dx: Vec<f32>,
     /// Per module: writes before it in its timestep.
     writes_before: Vec<usize>,
-}
-
-fn grow(v: &mut Vec<f32>, n: usize) {
-    if v.len() < n {
-        v.resize(n, 0.0);
-    }
 }
 
 #[inline(always)]

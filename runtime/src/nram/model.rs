@@ -81,11 +81,14 @@ impl Layout {
         let w1 = 0;
         let b1 = w1 + r * h;
         let w2 = b1 + h;
-        let (wh, b2) = match config.controller {
-            Controller::Mlp => (w2 + h * h, w2 + h * h),
-            Controller::Lstm => (w2 + h * 4 * h, w2 + 2 * h * 4 * h),
+        // The second layer's width: H units, or 4H gates.
+        let width = match config.controller {
+            Controller::Mlp => h,
+            Controller::Lstm => 4 * h,
         };
-        let w3 = b2 + if config.controller == Controller::Lstm { 4 * h } else { h };
+        let wh = w2 + h * width;
+        let b2 = if config.controller == Controller::Lstm { wh + h * width } else { wh };
+        let w3 = b2 + width;
         let b3 = w3 + h * logits;
         let params = b3 + logits;
         Layout { registers: r, modules: config.modules.clone(), controller: config.controller, hidden: h, logits, a, b, c, f, w1, b1, w2, wh, b2, w3, b3, params }
@@ -99,10 +102,7 @@ impl Layout {
     /// Units per row of the second layer's pre-activations: `H`, or `4H`
     /// gates for an LSTM.
     pub fn width2(&self) -> usize {
-        match self.controller {
-            Controller::Mlp => self.hidden,
-            Controller::Lstm => 4 * self.hidden,
-        }
+        self.w3 - self.b2
     }
 
     /// The named parameter tensors: `(name, shape, offset)`, as a
@@ -184,7 +184,8 @@ impl Grads {
     }
 }
 
-fn grow(v: &mut Vec<f32>, n: usize) {
+/// Makes `v` at least `n` long (buffers reused from batch to batch).
+pub(super) fn grow(v: &mut Vec<f32>, n: usize) {
     if v.len() < n {
         v.resize(n, 0.0);
     }
@@ -285,7 +286,8 @@ impl Nram {
         let hh = &acts.h[row0 * h..(row0 + n) * h];
         let z = &acts.z[row0 * w2..(row0 + n) * w2];
         // Output layer: dW3 += h^T dlogits, db3 += colsum, dh = dlogits W3^T.
-        weight_grad(n, hh, h, &dlogits[..n * nl], nl, &mut grad[l.w3..l.b3 + nl]);
+        weight_grad(n, hh, h, &dlogits[..n * nl], nl, &mut grad[l.w3..l.b3]);
+        bias_grad(n, &dlogits[..n * nl], &mut grad[l.b3..l.b3 + nl]);
         let dh = &mut g.dh[..n * h];
         // SAFETY: dlogits is (n, nl), W3 is (h, nl) so its transpose is
         // (nl, h), dh has n rows of h.
@@ -317,17 +319,15 @@ impl Nram {
                 }
                 if let Some(prev) = prev {
                     let hp = &acts.h[prev * h..(prev + n) * h];
-                    weight_grad_only(n, hp, h, dz, w2, &mut grad[l.wh..l.b2]);
+                    weight_grad(n, hp, h, dz, w2, &mut grad[l.wh..l.b2]);
                     // SAFETY: dz is (n, 4h), Wh^T is (4h, h), dh_prev has n rows of h.
                     unsafe { gemm(n, Mat::rows(dz, w2), Rhs::Dense { k: w2, n: h, b: Mat::transposed(&p[l.wh..l.b2], w2) }, g.dh_prev.as_mut_ptr(), h, false) };
                 }
             }
         }
         // The second layer's input weights and bias.
-        weight_grad_only(n, h1, h, dz, w2, &mut grad[l.w2..l.wh]);
-        for row in dz.chunks_exact(w2) {
-            super::module::add_into(&mut grad[l.b2..l.b2 + w2], row);
-        }
+        weight_grad(n, h1, h, dz, w2, &mut grad[l.w2..l.wh]);
+        bias_grad(n, dz, &mut grad[l.b2..l.w3]);
         let dh1 = &mut g.dh1[..n * h];
         // SAFETY: dz is (n, w2), W2 (or Wx) is (h, w2) so its transpose is
         // (w2, h), dh1 has n rows of h.
@@ -372,18 +372,15 @@ fn linear(n: usize, x: &[f32], k: usize, w: &[f32], bias: &[f32], out: &mut [f32
 }
 
 /// `dW (k, cols) += x^T (k, n) d (n, cols)`.
-fn weight_grad_only(n: usize, x: &[f32], k: usize, d: &[f32], cols: usize, dw: &mut [f32]) {
+fn weight_grad(n: usize, x: &[f32], k: usize, d: &[f32], cols: usize, dw: &mut [f32]) {
+    assert!(dw.len() >= k * cols, "weight gradient too small");
     // SAFETY: x^T is (k, n), d is (n, cols), dw has k rows of cols.
     unsafe { gemm(k, Mat::transposed(x, k), Rhs::Dense { k: n, n: cols, b: Mat::rows(d, cols) }, dw.as_mut_ptr(), cols, true) };
 }
 
-/// `dW (k, cols) += x^T (k, n) d (n, cols)`, `db += colsum(d)`, for the
-/// gradient `dwb` of a weight matrix followed by its bias.
-fn weight_grad(n: usize, x: &[f32], k: usize, d: &[f32], cols: usize, dwb: &mut [f32]) {
-    let (dw, db) = dwb.split_at_mut(k * cols);
-    for row in d.chunks_exact(cols).take(n) {
+/// `db += colsum(d)` over the first `n` rows of `d (n, db.len())`.
+fn bias_grad(n: usize, d: &[f32], db: &mut [f32]) {
+    for row in d.chunks_exact(db.len()).take(n) {
         super::module::add_into(db, row);
     }
-    // SAFETY: x^T is (k, n), d is (n, cols), dw has k rows of cols.
-    unsafe { gemm(k, Mat::transposed(x, k), Rhs::Dense { k: n, n: cols, b: Mat::rows(d, cols) }, dw.as_mut_ptr(), cols, true) };
 }
