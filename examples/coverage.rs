@@ -9,13 +9,23 @@
 //!
 //! Arguments: a task (a stdlib name or a file), the number of traces
 //! (default: the `learn` block's), then seeds (default: the block's).
+//! `--set KEY=WORD` anywhere overrides a word setting of the block:
+//! `--set sampling=coverage`, `--set observe=decisions`.
 
 use std::time::Instant;
 use synth::runtime::npi;
 use synth::Source;
 
 fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
+    let mut all: Vec<String> = std::env::args().skip(1).collect();
+    // `--set KEY=WORD`, any number of times, anywhere.
+    let mut words: Vec<(String, String)> = Vec::new();
+    while let Some(i) = all.iter().position(|a| a == "--set") {
+        let Some((k, v)) = all.get(i + 1).and_then(|kv| kv.split_once('=')) else { anyhow::bail!("--set needs KEY=VALUE") };
+        words.push((k.to_string(), v.to_string()));
+        all.drain(i..i + 2);
+    }
+    let mut args = all.into_iter();
     let name = args.next().unwrap_or_else(|| "add".into());
     let traces: Option<usize> = args.next().map(|s| s.parse()).transpose()?;
     let seeds: Vec<u64> = args.map(|s| s.parse()).collect::<Result<_, _>>()?;
@@ -24,7 +34,11 @@ fn main() -> anyhow::Result<()> {
         Ok(c) => c.task,
         Err(diags) => anyhow::bail!("{}", synth::dsl::render_all(&diags, &source.display, &source.text)),
     };
-    let (_, mut cfg) = npi::settings(&task.learn)?;
+    let mut learn = task.learn.clone();
+    for (k, v) in words {
+        learn.settings.insert(k, synth::compiler::SettingValue::Word(v));
+    }
+    let (model, mut cfg) = npi::settings(&learn)?;
     if let Some(t) = traces {
         cfg.traces = t;
     }
@@ -32,7 +46,7 @@ fn main() -> anyhow::Result<()> {
     for seed in seeds {
         cfg.seed = seed;
         let t = Instant::now();
-        let c = npi::coverage(&task, &cfg)?;
+        let c = npi::coverage(&task, &model, &cfg)?;
         let seconds = t.elapsed().as_secs_f64();
         println!("{}, {} traces, seed {seed}: {} ({:.2} s, {} more reference runs)", task.name, cfg.traces, c.headline(), seconds, c.sampled);
         for line in c.details(4) {

@@ -43,11 +43,11 @@ pub fn learn_block_coverage(task: &Task) -> Option<Result<Coverage, synth_runtim
     if task.learn.learner != "npi" {
         return None;
     }
-    let (_, cfg): (_, TrainConfig) = synth_runtime::npi::settings(&task.learn).ok()?;
+    let (model, cfg): (_, TrainConfig) = synth_runtime::npi::settings(&task.learn).ok()?;
     if cfg.traces == 0 || cfg.train_sizes.is_empty() {
         return None;
     }
-    Some(synth_runtime::npi::coverage(task, &cfg))
+    Some(synth_runtime::npi::coverage(task, &model, &cfg))
 }
 
 /// The `traces` clause of the `learn` block, else the block's first line.

@@ -85,6 +85,12 @@ pub struct CaseSpec {
 impl Task {
     /// What each program's decisions depend on (see the module docs).
     pub fn case_spec(&self) -> CaseSpec {
+        self.case_spec_with(true)
+    }
+
+    /// [`Task::case_spec`], or without `edges` the cases of a learner that
+    /// sees only [`Task::decision_features`].
+    pub fn case_spec_with(&self, edges: bool) -> CaseSpec {
         let programs = self
             .programs
             .iter()
@@ -95,7 +101,7 @@ impl Task {
                 }
                 let arity = info.arity.min(crate::ARG_SLOTS);
                 let features = match self.op_graph().program(&info.name) {
-                    Some(ops) => self.read_features(ops),
+                    Some(ops) => self.read_features(ops, edges),
                     // No graph to read: every feature may matter.
                     None => (0..self.obs.width()).map(|f| (f, Kept::Value)).collect(),
                 };
@@ -105,8 +111,34 @@ impl Task {
         CaseSpec { programs }
     }
 
-    /// The observation features `ops`' decisions are computed from.
-    fn read_features(&self, ops: &ProgramOps) -> Vec<(usize, Kept)> {
+    /// Per program, whether each observation feature is one its decisions
+    /// are computed from: [`Task::case_spec`]'s features without the edge
+    /// bits it adds beside a cell read as a value or tested (those are
+    /// there because a learner that sees them tells the row's edge apart;
+    /// one that sees only this does not have to). `ACT` and programs
+    /// without an operation graph keep every feature.
+    pub fn decision_features(&self) -> Vec<Vec<bool>> {
+        let width = self.obs.width();
+        let spec = self.case_spec_with(false);
+        spec.programs
+            .iter()
+            .enumerate()
+            .map(|(id, c)| {
+                if id as ProgramId == ACT {
+                    return vec![true; width];
+                }
+                let mut keep = vec![false; width];
+                for (f, _) in &c.features {
+                    keep[*f] = true;
+                }
+                keep
+            })
+            .collect()
+    }
+
+    /// The observation features `ops`' decisions are computed from; with
+    /// `edges`, a cell read brings its pointer's edge bits along.
+    fn read_features(&self, ops: &ProgramOps, edges: bool) -> Vec<(usize, Kept)> {
         let np = self.pointers.len();
         // Per feature: not read, or kept as a value, or only tested.
         let mut kept: Vec<Option<Kept>> = vec![None; self.obs.width()];
@@ -152,8 +184,10 @@ impl Task {
                                     _ => Kept::Value,
                                 };
                                 keep(3 * p, how, &mut kept);
-                                keep(3 * p + 1, Kept::Value, &mut kept);
-                                keep(3 * p + 2, Kept::Value, &mut kept);
+                                if edges {
+                                    keep(3 * p + 1, Kept::Value, &mut kept);
+                                    keep(3 * p + 2, Kept::Value, &mut kept);
+                                }
                             }
                             ReadKind::AtStart => keep(3 * p + 1, Kept::Value, &mut kept),
                             ReadKind::AtEnd => keep(3 * p + 2, Kept::Value, &mut kept),
@@ -283,6 +317,23 @@ impl CaseSet {
         new
     }
 
+    /// How many distinct cases of `trace` the set lacks, leaving the set
+    /// as it is.
+    pub fn count_new(&mut self, trace: &Trace) -> usize {
+        let mut fresh: HashSet<(ProgramId, Box<[u16]>)> = HashSet::new();
+        for frame in &trace.frames {
+            let p = frame.program as usize;
+            let Some(spec) = self.spec.programs.get(p) else { continue };
+            for i in frame.step_range() {
+                spec.case_of(&frame.args, trace.obs(i), &mut self.buf);
+                if !self.sets[p].contains(self.buf.as_slice()) {
+                    fresh.insert((frame.program, self.buf.clone().into_boxed_slice()));
+                }
+            }
+        }
+        fresh.len()
+    }
+
     /// Adds the cases of `trace` that `known` holds.
     pub fn add_known(&mut self, trace: &Trace, known: &CaseSet) {
         for frame in &trace.frames {
@@ -362,6 +413,28 @@ mod tests {
              CARRY/0: \n\
              LSHIFT/0: \n"
         );
+    }
+
+    /// `observe: decisions` keeps the cells decisions read, without the edge
+    /// bits the case report adds beside them; at_end reads keep theirs.
+    #[test]
+    fn decision_features_leave_out_the_edges_only_the_report_adds() {
+        let names = |t: &Task| -> Vec<String> {
+            t.decision_features()
+                .iter()
+                .zip(&t.programs)
+                .skip(1)
+                .map(|(keep, p)| {
+                    let kept: Vec<&str> = keep.iter().zip(&t.obs.features).filter(|(k, _)| **k).map(|(_, f)| f.name.as_str()).collect();
+                    format!("{}: {}", p.name, kept.join(", "))
+                })
+                .collect()
+        };
+        assert_eq!(names(&task(ADD)), ["ADD: in1, in2, carry", "ADD1: in1, in2, carry", "CARRY: ", "LSHIFT: "]);
+        let sort = names(&task(BUBBLESORT));
+        assert!(sort.contains(&"BUBBLESORT: k.end".to_string()), "{sort:?}");
+        assert!(sort.contains(&"COMPSWAP: i, j".to_string()), "{sort:?}");
+        assert_eq!(task(ADD).decision_features()[0].len(), task(ADD).obs.width());
     }
 
     #[test]

@@ -45,6 +45,21 @@ pub trait Environment {
     /// A fresh input of this size and seed (the same input as
     /// [`Environment::trace`] with the same arguments).
     fn sample(&self, size: usize, seed: u64) -> Result<Self::Instance, TaskError>;
+    /// What each program's decisions depend on, when the environment knows
+    /// (a compiled task does): coverage sampling and the coverage report
+    /// need it. With `edges`, the cases of a learner that sees the whole
+    /// observation ([`synth_compiler::Task::case_spec`]); without, of one
+    /// that sees only [`Environment::decision_features`].
+    fn case_spec(&self, edges: bool) -> Option<synth_compiler::CaseSpec> {
+        let _ = edges;
+        None
+    }
+    /// Per program, whether each observation feature is one its decisions
+    /// are computed from, when the environment knows (`observe:
+    /// decisions`).
+    fn decision_features(&self) -> Option<Vec<Vec<bool>>> {
+        None
+    }
 }
 
 /// One input being worked on.
@@ -96,6 +111,12 @@ impl Environment for synth_compiler::Task {
     }
     fn sample(&self, size: usize, seed: u64) -> Result<Self::Instance, TaskError> {
         Ok(synth_compiler::Task::sample(self, size, seed)?)
+    }
+    fn case_spec(&self, edges: bool) -> Option<synth_compiler::CaseSpec> {
+        Some(synth_compiler::Task::case_spec_with(self, edges))
+    }
+    fn decision_features(&self) -> Option<Vec<Vec<bool>>> {
+        Some(synth_compiler::Task::decision_features(self))
     }
 }
 

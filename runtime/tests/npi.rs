@@ -23,7 +23,7 @@ fn add_base4() -> Task {
 }
 
 fn small() -> NpiConfig {
-    NpiConfig { hidden: 48, layers: 2, embedding: 16, key: 8, encoder: 48, state: 32, fuse: Fuse::Mlp, fuse_hidden: 48 }
+    NpiConfig { hidden: 48, layers: 2, embedding: 16, key: 8, encoder: 48, state: 32, fuse: Fuse::Mlp, fuse_hidden: 48, observe: npi::Observe::All }
 }
 
 /// Addition at sizes 1..=3 needs many short traces to show every digit
@@ -158,7 +158,7 @@ fn an_untrained_model_fails_cleanly() {
 #[test]
 fn a_run_whose_validation_stops_improving_stops_and_says_where_it_fails() {
     let task = add_base4();
-    let tiny = NpiConfig { hidden: 8, layers: 1, embedding: 4, key: 4, encoder: 8, state: 8, fuse: Fuse::Concat, fuse_hidden: 8 };
+    let tiny = NpiConfig { hidden: 8, layers: 1, embedding: 4, key: 4, encoder: 8, state: 8, fuse: Fuse::Concat, fuse_hidden: 8, observe: npi::Observe::All };
     let cfg = TrainConfig {
         traces: 16,
         steps: 2000,
@@ -199,7 +199,7 @@ fn a_run_whose_validation_stops_improving_stops_and_says_where_it_fails() {
 fn coverage_counts_the_cases_training_will_see() {
     let task = compile(ADD, "add");
     let cfg = |traces| TrainConfig { traces, ..TrainConfig::default() };
-    let few = npi::coverage(&task, &cfg(16)).unwrap();
+    let few = npi::coverage(&task, &NpiConfig::default(), &cfg(16)).unwrap();
     let add1 = few.programs.iter().find(|p| p.name == "ADD1").unwrap();
     // 100 pairs in the rightmost column, 200 columns further left, and the
     // column that holds only a carry.
@@ -214,11 +214,83 @@ fn coverage_counts_the_cases_training_will_see() {
     assert!(text.contains(&format!("raise `traces` (the first {enough} traces of seed 0 hold every case)")), "{text}");
     assert!(few.headline().starts_with("16 traces cover "), "{}", few.headline());
     // Exactly that many leading traces hold them all.
-    let just = npi::coverage(&task, &cfg(enough)).unwrap();
+    let just = npi::coverage(&task, &NpiConfig::default(), &cfg(enough)).unwrap();
     assert!(just.complete(), "{}", just.headline());
     assert_eq!(just.enough, Some(enough));
-    let short = npi::coverage(&task, &cfg(enough - 1)).unwrap();
+    let short = npi::coverage(&task, &NpiConfig::default(), &cfg(enough - 1)).unwrap();
     assert!(!short.complete());
     // Programs that decide the same way every time are not counted.
     assert!(just.programs.iter().filter(|p| !p.decides()).all(|p| ["CARRY", "LSHIFT"].contains(&p.name.as_str())));
+}
+
+/// `sampling coverage` picks each training input for the decision cases
+/// the traces before it lack: far fewer traces hold every case, the first
+/// traces do not depend on how many there are, and the report points a
+/// randomly drawn set that misses cases at it.
+#[test]
+fn coverage_sampling_needs_fewer_traces() {
+    let task = compile(ADD, "add");
+    let cfg = |traces, sampling| TrainConfig { traces, sampling, ..TrainConfig::default() };
+    let random = npi::coverage(&task, &NpiConfig::default(), &cfg(64, npi::Sampling::Random)).unwrap();
+    let picked = npi::coverage(&task, &NpiConfig::default(), &cfg(64, npi::Sampling::Coverage)).unwrap();
+    let add1 = |c: &npi::Coverage| c.programs.iter().find(|p| p.name == "ADD1").unwrap().covered;
+    assert!(add1(&picked) > add1(&random) + 40, "{} against {}", picked.headline(), random.headline());
+    // Each trace holds one rightmost column, a table of 100 cases of its
+    // own, so no 64 traces hold all 301.
+    assert!(!picked.complete());
+    let (fewest, fewest_random) = (picked.enough.unwrap(), random.enough.unwrap());
+    assert!((100..fewest_random / 2).contains(&fewest), "{fewest} against {fewest_random}");
+    assert_eq!(random.enough_with_coverage, Some(fewest));
+    let hint = random.details(2).join("\n");
+    assert!(hint.contains(&format!("or set `sampling coverage` to pick each trace for unseen cases (its first {fewest} traces hold every case)")), "{hint}");
+    assert!(npi::coverage(&task, &NpiConfig::default(), &cfg(fewest, npi::Sampling::Coverage)).unwrap().complete());
+    // A prefix of a longer set is the shorter set, trace for trace; and
+    // random sampling is what it always was.
+    let traces = |n, sampling| npi::train::training_traces(&task, &NpiConfig::default(), &cfg(n, sampling)).unwrap();
+    let (short, long) = (traces(20, npi::Sampling::Coverage), traces(40, npi::Sampling::Coverage));
+    let steps = |t: &[synth_compiler::Trace]| t.iter().map(|t| (t.size, t.seed, t.steps.len())).collect::<Vec<_>>();
+    assert_eq!(steps(&short), steps(&long[..20]));
+    let plain = traces(8, npi::Sampling::Random);
+    for (i, t) in plain.iter().enumerate() {
+        assert_eq!((t.size, t.seed), (1 + i % 10, npi::train::derive_seed(0, 1, i as u64)));
+    }
+}
+
+/// `observe: decisions`: a program's input keeps only the features its
+/// decisions read, the shape (and so the checkpoint) carries them, and the
+/// coverage report and coverage sampling count the cases of that model:
+/// 64 picked traces show addition every case.
+#[test]
+fn observing_decisions_masks_the_input_and_shrinks_the_cases() {
+    let task = compile(ADD, "add");
+    let model = NpiConfig { observe: npi::Observe::Decisions, ..small() };
+    let (all, some) = (ModelShape::of(&task), ModelShape::for_model(&task, &model));
+    assert_eq!(ModelShape::for_model(&task, &small()), all);
+    let add1 = task.program_id("ADD1").unwrap();
+    let lshift = task.program_id("LSHIFT").unwrap();
+    let trace = task.trace(3, 1).unwrap();
+    let obs = trace.obs(0);
+    let hot = |shape: &ModelShape, p| {
+        let mut out = Vec::new();
+        shape.hot(p, obs, &synth_compiler::NO_ARGS, &mut out);
+        out
+    };
+    // The three digits and the three argument slots; the edge bits gone.
+    let (full, kept) = (hot(&all, add1), hot(&some, add1));
+    assert_eq!((full.len(), kept.len()), (obs.len() + 3, 3 + 3));
+    assert!(kept.iter().all(|j| full.contains(j)));
+    assert_eq!(hot(&some, lshift).len(), 3, "LSHIFT decides on nothing it sees");
+    // The features travel with the model; a shape without them is written
+    // as before.
+    let json = serde_json::to_string(&some).unwrap();
+    assert_eq!(serde_json::from_str::<ModelShape>(&json).unwrap(), some);
+    assert!(!serde_json::to_string(&all).unwrap().contains("observed"));
+    let net = Npi::new(&model, &some, 3).unwrap();
+    assert_eq!(net.shape.observed, some.observed);
+    // 201 cases instead of 301, and 64 picked traces hold them all.
+    let cfg = TrainConfig { traces: 64, sampling: npi::Sampling::Coverage, ..TrainConfig::default() };
+    let c = npi::coverage(&task, &model, &cfg).unwrap();
+    let add1_cases = c.programs.iter().find(|p| p.name == "ADD1").unwrap();
+    assert_eq!(add1_cases.met, 201);
+    assert!(c.complete(), "{}", c.headline());
 }

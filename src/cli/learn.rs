@@ -173,7 +173,7 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
         dir.path.display()
     );
     // What the traces show, before spending minutes on them.
-    let coverage = npi::coverage(&task, &cfg).map_err(|e| Failure::Task(anyhow!("generating training data: {e}")))?;
+    let coverage = npi::coverage(&task, model_to_train, &cfg).map_err(|e| Failure::Task(anyhow!("generating training data: {e}")))?;
     match synth::coverage::coverage_warning(&source, &coverage, a.traces.is_none()) {
         Some(w) => eprint!("{}", w.render(&source.display, &source.text)),
         None => eprintln!("{}", synth::coverage::coverage_note(&coverage)),

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use crate::settings::{count, hint, number, positive, show, BadValue};
+use super::sample::Sampling;
 use synth_compiler::{LearnSpec, SettingValue};
 
 /// How the program embedding and the encoded state become the core's input.
@@ -17,6 +18,21 @@ pub enum Fuse {
     Mlp,
     /// Concatenate and feed the LSTM directly.
     Concat,
+}
+
+/// What the encoder of a program's steps sees.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Observe {
+    /// The whole observation, for every program (the paper's).
+    #[default]
+    All,
+    /// Only the observation features the program's decisions are computed
+    /// from, as the compiler reads them off the operation graph: a program
+    /// then cannot tell apart situations its reference treats alike (a
+    /// digit column at the row's edge and one in the middle), and needs far
+    /// fewer traces to have seen every case.
+    Decisions,
 }
 
 /// The sizes of an NPI model. Defaults follow the paper (core LSTM 2 x 256)
@@ -39,11 +55,14 @@ pub struct NpiConfig {
     pub fuse: Fuse,
     /// Hidden units of the fuse MLP (`fuse_hidden`).
     pub fuse_hidden: usize,
+    /// What each program's encoder input keeps (`observe`).
+    #[serde(default)]
+    pub observe: Observe,
 }
 
 impl Default for NpiConfig {
     fn default() -> Self {
-        NpiConfig { hidden: 256, layers: 2, embedding: 64, key: 32, encoder: 128, state: 128, fuse: Fuse::Mlp, fuse_hidden: 256 }
+        NpiConfig { hidden: 256, layers: 2, embedding: 64, key: 32, encoder: 128, state: 128, fuse: Fuse::Mlp, fuse_hidden: 256, observe: Observe::All }
     }
 }
 
@@ -72,6 +91,9 @@ pub struct TrainConfig {
     pub train_sizes: Vec<usize>,
     /// Training traces in all, spread evenly over `train_sizes`.
     pub traces: usize,
+    /// How the training inputs are drawn (`sampling`).
+    #[serde(default)]
+    pub sampling: Sampling,
     /// Most optimiser steps (`steps`).
     pub steps: u64,
     /// Frames per optimiser step (`batch`).
@@ -116,6 +138,7 @@ impl Default for TrainConfig {
             seed: 0,
             train_sizes: (1..=10).collect(),
             traces: 64,
+            sampling: Sampling::Random,
             steps: 20_000,
             batch: 64,
             lr: 1e-3,
@@ -196,6 +219,13 @@ impl NpiConfig {
                 "encoder" => self.encoder = positive(k, v, usize::MAX)?,
                 "state" => self.state = positive(k, v, usize::MAX)?,
                 "fuse_hidden" => self.fuse_hidden = positive(k, v, usize::MAX)?,
+                "observe" => {
+                    self.observe = match v {
+                        SettingValue::Word(w) if w == "all" => Observe::All,
+                        SettingValue::Word(w) if w == "decisions" => Observe::Decisions,
+                        _ => return Err(ConfigError::BadValue { key: key.clone(), expected: "`all` or `decisions`", found: show(v) }),
+                    }
+                }
                 "fuse" => {
                     self.fuse = match v {
                         SettingValue::Word(w) if w == "mlp" => Fuse::Mlp,
@@ -254,6 +284,13 @@ impl TrainConfig {
                     SettingValue::Int(x) if *x > 0 => self.validation_sizes = vec![*x as usize],
                     _ => return Err(ConfigError::BadValue { key: key.clone(), expected: "a list of positive sizes", found: show(v) }),
                 },
+                "sampling" => {
+                    self.sampling = match v {
+                        SettingValue::Word(w) if w == "random" => Sampling::Random,
+                        SettingValue::Word(w) if w == "coverage" => Sampling::Coverage,
+                        _ => return Err(ConfigError::BadValue { key: key.clone(), expected: "`random` or `coverage`", found: show(v) }),
+                    }
+                }
                 "curriculum" => {
                     self.curriculum = match v {
                         SettingValue::Word(w) if w == "uniform" => Curriculum::Uniform,

@@ -7,7 +7,7 @@
 //! before training. The cases are the compiler's ([`synth_compiler::cases`]:
 //! a program's arguments and the observed values its decisions read). The
 //! traces are exactly the ones [`super::train`] trains on (the same builder,
-//! [`super::train::training_trace`]). The cases the reference meets are
+//! [`super::sample::TrainingSet`]). The cases the reference meets are
 //! estimated by sampling more reference runs at the same sizes, in rounds
 //! that double the runs seen, until a round finds nothing new (and at least
 //! [`MIN_RUNS_FACTOR`] times the training traces were seen) or a cap is
@@ -15,8 +15,9 @@
 //! last round is reported as not enumerable (its decisions read something
 //! that grows with the input) and left out of the verdict.
 
-use super::config::TrainConfig;
-use super::train::{derive_seed, training_trace};
+use super::config::{NpiConfig, Observe, TrainConfig};
+use super::sample::{Sampling, TrainingSet};
+use super::train::derive_seed;
 use crate::env::TaskError;
 use serde::{Deserialize, Serialize};
 use synth_compiler::{CaseSet, ProgramId, Task, Trace};
@@ -71,20 +72,29 @@ pub struct Coverage {
     /// that hold every case of the settled programs, when at most
     /// [`MAX_RUNS_FACTOR`] times the traces do.
     pub enough: Option<usize>,
+    /// How the training inputs were drawn.
+    #[serde(default)]
+    pub sampling: Sampling,
+    /// With random sampling and cases missing: the fewest leading traces
+    /// that hold them all when picked for coverage instead.
+    #[serde(default)]
+    pub enough_with_coverage: Option<usize>,
 }
 
 /// Counts the decision cases `cfg`'s training traces hold, against those the
-/// reference meets at the same sizes.
-pub fn coverage(task: &Task, cfg: &TrainConfig) -> Result<Coverage, TaskError> {
-    let spec = task.case_spec();
+/// reference meets at the same sizes, for a model of `model` (a model that
+/// observes only what decisions read has fewer cases to see).
+pub fn coverage(task: &Task, model: &NpiConfig, cfg: &TrainConfig) -> Result<Coverage, TaskError> {
+    let spec = task.case_spec_with(model.observe == Observe::All);
     let n = cfg.traces;
     let sizes = &cfg.train_sizes;
     let mut ours = CaseSet::new(spec.clone());
     let mut steps = 0usize;
     // The training traces, kept in order for `enough`.
     let mut train: Vec<Trace> = Vec::with_capacity(n);
-    for i in 0..n {
-        let t = training_trace(task, cfg, i)?;
+    let mut builder = TrainingSet::new(task, model, cfg);
+    for _ in 0..n {
+        let t = builder.next_trace()?;
         ours.add(&t);
         steps += t.steps.len();
         train.push(t);
@@ -135,34 +145,58 @@ pub fn coverage(task: &Task, cfg: &TrainConfig) -> Result<Coverage, TaskError> {
     // The fewest leading traces that cover every settled program's cases.
     let target: usize = out.iter().filter(|c| c.settled).map(|c| c.met).sum();
     let counted: Vec<bool> = (0..programs).map(|p| out.iter().any(|c| c.settled && c.program as usize == p)).collect();
-    let mut prefix = CaseSet::new(spec);
-    let count = |s: &CaseSet| (0..programs).filter(|&p| counted[p]).map(|p| s.len(p as ProgramId)).sum::<usize>();
-    let mut enough = None;
-    for (i, t) in train.iter().enumerate() {
-        prefix.add(t);
-        if count(&prefix) >= target {
-            enough = Some(i + 1);
-            break;
-        }
-    }
+    let goal = Goal { all: &all, counted: &counted, target, cap: (MAX_RUNS_FACTOR * n).max(2048) };
+    let enough = if sizes.is_empty() { None } else { goal.fewest(&train, builder)? };
     drop(train);
-    if enough.is_none() && !sizes.is_empty() {
-        let mut i = n;
-        let mut extra_steps = 0;
-        while i < (MAX_RUNS_FACTOR * n).max(2048) && extra_steps <= MAX_STEPS {
-            let t = training_trace(task, cfg, i)?;
-            extra_steps += t.steps.len();
+    let complete = out.iter().filter(|c| c.settled && c.met > 1).all(|c| c.covered == c.met);
+    let enough_with_coverage = if cfg.sampling == Sampling::Random && !complete && !sizes.is_empty() {
+        let picked = TrainConfig { sampling: Sampling::Coverage, ..cfg.clone() };
+        goal.fewest(&[], TrainingSet::new(task, model, &picked))?
+    } else {
+        None
+    };
+    Ok(Coverage { traces: n, sizes: sizes.clone(), seed: cfg.seed, sampling: cfg.sampling, sampled, programs: out, enough, enough_with_coverage })
+}
+
+/// The cases a training set should hold: the settled programs' cases the
+/// estimate met.
+struct Goal<'a> {
+    all: &'a CaseSet,
+    counted: &'a [bool],
+    target: usize,
+    /// The most traces tried.
+    cap: usize,
+}
+
+impl Goal<'_> {
+    /// The fewest leading traces of the sequence that starts with `first`
+    /// and goes on with `rest` that hold every case, if at most `cap` do
+    /// (and the extra traces stay under [`MAX_STEPS`] steps).
+    fn fewest<E: crate::env::Environment + ?Sized>(&self, first: &[Trace], mut rest: TrainingSet<'_, E>) -> Result<Option<usize>, TaskError> {
+        let mut prefix = CaseSet::new(self.all.spec.clone());
+        let count = |s: &CaseSet| (0..self.counted.len()).filter(|&p| self.counted[p]).map(|p| s.len(p as ProgramId)).sum::<usize>();
+        let mut i = 0;
+        let mut steps = 0;
+        while i < self.cap && steps <= MAX_STEPS {
+            let t;
+            let trace = match first.get(i) {
+                Some(t) => t,
+                None => {
+                    t = rest.next_trace()?;
+                    steps += t.steps.len();
+                    &t
+                }
+            };
             // Only the cases the estimate knows, so that a rare case seen
             // here first does not move the goal.
-            prefix.add_known(&t, &all);
+            prefix.add_known(trace, self.all);
             i += 1;
-            if count(&prefix) >= target {
-                enough = Some(i);
-                break;
+            if count(&prefix) >= self.target {
+                return Ok(Some(i));
             }
         }
+        Ok(None)
     }
-    Ok(Coverage { traces: n, sizes: sizes.clone(), seed: cfg.seed, sampled, programs: out, enough })
 }
 
 impl Coverage {
@@ -220,8 +254,13 @@ impl Coverage {
                 Some(k) => format!("the first {k} traces of seed {} hold every case", self.seed),
                 None => format!("{} traces of seed {} still miss some", (MAX_RUNS_FACTOR * self.traces).max(2048), self.seed),
             };
+            let or = match self.enough_with_coverage {
+                Some(k) => format!(", or set `sampling coverage` to pick each trace for unseen cases (its first {k} traces hold every case)"),
+                None if self.sampling == Sampling::Random => ", or set `sampling coverage` to pick each trace for unseen cases".to_string(),
+                None => String::new(),
+            };
             out.push(format!(
-                "an NPI learns these decisions as a table of the cases it has seen and decides an unseen case wrong at every length: raise `traces` ({fix})"
+                "an NPI learns these decisions as a table of the cases it has seen and decides an unseen case wrong at every length: raise `traces` ({fix}){or}"
             ));
         }
         out

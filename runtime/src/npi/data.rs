@@ -10,7 +10,7 @@ use super::lstm::Packing;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use synth_compiler::{Args, EndConvention, ProgramInfo, Trace, ARG_SLOTS, NO_ARG};
+use synth_compiler::{Args, EndConvention, ProgramId, ProgramInfo, Trace, ARG_SLOTS, NO_ARG};
 
 /// The task-dependent sizes of a model: what a checkpoint must agree on
 /// with the task it is loaded for.
@@ -26,6 +26,10 @@ pub struct ModelShape {
     /// Programs' arities (argument slots they use).
     pub arities: Vec<usize>,
     pub end: EndConvention,
+    /// Per program, the observation features its encoder input keeps
+    /// (`observe: decisions`); `None`: every feature, for every program.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Vec<Vec<bool>>>,
 }
 
 impl ModelShape {
@@ -36,6 +40,7 @@ impl ModelShape {
             programs: programs.iter().map(|p| p.name.clone()).collect(),
             arities: programs.iter().map(|p| p.arity.min(ARG_SLOTS)).collect(),
             end,
+            observed: None,
         }
     }
 
@@ -43,6 +48,17 @@ impl ModelShape {
     pub fn of<E: crate::Environment + ?Sized>(env: &E) -> ModelShape {
         let features = env.obs().features.iter().map(|f| f.classes).collect();
         ModelShape::new(features, env.args().classes, env.programs(), env.end_convention())
+    }
+
+    /// The shape a model of `config` has on `env`: [`ModelShape::of`], with
+    /// each program's observed features when `config` observes only what
+    /// decisions read (every feature where the environment cannot say).
+    pub fn for_model<E: crate::Environment + ?Sized>(env: &E, config: &super::config::NpiConfig) -> ModelShape {
+        let mut shape = ModelShape::of(env);
+        if config.observe == super::config::Observe::Decisions {
+            shape.observed = env.decision_features();
+        }
+        shape
     }
 
     /// Observation features.
@@ -93,13 +109,15 @@ impl ModelShape {
         }
     }
 
-    /// Positions of the ones of a step's input: one per observation feature
-    /// (a value out of range sets no bit) and one per argument slot.
-    pub fn hot(&self, obs: &[u16], args: &Args, out: &mut Vec<usize>) {
+    /// Positions of the ones of a step of `program`'s input: one per
+    /// observation feature the program observes (a value out of range sets
+    /// no bit) and one per argument slot.
+    pub fn hot(&self, program: ProgramId, obs: &[u16], args: &Args, out: &mut Vec<usize>) {
         out.clear();
         let mut base = 0;
-        for (&v, &c) in obs.iter().zip(&self.features) {
-            if v < c {
+        let keep = self.observed.as_ref().and_then(|o| o.get(program as usize));
+        for (f, (&v, &c)) in obs.iter().zip(&self.features).enumerate() {
+            if v < c && keep.is_none_or(|k| k.get(f).copied().unwrap_or(true)) {
                 out.push(base + v as usize);
             }
             base += c as usize;
@@ -221,7 +239,7 @@ impl Dataset {
                 let r = packing.row(t, b);
                 let fr = &self.frames[f];
                 let i = fr.first + t;
-                self.shape.hot(self.obs(i), &fr.args, &mut hot);
+                self.shape.hot(fr.program, self.obs(i), &fr.args, &mut hot);
                 for &j in &hot {
                     input[r * iw + j] = 1.0;
                 }

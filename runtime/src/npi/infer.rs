@@ -100,7 +100,7 @@ impl StepInputs {
 
     /// Adds a row: the frame's program, its observation and arguments.
     pub fn push(&mut self, shape: &ModelShape, program: u16, obs: &[u16], args: &synth_compiler::Args, tmp: &mut Vec<usize>) {
-        shape.hot(obs, args, tmp);
+        shape.hot(program, obs, args, tmp);
         self.hot.extend_from_slice(tmp);
         self.ends.push(self.hot.len());
         self.programs.push(program);
@@ -534,7 +534,7 @@ fn relu(x: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::npi::config::{Fuse, NpiConfig};
+    use crate::npi::config::{Fuse, NpiConfig, Observe};
     use crate::npi::data::{Dataset, ModelShape};
     use rand::{Rng, SeedableRng};
     use synth_compiler::{Call, EndConvention, Frame, ProgramInfo, Step, Trace, NO_ARGS};
@@ -553,7 +553,7 @@ mod tests {
     /// all frames in lockstep.
     fn engine_matches_model_on(cpu: Cpu, fuse: Fuse, hidden: usize) -> Vec<f32> {
         let shape = shape();
-        let cfg = NpiConfig { hidden, layers: 2, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14 };
+        let cfg = NpiConfig { hidden, layers: 2, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14, observe: Observe::All };
         let mut npi = Npi::new(&cfg, &shape, 11).unwrap();
         npi.set_cpu(cpu);
         let mut logits = Vec::new();
@@ -663,7 +663,7 @@ mod tests {
 
     fn split_matches_one_thread_on(cpu: Cpu, fuse: Fuse, hidden: usize) {
         let shape = shape();
-        let cfg = NpiConfig { hidden, layers: 2, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14 };
+        let cfg = NpiConfig { hidden, layers: 2, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14, observe: Observe::All };
         let mut npi = Npi::new(&cfg, &shape, 3).unwrap();
         npi.set_cpu(cpu);
         let engine = Engine::new(&npi).unwrap();

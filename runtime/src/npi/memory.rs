@@ -13,7 +13,7 @@
 
 use super::config::{Fuse, NpiConfig, TrainConfig};
 use super::data::{FrameData, ModelShape, Target};
-use super::train::training_trace;
+use super::sample::TrainingSet;
 use crate::env::{Environment, TaskError};
 use synth_compiler::{Frame, Step, ARG_SLOTS};
 
@@ -166,8 +166,9 @@ pub fn training<E: Environment + ?Sized>(env: &E, config: &NpiConfig, cfg: &Trai
     let sizes = cfg.train_sizes.len();
     let mut data = 0.0;
     let mut longest = 1usize;
+    let mut builder = TrainingSet::new(env, config, cfg);
     for j in 0..sizes.min(cfg.traces) {
-        let trace = training_trace(env, cfg, j)?;
+        let trace = builder.next_trace()?;
         // Traces spread round-robin over the sizes: `count` of them at size j.
         let count = (cfg.traces / sizes + usize::from(j < cfg.traces % sizes)) as f64;
         let steps = trace.steps.len() as f64;
@@ -227,6 +228,7 @@ pub fn inference(config: &NpiConfig, shape: &ModelShape, runs: usize) -> Footpri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::npi::config::Observe;
     use crate::npi::model::Npi;
     use synth_compiler::{EndConvention, ProgramInfo};
 
@@ -243,7 +245,7 @@ mod tests {
     fn parameters_match_the_model() {
         for fuse in [Fuse::Mlp, Fuse::Concat] {
             for layers in [1, 3] {
-                let cfg = NpiConfig { hidden: 20, layers, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14 };
+                let cfg = NpiConfig { hidden: 20, layers, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14, observe: Observe::All };
                 let npi = Npi::new(&cfg, &shape(), 1).unwrap();
                 let real: usize = npi.varmap.all_vars().iter().map(|v| v.elem_count()).sum();
                 assert_eq!(parameters(&cfg, &shape()), real as f64, "{fuse:?}, {layers} layers");

@@ -3,6 +3,7 @@
 //! Code map:
 //! - [`config`]: [`NpiConfig`] (sizes) and [`TrainConfig`], from `learn` settings.
 //! - [`coverage`]: which decision cases the training traces hold, before training.
+//! - [`sample`]: the training inputs, random or picked for coverage.
 //! - [`data`]: traces cut into frames, frames packed into batches.
 //! - [`diagnose`]: the first wrong decision of a failed run.
 //! - [`lstm`]: the core LSTM as one fused candle op with hand-written BPTT.
@@ -25,10 +26,11 @@ pub mod infer;
 pub mod lstm;
 pub mod memory;
 pub mod model;
+pub mod sample;
 pub mod train;
 
 pub use checkpoint::{Checkpoint, CheckpointMeta, LoadError, SizeScore};
-pub use config::{settings, ConfigError, Curriculum, Fuse, NpiConfig, TrainConfig};
+pub use config::{settings, ConfigError, Curriculum, Fuse, NpiConfig, Observe, TrainConfig};
 pub use coverage::{coverage, Coverage, ProgramCoverage};
 pub use data::{Batch, Dataset, ModelShape};
 pub use diagnose::{first_divergence, Decided, Divergence};
@@ -37,4 +39,5 @@ pub use exec::{run, run_batch, Failure, Job, Limits, RunOutcome};
 pub use infer::{Engine, SplitCore};
 pub use memory::{Footprint, MemoryError};
 pub use model::Npi;
+pub use sample::{Sampling, TrainingSet};
 pub use train::{resume, resume_checked, train, train_model, Control, Hooks, Resumable, NoHooks, StepReport, StopReason, TrainError, TrainHooks, TrainOutcome, ValidationReport};

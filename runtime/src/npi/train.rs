@@ -29,6 +29,7 @@ use super::diagnose::{first_divergence, Divergence};
 use super::exec::{run_batch, Job, Limits, RunOutcome};
 use super::infer::Engine;
 use super::model::{Npi, Scores};
+use super::sample::TrainingSet;
 use crate::env::{Environment, TaskError};
 use crate::optim::Adam;
 use candle_core::Device;
@@ -125,29 +126,17 @@ pub fn derive_seed(seed: u64, stream: u64, i: u64) -> u64 {
     z
 }
 
-const STREAM_TRACES: u64 = 1;
 const STREAM_VALIDATION: u64 = 2;
 const STREAM_INIT: u64 = 3;
 const STREAM_SAMPLER: u64 = 4;
 
-/// The training traces of `cfg`: traces `0..cfg.traces` of
-/// [`training_trace`].
-pub fn training_traces<E: Environment + ?Sized>(env: &E, cfg: &TrainConfig) -> Result<Vec<synth_compiler::Trace>, TaskError> {
+/// The training traces of `cfg` for a model of `model`: the first
+/// `cfg.traces` of their [`TrainingSet`].
+pub fn training_traces<E: Environment + ?Sized>(env: &E, model: &NpiConfig, cfg: &TrainConfig) -> Result<Vec<synth_compiler::Trace>, TaskError> {
     if cfg.train_sizes.is_empty() {
         return Ok(Vec::new());
     }
-    (0..cfg.traces).map(|i| training_trace(env, cfg, i)).collect()
-}
-
-/// Training trace `i` of `cfg`: size `train_sizes[i % len]`, a seed derived
-/// from `cfg.seed` and `i`. Trace `i` does not depend on `cfg.traces`, so
-/// more traces extend a training set without changing it.
-pub fn training_trace<E: Environment + ?Sized>(env: &E, cfg: &TrainConfig, i: usize) -> Result<synth_compiler::Trace, TaskError> {
-    let sizes = &cfg.train_sizes;
-    if sizes.is_empty() {
-        return Err(TaskError::new("no training sizes"));
-    }
-    env.trace(sizes[i % sizes.len()], derive_seed(cfg.seed, STREAM_TRACES, i as u64))
+    TrainingSet::new(env, model, cfg).take(cfg.traces)
 }
 
 /// Trains a fresh model on `env`'s traces.
@@ -156,7 +145,7 @@ where
     E: Environment,
     E::Instance: Send,
 {
-    let npi = Npi::new(model, &ModelShape::of(env), derive_seed(cfg.seed, STREAM_INIT, 0))?;
+    let npi = Npi::new(model, &ModelShape::for_model(env, model), derive_seed(cfg.seed, STREAM_INIT, 0))?;
     train_model(env, npi, cfg, hooks)
 }
 
@@ -227,7 +216,7 @@ where
     let threads = cfg.threads();
     npi.set_threads(threads);
     let dev = Device::Cpu;
-    let traces = training_traces(env, cfg)?;
+    let traces = training_traces(env, &npi.config, cfg)?;
     let data = Dataset::from_traces(&npi.shape, &traces);
     if data.frames.is_empty() {
         return Err(TrainError::NoData);
