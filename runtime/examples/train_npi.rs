@@ -150,7 +150,7 @@ fn main() -> anyhow::Result<()> {
     println!("task {} | model {model:?}", task.name);
     println!("train {cfg:?}");
     {
-        let traces = npi::train::training_traces(&task, &cfg)?;
+        let traces = npi::train::training_traces(&task, &model, &cfg)?;
         let frames: usize = traces.iter().map(|t| t.frames.len()).sum();
         let steps: usize = traces.iter().map(|t| t.steps.len()).sum();
         let longest = traces.iter().flat_map(|t| t.frames.iter().map(|f| f.len)).max().unwrap_or(0);
