@@ -300,52 +300,51 @@ impl CaseSet {
         CaseSet { spec, sets, buf: Vec::new() }
     }
 
+    /// Calls `f(sets, program, case)` for the case of every step of
+    /// `trace`.
+    fn each_case(&mut self, trace: &Trace, mut f: impl FnMut(&mut [HashSet<Box<[u16]>>], usize, &[u16])) {
+        let CaseSet { spec, sets, buf } = self;
+        for frame in &trace.frames {
+            let p = frame.program as usize;
+            let Some(pc) = spec.programs.get(p) else { continue };
+            for i in frame.step_range() {
+                pc.case_of(&frame.args, trace.obs(i), buf);
+                f(sets, p, buf);
+            }
+        }
+    }
+
     /// Adds every step of `trace`; returns how many cases were new.
     pub fn add(&mut self, trace: &Trace) -> usize {
         let mut new = 0;
-        for frame in &trace.frames {
-            let p = frame.program as usize;
-            let Some(spec) = self.spec.programs.get(p) else { continue };
-            for i in frame.step_range() {
-                spec.case_of(&frame.args, trace.obs(i), &mut self.buf);
-                if !self.sets[p].contains(self.buf.as_slice()) {
-                    self.sets[p].insert(self.buf.clone().into_boxed_slice());
-                    new += 1;
-                }
+        self.each_case(trace, |sets, p, case| {
+            if !sets[p].contains(case) {
+                sets[p].insert(case.into());
+                new += 1;
             }
-        }
+        });
         new
     }
 
     /// How many distinct cases of `trace` the set lacks, leaving the set
     /// as it is.
     pub fn count_new(&mut self, trace: &Trace) -> usize {
-        let mut fresh: HashSet<(ProgramId, Box<[u16]>)> = HashSet::new();
-        for frame in &trace.frames {
-            let p = frame.program as usize;
-            let Some(spec) = self.spec.programs.get(p) else { continue };
-            for i in frame.step_range() {
-                spec.case_of(&frame.args, trace.obs(i), &mut self.buf);
-                if !self.sets[p].contains(self.buf.as_slice()) {
-                    fresh.insert((frame.program, self.buf.clone().into_boxed_slice()));
-                }
+        let mut fresh: HashSet<(usize, Box<[u16]>)> = HashSet::new();
+        self.each_case(trace, |sets, p, case| {
+            if !sets[p].contains(case) {
+                fresh.insert((p, case.into()));
             }
-        }
+        });
         fresh.len()
     }
 
     /// Adds the cases of `trace` that `known` holds.
     pub fn add_known(&mut self, trace: &Trace, known: &CaseSet) {
-        for frame in &trace.frames {
-            let p = frame.program as usize;
-            let Some(spec) = self.spec.programs.get(p) else { continue };
-            for i in frame.step_range() {
-                spec.case_of(&frame.args, trace.obs(i), &mut self.buf);
-                if known.contains(frame.program, &self.buf) && !self.sets[p].contains(self.buf.as_slice()) {
-                    self.sets[p].insert(self.buf.clone().into_boxed_slice());
-                }
+        self.each_case(trace, |sets, p, case| {
+            if known.contains(p as ProgramId, case) && !sets[p].contains(case) {
+                sets[p].insert(case.into());
             }
-        }
+        });
     }
 
     /// Distinct cases of `program`.
