@@ -50,8 +50,7 @@ pub trait Environment {
     /// need it. With `edges`, the cases of a learner that sees the whole
     /// observation ([`synth_compiler::Task::case_spec`]); without, of one
     /// that sees only [`Environment::decision_features`].
-    fn case_spec(&self, edges: bool) -> Option<synth_compiler::CaseSpec> {
-        let _ = edges;
+    fn case_spec(&self, _edges: bool) -> Option<synth_compiler::CaseSpec> {
         None
     }
     /// Per program, whether each observation feature is one its decisions

@@ -17,7 +17,7 @@
 
 use super::config::{NpiConfig, Observe, TrainConfig};
 use super::sample::{Sampling, TrainingSet};
-use super::train::derive_seed;
+use super::train::{derive_seed, STREAM_COVERAGE};
 use crate::env::TaskError;
 use serde::{Deserialize, Serialize};
 use synth_compiler::{CaseSet, ProgramId, Task, Trace};
@@ -30,8 +30,6 @@ pub const MAX_RUNS_FACTOR: usize = 16;
 /// Stop sampling past this many reference steps (a task whose runs are long
 /// gets fewer rounds).
 pub const MAX_STEPS: usize = 5_000_000;
-
-const STREAM_COVERAGE: u64 = 5;
 
 /// One program's coverage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -148,14 +146,12 @@ pub fn coverage(task: &Task, model: &NpiConfig, cfg: &TrainConfig) -> Result<Cov
     let goal = Goal { all: &all, counted: &counted, target, cap: (MAX_RUNS_FACTOR * n).max(2048) };
     let enough = if sizes.is_empty() { None } else { goal.fewest(&train, builder)? };
     drop(train);
-    let complete = out.iter().filter(|c| c.settled && c.met > 1).all(|c| c.covered == c.met);
-    let enough_with_coverage = if cfg.sampling == Sampling::Random && !complete && !sizes.is_empty() {
+    let mut report = Coverage { traces: n, sizes: sizes.clone(), seed: cfg.seed, sampling: cfg.sampling, sampled, programs: out, enough, enough_with_coverage: None };
+    if cfg.sampling == Sampling::Random && !report.complete() && !sizes.is_empty() {
         let picked = TrainConfig { sampling: Sampling::Coverage, ..cfg.clone() };
-        goal.fewest(&[], TrainingSet::new(task, model, &picked))?
-    } else {
-        None
-    };
-    Ok(Coverage { traces: n, sizes: sizes.clone(), seed: cfg.seed, sampling: cfg.sampling, sampled, programs: out, enough, enough_with_coverage })
+        report.enough_with_coverage = goal.fewest(&[], TrainingSet::new(task, model, &picked))?;
+    }
+    Ok(report)
 }
 
 /// The cases a training set should hold: the settled programs' cases the

@@ -14,7 +14,7 @@
 //! more traces extend a training set without changing its start.
 
 use super::config::{NpiConfig, Observe, TrainConfig};
-use super::train::derive_seed;
+use super::train::{derive_seed, STREAM_CANDIDATES, STREAM_TRACES};
 use crate::env::{Environment, TaskError};
 use serde::{Deserialize, Serialize};
 use synth_compiler::{CaseSet, Trace};
@@ -34,9 +34,6 @@ pub enum Sampling {
 pub const CANDIDATES: usize = 64;
 /// Slots in a row with no new case after which the search stops.
 pub const STALE: usize = 64;
-
-pub(crate) const STREAM_TRACES: u64 = 1;
-const STREAM_CANDIDATES: u64 = 6;
 
 /// The training traces of a config, one at a time, in order.
 pub struct TrainingSet<'a, E: ?Sized> {

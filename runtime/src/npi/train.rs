@@ -126,9 +126,13 @@ pub fn derive_seed(seed: u64, stream: u64, i: u64) -> u64 {
     z
 }
 
+// Every stream of `derive_seed` in one place, so that no two share an id.
+pub(super) const STREAM_TRACES: u64 = 1;
 const STREAM_VALIDATION: u64 = 2;
 const STREAM_INIT: u64 = 3;
 const STREAM_SAMPLER: u64 = 4;
+pub(super) const STREAM_COVERAGE: u64 = 5;
+pub(super) const STREAM_CANDIDATES: u64 = 6;
 
 /// The training traces of `cfg` for a model of `model`: the first
 /// `cfg.traces` of their [`TrainingSet`].
