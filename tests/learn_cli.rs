@@ -229,3 +229,73 @@ fn too_few_traces_are_reported_and_a_stalled_run_stops() {
     assert!(out.join("model.safetensors").is_file());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// stdlib's reverse with the tiny task's learn block, written into `dir`.
+fn tiny_reverse(dir: &Path) -> std::path::PathBuf {
+    let inc = std::fs::read_to_string(common::tiny_task(dir, 10, 4)).unwrap();
+    let learn = inc.split("learn npi").nth(1).unwrap();
+    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("stdlib/reverse.npl")).unwrap();
+    let path = dir.join("reverse.npl");
+    std::fs::write(&path, format!("{}learn npi{learn}", src.split("learn npi").next().unwrap())).unwrap();
+    path
+}
+
+#[test]
+fn one_model_for_several_tasks_and_new_programs_on_its_frozen_core() {
+    let dir = scratch("suite");
+    let inc = common::tiny_task(&dir, 10, 4);
+    let rev = tiny_reverse(&dir);
+    let (inc, rev) = (inc.to_str().unwrap(), rev.to_str().unwrap());
+    let out = dir.join("multi");
+    let out_s = out.to_str().unwrap();
+    let o = synth(&["learn", inc, rev, "--out", out_s, "--steps", "30", "--count", "4", "--quiet", "--threads", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("training one npi on `increment`, `reverse`"), "{}", stderr(&o));
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    let tasks: Vec<&str> = meta["suite"]["tasks"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(tasks, ["increment", "reverse"]);
+    let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("eval.json")).unwrap()).unwrap();
+    assert_eq!(eval["reverse"]["results"][0]["count"], 4);
+
+    // Each task reads the model as its own; another task is refused by name.
+    let eval_inc = |model: &str| {
+        let o = synth(&["eval", inc, "--model", model, "--sizes", "3,5", "--count", "4", "--json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        o.stdout
+    };
+    let before = eval_inc(out_s);
+    let o = synth(&["run", rev, "--model", out_s, "--size", "3", "--seed", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(common::stdout(&o).contains("REVERSE()"));
+    let o = synth(&["eval", "add", "--model", out_s, "--sizes", "3"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("the model was trained on `increment`, `reverse`, not on `add`"), "{}", stderr(&o));
+
+    // MAX on the frozen model: the old tasks' weights and results stay.
+    let frozen = dir.join("max");
+    let frozen_s = frozen.to_str().unwrap();
+    let o = synth(&["learn", "max", "--from", out_s, "--freeze", "core", "--out", frozen_s, "--steps", "10", "--traces", "8", "--count", "1", "--quiet", "--threads", "1", "--set", "validation_sizes=3", "--set", "validation_count=2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("training only MAX, RJMP"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the old tasks' weights are the same bits"), "{}", stderr(&o));
+    assert_eq!(eval_inc(frozen_s), before);
+
+    // Refusals, each with what to do instead.
+    let refused = |args: &[&str], says: &str| {
+        let o = synth(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    };
+    refused(&["learn", "max", "--from", out_s, "--freeze", "core", "--out", frozen_s, "--steps", "1"], "already holds a trained model");
+    refused(&["learn", inc, "--from", out_s, "--freeze", "core", "--out", dir.join("x").to_str().unwrap()], "is in `");
+    refused(&["learn", inc, rev, "--out", out_s, "--resume"], "--from DIR");
+    refused(&["learn", inc, "nram_copy", "--out", dir.join("y").to_str().unwrap()], "a model of several tasks is an NPI");
+    let single = dir.join("single");
+    let o = synth(&["learn", inc, "--out", single.to_str().unwrap(), "--steps", "2", "--count", "1", "--quiet", "--threads", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    refused(&["learn", rev, "--from", single.to_str().unwrap(), "--out", dir.join("z").to_str().unwrap()], "holds a model of one task");
+    refused(&["learn", rev, "--from", out_s, "--out", out_s, "--force"], "--out must differ from --from");
+    let o = synth(&["learn", rev, "--freeze", "core"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -20,6 +20,15 @@ pub struct Task {
     pub source_hash: String,
     /// Index = [`ProgramId`]; `programs[0]` is `ACT`.
     pub programs: Vec<ProgramInfo>,
+    /// Per program, a hash of its definition: the world's text and the text
+    /// of every program it reaches, comments and layout aside
+    /// ([`ACT_DEFINITION`](crate::ACT_DEFINITION) for `ACT`). Programs of two
+    /// tasks with the same definition behave the same, so a model trained
+    /// on several tasks keeps one program for both.
+    pub definitions: Vec<String>,
+    /// A hash of the `world` item's text: tasks with the same world share an
+    /// encoder in a model trained on several.
+    pub world_definition: String,
     pub entry: ProgramId,
     /// Pointer names; an `ACT` pointer argument indexes this.
     pub pointers: Vec<String>,

@@ -127,10 +127,13 @@ pub fn compile_file(file: &ast::File, src: &str, stem: &str) -> Result<Compiled,
     let mut warnings = diags;
     warnings.extend(lint::lint(&ops, &calls, c.world));
     let programs = program_infos(&c.module, &calls);
+    let (definitions, world_definition) = definitions(file, src, &programs, &calls);
     let task = Task {
         name: c.name,
         source_hash: sha256_hex(&fingerprint(file, src)),
         programs,
+        definitions,
+        world_definition,
         entry: c.module.entry,
         pointers: c.pointers,
         actions: c.actions,
@@ -160,6 +163,8 @@ fn compile_table(file: &ast::File, src: &str, stem: &str) -> Result<Compiled, Ve
         name: c.name,
         source_hash: sha256_hex(&fingerprint(file, src)),
         programs: vec![ProgramInfo { name: "ACT".into(), arity: 3, level: 0, recursive: false }],
+        definitions: vec![ACT_DEFINITION.into()],
+        world_definition: sha256_hex(&world_text(file, src)),
         entry: ACT,
         pointers: Vec::new(),
         actions: Vec::new(),
@@ -218,34 +223,89 @@ fn fingerprint(file: &ast::File, src: &str) -> String {
         if matches!(item.kind, ast::ItemKind::Learn(_)) {
             continue;
         }
-        let text = src.get(item.span.start as usize..item.span.end as usize).unwrap_or("");
-        let mut in_string = false;
-        let mut chars = text.chars().peekable();
-        let mut code = String::new();
-        while let Some(c) = chars.next() {
-            if in_string {
-                code.push(c);
-                match c {
-                    '\\' => code.extend(chars.next()),
-                    '"' => in_string = false,
-                    _ => {}
-                }
-            } else if c == '/' && chars.peek() == Some(&'/') {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        code.push('\n');
-                        break;
-                    }
-                }
-            } else {
-                in_string = c == '"';
-                code.push(c);
-            }
-        }
-        out.push_str(&code.split_whitespace().collect::<Vec<_>>().join(" "));
+        out.push_str(&normalized(item, src));
         out.push('\n');
     }
     out
+}
+
+/// An item's source text without comments, each run of whitespace made one
+/// space.
+fn normalized(item: &ast::Item, src: &str) -> String {
+    let text = src.get(item.span.start as usize..item.span.end as usize).unwrap_or("");
+    let mut in_string = false;
+    let mut chars = text.chars().peekable();
+    let mut code = String::new();
+    while let Some(c) = chars.next() {
+        if in_string {
+            code.push(c);
+            match c {
+                '\\' => code.extend(chars.next()),
+                '"' => in_string = false,
+                _ => {}
+            }
+        } else if c == '/' && chars.peek() == Some(&'/') {
+            for c in chars.by_ref() {
+                if c == '\n' {
+                    code.push('\n');
+                    break;
+                }
+            }
+        } else {
+            in_string = c == '"';
+            code.push(c);
+        }
+    }
+    code.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The definition of `ACT`: the same in every task, as in the NPI paper,
+/// where every domain's primitive actions go through one program.
+pub const ACT_DEFINITION: &str = "ACT";
+
+/// The `world` item's normalized text.
+fn world_text(file: &ast::File, src: &str) -> String {
+    file.items.iter().filter(|i| matches!(i.kind, ast::ItemKind::World(_))).map(|i| normalized(i, src)).collect::<Vec<_>>().join("\n")
+}
+
+/// Per program, a hash of what it does: the world it acts in and the text
+/// of every program it reaches (itself included), by name. Two tasks whose
+/// programs have the same definition run them the same way, so a model
+/// trained on several tasks keeps one program for both
+/// ([`Task::definitions`]). Also the world's own hash.
+fn definitions(file: &ast::File, src: &str, programs: &[ProgramInfo], calls: &callgraph::CallGraph) -> (Vec<String>, String) {
+    let world = world_text(file, src);
+    let texts: std::collections::BTreeMap<&str, String> = file
+        .items
+        .iter()
+        .filter_map(|i| match &i.kind {
+            ast::ItemKind::Program(p) => Some((p.name.name.as_str(), normalized(i, src))),
+            _ => None,
+        })
+        .collect();
+    let mut out = vec![ACT_DEFINITION.to_string()];
+    for p in programs.iter().skip(1) {
+        // Everything `p` reaches, sorted by name so the order of the file's
+        // items does not matter.
+        let mut reached = std::collections::BTreeSet::from([p.name.as_str()]);
+        let mut todo = vec![p.name.as_str()];
+        while let Some(n) = todo.pop() {
+            for (callee, _) in calls.callees(n) {
+                if let callgraph::CallNode::Program { name, .. } = callee {
+                    if reached.insert(name.as_str()) {
+                        todo.push(name.as_str());
+                    }
+                }
+            }
+        }
+        let mut text = format!("world {world}\nroot {}\n", p.name);
+        for n in reached {
+            text.push_str(texts.get(n).map_or("", |t| t.as_str()));
+            text.push('\n');
+        }
+        out.push(sha256_hex(&text));
+    }
+    (out, sha256_hex(&world))
 }
 
 fn sha256_hex(src: &str) -> String {

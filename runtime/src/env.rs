@@ -59,6 +59,19 @@ pub trait Environment {
     fn decision_features(&self) -> Option<Vec<Vec<bool>>> {
         None
     }
+    /// Per program, what it is, for a model trained on several tasks:
+    /// programs of two tasks with the same definition are one program of
+    /// the model (a compiled task hashes the world and the program's text,
+    /// [`synth_compiler::Task::definitions`]). By default, the name: the
+    /// same name is the same program.
+    fn definitions(&self) -> Vec<String> {
+        self.programs().iter().map(|p| if p.name == "ACT" { synth_compiler::ACT_DEFINITION.to_string() } else { p.name.clone() }).collect()
+    }
+    /// What the task's world is: tasks with the same one share an encoder
+    /// in a model trained on several. By default, the task's name.
+    fn world_definition(&self) -> String {
+        self.name().to_string()
+    }
 }
 
 /// One input being worked on.
@@ -116,6 +129,12 @@ impl Environment for synth_compiler::Task {
     }
     fn decision_features(&self) -> Option<Vec<Vec<bool>>> {
         Some(synth_compiler::Task::decision_features(self))
+    }
+    fn definitions(&self) -> Vec<String> {
+        self.definitions.clone()
+    }
+    fn world_definition(&self) -> String {
+        self.world_definition.clone()
     }
 }
 

@@ -25,19 +25,33 @@ pub fn loss(losses: &[(f64, f64)]) -> String {
 /// Closed-loop exact match per validation size and teacher-forced frame
 /// accuracy, against the step (`offset` steps were taken before these).
 pub fn validation(validations: &[ValidationReport], offset: u64) -> String {
-    let mut sizes: Vec<usize> = validations.iter().flat_map(|v| v.scores.iter().map(|s| s.size)).collect();
-    sizes.sort_unstable();
-    sizes.dedup();
-    let names: Vec<String> = sizes.iter().map(|s| format!("closed loop, n={s}")).collect();
-    let mut series: Vec<Series> = sizes
+    // One line per size, or per task and size for a model of several tasks,
+    // in the order they first appear.
+    let mut keys: Vec<(Option<String>, usize)> = Vec::new();
+    for s in validations.iter().flat_map(|v| &v.scores) {
+        if !keys.iter().any(|(t, n)| *t == s.task && *n == s.size) {
+            keys.push((s.task.clone(), s.size));
+        }
+    }
+    if keys.iter().all(|(t, _)| t.is_none()) {
+        keys.sort_by_key(|k| k.1);
+    }
+    let names: Vec<String> = keys
+        .iter()
+        .map(|(t, n)| match t {
+            Some(t) => format!("{t}, n={n}"),
+            None => format!("closed loop, n={n}"),
+        })
+        .collect();
+    let mut series: Vec<Series> = keys
         .iter()
         .zip(&names)
-        .map(|(&size, name)| Series {
+        .map(|((task, size), name)| Series {
             name,
             points: validations
                 .iter()
                 .filter_map(|v| {
-                    v.scores.iter().find(|s| s.size == size).map(|s| ((v.step + offset) as f64, s.exact as f64 / s.count.max(1) as f64))
+                    v.scores.iter().find(|s| s.size == *size && s.task == *task).map(|s| ((v.step + offset) as f64, s.exact as f64 / s.count.max(1) as f64))
                 })
                 .collect(),
         })

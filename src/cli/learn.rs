@@ -25,6 +25,19 @@ use synth_runtime::npi::{self, Engine, Resumable, StopReason};
 pub struct LearnArgs {
     #[command(flatten)]
     task: TaskArg,
+    /// More tasks for one NPI to learn beside the first (`synth learn add
+    /// bubblesort`): one core, one program memory, an encoder per world.
+    #[arg(value_name = "MORE_TASKS")]
+    more: Vec<String>,
+    /// Add the tasks to the NPI model of several tasks in this run
+    /// directory (its weights are copied; --out names the new run).
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    from: Option<PathBuf>,
+    /// With --from: train only the new tasks' new programs (and the
+    /// encoders of new worlds); every other weight stays as it was, so the
+    /// model's old tasks cannot change. `core` is the only value.
+    #[arg(long, value_name = "WHAT", requires = "from")]
+    freeze: Option<Freeze>,
     /// The learner (default: the `learn` block's).
     #[arg(long)]
     learner: Option<String>,
@@ -63,7 +76,17 @@ pub struct LearnArgs {
     set: Vec<String>,
 }
 
+/// What `--freeze` keeps as it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Freeze {
+    /// Every weight the model already has.
+    Core,
+}
+
 pub fn run(a: LearnArgs) -> Result<(), Failure> {
+    if !a.more.is_empty() || a.from.is_some() {
+        return super::suite::learn(a.suite_request());
+    }
     let source = load(&a.task)?;
     let task = compile(&source)?;
     let learner = a.learner.clone().unwrap_or_else(|| task.learn.learner.clone());
@@ -245,4 +268,26 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
     println!("{}", table(&report));
     eprintln!("evaluated in {eval_seconds:.1} s; plots and metrics in {}", dir.path.display());
     Ok(())
+}
+
+impl LearnArgs {
+    fn suite_request(&self) -> super::suite::SuiteRequest<'_> {
+        super::suite::SuiteRequest {
+            tasks: std::iter::once(self.task.task.clone()).chain(self.more.iter().cloned()).collect(),
+            from: self.from.as_deref(),
+            freeze: self.freeze.is_some(),
+            set: &self.set,
+            seed: self.seed,
+            steps: self.steps,
+            traces: self.traces,
+            threads: self.threads,
+            time: self.time,
+            out: self.out.as_deref(),
+            force: self.force,
+            resume: self.resume,
+            count: self.count,
+            quiet: self.quiet,
+            learner: self.learner.as_deref(),
+        }
+    }
 }

@@ -30,6 +30,7 @@ mod progress;
 mod rundir;
 mod run;
 mod settings;
+mod suite;
 mod task;
 mod trace;
 

@@ -35,12 +35,24 @@ pub fn refusal(dir: &RunDir, e: &LoadError) -> Failure {
 /// The checkpoint in `dir` (without its optimiser state), its metadata
 /// checked against `task`.
 pub fn load_checkpoint(task: &Task, dir: &RunDir) -> Result<Checkpoint, Failure> {
+    if dir.is_suite()? {
+        // A model of several tasks: this task's part of it, as a model of
+        // its own.
+        return dir.load_suite()?.task(task).map_err(|e| refusal(dir, &e));
+    }
     checked(task, dir, dir.load()?)
 }
 
 /// The checkpoint in `dir` with its optimiser state, its metadata checked
 /// against `task`, for `learn --resume`.
 pub fn load_resumable(task: &Task, dir: &RunDir) -> Result<Checkpoint, Failure> {
+    if dir.is_suite()? {
+        return Err(Failure::Task(anyhow!(
+            "`{}` holds a model of several tasks; train it further with `synth learn TASK... --from {}` (and another --out)",
+            dir.path.display(),
+            dir.path.display()
+        )));
+    }
     checked(task, dir, dir.load_with_optimizer()?)
 }
 

@@ -162,7 +162,7 @@ fn validations() -> Vec<ValidationReport> {
     (1..=20)
         .map(|i| ValidationReport {
             step: 100 * i,
-            scores: [4, 10, 20].iter().map(|&size| SizeScore { size, count: 32, exact: (32 * i as usize / 20).saturating_sub(size / 4) }).collect(),
+            scores: [4, 10, 20].iter().map(|&size| SizeScore { size, count: 32, exact: (32 * i as usize / 20).saturating_sub(size / 4), task: None }).collect(),
             loss: 1.0 / i as f64,
             frame_accuracy: 1.0 - 1.0 / (i as f64 + 1.0),
             improved: i % 3 == 0,

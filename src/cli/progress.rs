@@ -10,7 +10,7 @@ use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use synth_runtime::npi::{Checkpoint, Control, Hooks, StepReport, ValidationReport};
+use synth_runtime::npi::{Checkpoint, Control, Hooks, StepReport, SuiteCheckpoint, ValidationReport};
 
 /// Why the hooks stopped training, when they did.
 pub const INTERRUPTED: &str = "interrupted";
@@ -63,7 +63,28 @@ pub fn stop_reason(start: Instant, budget: Option<u64>, interrupted: &AtomicBool
     budget.filter(|&b| start.elapsed().as_secs() >= b).map(|_| TIME_BUDGET)
 }
 
-impl Hooks<StepReport, ValidationReport, Checkpoint> for CliHooks<'_> {
+/// A best checkpoint the hooks save as soon as it is found: one task's, or
+/// a model of several tasks.
+pub trait SaveBest {
+    /// Saves it in `dir`, its step counted from `offset`.
+    fn save_best(&self, dir: &RunDir, offset: u64) -> Result<(), RunDirError>;
+}
+
+impl SaveBest for Checkpoint {
+    fn save_best(&self, dir: &RunDir, offset: u64) -> Result<(), RunDirError> {
+        let mut ckpt = self.clone();
+        ckpt.meta.step += offset;
+        dir.save(&ckpt)
+    }
+}
+
+impl SaveBest for SuiteCheckpoint {
+    fn save_best(&self, dir: &RunDir, _offset: u64) -> Result<(), RunDirError> {
+        dir.save_parts(&self.meta, &self.weights, None)
+    }
+}
+
+impl<C: SaveBest> Hooks<StepReport, ValidationReport, C> for CliHooks<'_> {
     fn on_step(&mut self, r: &StepReport) -> Control {
         let step = r.step + self.offset;
         self.bar.set_position(r.step);
@@ -88,9 +109,16 @@ impl Hooks<StepReport, ValidationReport, Checkpoint> for CliHooks<'_> {
         }
     }
 
-    fn on_validation(&mut self, r: &ValidationReport, best: &Checkpoint) -> Control {
+    fn on_validation(&mut self, r: &ValidationReport, best: &C) -> Control {
         let step = r.step + self.offset;
-        let scores: Vec<String> = r.scores.iter().map(|s| format!("n={}: {}/{}", s.size, s.exact, s.count)).collect();
+        let scores: Vec<String> = r
+            .scores
+            .iter()
+            .map(|s| match &s.task {
+                Some(t) => format!("{t} n={}: {}/{}", s.size, s.exact, s.count),
+                None => format!("n={}: {}/{}", s.size, s.exact, s.count),
+            })
+            .collect();
         let text = format!(
             "{:>7.1}s  step {step:>6}  loss {:.4}  frames right {:.3}  closed loop {}{}",
             self.start.elapsed().as_secs_f64(),
@@ -110,9 +138,7 @@ impl Hooks<StepReport, ValidationReport, Checkpoint> for CliHooks<'_> {
         line["seconds"] = json!(self.start.elapsed().as_secs_f64());
         let mut result = self.dir.log(&json!({"validation": line}));
         if r.improved && result.is_ok() {
-            let mut ckpt = best.clone();
-            ckpt.meta.step += self.offset;
-            result = self.dir.save(&ckpt);
+            result = best.save_best(self.dir, self.offset);
         }
         self.validations.push(r.clone());
         match result {

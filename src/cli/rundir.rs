@@ -19,7 +19,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use synth_runtime::npi::{Checkpoint, CheckpointMeta};
+use synth_runtime::npi::{Checkpoint, CheckpointMeta, SuiteCheckpoint};
 
 pub const WEIGHTS: &str = "model.safetensors";
 pub const META: &str = "model.json";
@@ -120,6 +120,23 @@ impl RunDir {
         }
         let l: Learner = serde_json::from_slice(&read(&meta_path)?).map_err(|err| RunDirError::BadMeta { path: meta_path.display().to_string(), err })?;
         Ok(l.learner)
+    }
+
+    /// Whether the checkpoint here is an NPI model of several tasks
+    /// (`model.json` has a `suite`).
+    pub fn is_suite(&self) -> Result<bool, RunDirError> {
+        let meta_path = self.file(META);
+        if !meta_path.is_file() {
+            return Err(RunDirError::NoModel { path: self.path.display().to_string() });
+        }
+        let v: serde_json::Value = serde_json::from_slice(&read(&meta_path)?).map_err(|err| RunDirError::BadMeta { path: meta_path.display().to_string(), err })?;
+        Ok(v.get("suite").is_some())
+    }
+
+    /// The model of several tasks here.
+    pub fn load_suite(&self) -> Result<SuiteCheckpoint, RunDirError> {
+        let (meta, weights) = self.load_parts()?;
+        Ok(SuiteCheckpoint { meta, weights })
     }
 
     /// The controller of the NRAM checkpoint here (`model.json`'s

@@ -28,6 +28,9 @@ pub struct SizeScore {
     pub size: usize,
     pub count: usize,
     pub exact: usize,
+    /// The task, in a model trained on several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
 }
 
 /// What a checkpoint's weights are and what they were trained on.
@@ -69,6 +72,8 @@ pub enum LoadError {
     Format { found: u32 },
     #[error("the checkpoint is for the {found} learner, not npi")]
     Learner { found: String },
+    #[error("the model was trained on {tasks}, not on `{task}`")]
+    NotInSuite { task: String, tasks: String },
     #[error("the checkpoint was trained on task `{found}`, not `{expected}`")]
     Task { expected: String, found: String },
     #[error("the checkpoint was trained on another version of `{task}` (source hash {found:.12}, the file now hashes to {expected:.12}); retrain it")]

@@ -13,6 +13,7 @@
 //! - [`exec`]: closed-loop execution (the model as an interpreter).
 //! - [`eval`]: exact-match accuracy per size.
 //! - [`checkpoint`]: weights plus metadata, checked against the task on load.
+//! - [`suite`]: one model for several tasks, and new programs on a frozen core.
 //! - [`memory`]: the memory a run will need, estimated before allocating.
 
 pub mod checkpoint;
@@ -27,6 +28,7 @@ pub mod lstm;
 pub mod memory;
 pub mod model;
 pub mod sample;
+pub mod suite;
 pub mod train;
 
 pub use checkpoint::{Checkpoint, CheckpointMeta, LoadError, SizeScore};
@@ -40,4 +42,5 @@ pub use infer::{Engine, SplitCore};
 pub use memory::{Footprint, MemoryError};
 pub use model::Npi;
 pub use sample::{Sampling, TrainingSet};
+pub use suite::{growth_seed, new_suite, train_suite, Suite, SuiteCheckpoint, SuiteJob, SuiteMeta, SuiteOutcome, SuiteShape, Trainable, Trained};
 pub use train::{resume, resume_checked, train, train_model, Control, Hooks, Resumable, NoHooks, StepReport, StopReason, TrainError, TrainHooks, TrainOutcome, ValidationReport};

@@ -113,10 +113,7 @@ impl Npi {
         let varmap = VarMap::new();
         let vb = SeededInit::builder(&varmap, seed, &Device::Cpu);
         let npi = Npi::build(config, shape, varmap.clone(), vb)?;
-        for (l, layer) in npi.core.iter().enumerate() {
-            let w = layer.with_initial_bias(&layer.w.flatten_all()?.to_vec1()?);
-            params::set_var(&varmap, &format!("core.l{l}.w"), w)?;
-        }
+        Npi::init_core_bias(&npi.core, &varmap)?;
         Ok(npi)
     }
 
@@ -131,7 +128,10 @@ impl Npi {
         Ok(npi)
     }
 
-    fn build(config: &NpiConfig, shape: &ModelShape, varmap: VarMap, vb: VarBuilder) -> candle_core::Result<Npi> {
+    /// The model over whatever `vb` hands out for its parameter names (a
+    /// multi-task model's view of one task, [`super::suite`]); `varmap` is
+    /// what its optimiser updates.
+    pub(crate) fn build(config: &NpiConfig, shape: &ModelShape, varmap: VarMap, vb: VarBuilder) -> candle_core::Result<Npi> {
         let c = config;
         let encoder = Encoder::new(vb.pp("encoder"), shape.input_width(), c.encoder, c.state)?;
         let m = vb.pp("memory");
@@ -140,6 +140,25 @@ impl Npi {
             embeddings: m.get_with_hints((n, c.embedding), "embeddings", Init::Randn { mean: 0.0, stdev: 1.0 })?,
             keys: m.get_with_hints((n + 1, c.key), "keys", Init::Randn { mean: 0.0, stdev: 1.0 })?,
         };
+        let (fuse, core, heads) = Npi::shared_parts(c, &vb, shape.arg_width())?;
+        Ok(Npi {
+            config: config.clone(),
+            shape: shape.clone(),
+            varmap,
+            encoder,
+            memory,
+            fuse,
+            core,
+            heads,
+            threads: candle_core::utils::get_num_threads(),
+            cpu: Cpu::default(),
+        })
+    }
+
+    /// The parts after the encoder and the program memory: the fuse layer,
+    /// the core and the heads (whose argument head has `arg_width` classes
+    /// per slot).
+    pub(crate) fn shared_parts(c: &NpiConfig, vb: &VarBuilder, arg_width: usize) -> candle_core::Result<(Option<FuseMlp>, Vec<Lstm>, Heads)> {
         let (fuse, core_input) = match c.fuse {
             Fuse::Mlp => {
                 let f = vb.pp("fuse");
@@ -163,20 +182,19 @@ impl Npi {
         let heads = Heads {
             end: linear(h.pp("end"), c.hidden, 1)?,
             key: linear(h.pp("key"), c.hidden, c.key)?,
-            args: linear(h.pp("args"), c.hidden, ARG_SLOTS * shape.arg_width())?,
+            args: linear(h.pp("args"), c.hidden, ARG_SLOTS * arg_width)?,
         };
-        Ok(Npi {
-            config: config.clone(),
-            shape: shape.clone(),
-            varmap,
-            encoder,
-            memory,
-            fuse,
-            core,
-            heads,
-            threads: candle_core::utils::get_num_threads(),
-            cpu: Cpu::default(),
-        })
+        Ok((fuse, core, heads))
+    }
+
+    /// Sets each core layer's bias column to [`Lstm::initial_bias`], as a
+    /// fresh model starts.
+    pub(crate) fn init_core_bias(core: &[Lstm], varmap: &VarMap) -> candle_core::Result<()> {
+        for (l, layer) in core.iter().enumerate() {
+            let w = layer.with_initial_bias(&layer.w.flatten_all()?.to_vec1()?);
+            params::set_var(varmap, &format!("core.l{l}.w"), w)?;
+        }
+        Ok(())
     }
 
     /// Threads the LSTM op may use.

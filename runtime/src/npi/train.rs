@@ -129,10 +129,11 @@ pub fn derive_seed(seed: u64, stream: u64, i: u64) -> u64 {
 // Every stream of `derive_seed` in one place, so that no two share an id.
 pub(super) const STREAM_TRACES: u64 = 1;
 const STREAM_VALIDATION: u64 = 2;
-const STREAM_INIT: u64 = 3;
-const STREAM_SAMPLER: u64 = 4;
+pub(super) const STREAM_INIT: u64 = 3;
+pub(super) const STREAM_SAMPLER: u64 = 4;
 pub(super) const STREAM_COVERAGE: u64 = 5;
 pub(super) const STREAM_CANDIDATES: u64 = 6;
+pub(super) const STREAM_TASKS: u64 = 7;
 
 /// The training traces of `cfg` for a model of `model`: the first
 /// `cfg.traces` of their [`TrainingSet`].
@@ -339,12 +340,12 @@ where
 
 /// The validation inputs of a run: sizes, seeds and step limits, fixed at
 /// the start so that validations are comparable.
-struct ValidationSet {
+pub(super) struct ValidationSet {
     items: Vec<(usize, u64, Limits)>,
 }
 
 impl ValidationSet {
-    fn new<E: Environment + ?Sized>(env: &E, cfg: &TrainConfig) -> Result<ValidationSet, TaskError> {
+    pub(super) fn new<E: Environment + ?Sized>(env: &E, cfg: &TrainConfig) -> Result<ValidationSet, TaskError> {
         let item = |size: usize, j: usize| -> Result<(usize, u64, Limits, usize), TaskError> {
             let seed = derive_seed(cfg.seed, STREAM_VALIDATION, ((size as u64) << 20) + j as u64);
             let reference = env.trace(size, seed)?;
@@ -377,7 +378,7 @@ impl ValidationSet {
     }
 
     /// `(size, count)` per size, in order.
-    fn sizes(&self) -> Vec<(usize, usize)> {
+    pub(super) fn sizes(&self) -> Vec<(usize, usize)> {
         let mut out: Vec<(usize, usize)> = Vec::new();
         for &(size, _, _) in &self.items {
             match out.last_mut() {
@@ -391,7 +392,7 @@ impl ValidationSet {
     /// The scores per size, and every run's outcome (with its trace when
     /// `record`). Recording changes no decision: the runs are batched the
     /// same way.
-    fn run<E>(&self, env: &E, engine: &Engine, threads: usize, record: bool) -> Result<(Vec<SizeScore>, Vec<RunOutcome>), TaskError>
+    pub(super) fn run<E>(&self, env: &E, engine: &Engine, threads: usize, record: bool) -> Result<(Vec<SizeScore>, Vec<RunOutcome>), TaskError>
     where
         E: Environment,
         E::Instance: Send,
@@ -408,7 +409,7 @@ impl ValidationSet {
                     s.count += 1;
                     s.exact += o.correct as usize;
                 }
-                _ => scores.push(SizeScore { size, count: 1, exact: o.correct as usize }),
+                _ => scores.push(SizeScore { size, count: 1, exact: o.correct as usize, task: None }),
             }
         }
         Ok((scores, outcomes))
@@ -438,7 +439,7 @@ impl ValidationSet {
 
 /// Draws training frames: a program by the curriculum's weights, then one of
 /// its frames uniformly.
-struct Sampler {
+pub(super) struct Sampler {
     by_program: Vec<Vec<usize>>,
     /// Frame share of every program (the uniform-over-frames weights).
     share: Vec<f64>,
@@ -456,7 +457,7 @@ struct Sampler {
 }
 
 impl Sampler {
-    fn new(data: &Dataset, curriculum: Curriculum, seed: u64) -> Sampler {
+    pub(super) fn new(data: &Dataset, curriculum: Curriculum, seed: u64) -> Sampler {
         let n = data.shape.programs();
         let mut by_program = vec![Vec::new(); n];
         for (i, f) in data.frames.iter().enumerate() {
@@ -479,14 +480,14 @@ impl Sampler {
         s
     }
 
-    fn every(&self) -> u64 {
+    pub(super) fn every(&self) -> u64 {
         match self.curriculum {
             Curriculum::Adaptive { every, .. } => every.max(1),
             Curriculum::Uniform => u64::MAX,
         }
     }
 
-    fn sample(&mut self, batch: usize) -> Vec<usize> {
+    pub(super) fn sample(&mut self, batch: usize) -> Vec<usize> {
         let mut out = Vec::with_capacity(batch);
         if let Curriculum::Adaptive { hard, .. } = self.curriculum {
             // At most two copies of each hard frame per batch.
@@ -520,7 +521,7 @@ impl Sampler {
     /// 19 of `9 + 9 + carry` against the 18 of its common neighbours) would
     /// otherwise be replayed no more than any other and can stay at a tie
     /// for thousands of steps, flipping with every update.
-    fn observe(&mut self, data: &Dataset, row_frame: &[usize], scores: &Scores) -> (usize, usize) {
+    pub(super) fn observe(&mut self, data: &Dataset, row_frame: &[usize], scores: &Scores) -> (usize, usize) {
         // Rows are packed time-major; collect per-frame verdicts by frame id
         // (a frame drawn twice counts twice, as it was trained twice).
         let mut verdict: std::collections::BTreeMap<usize, (bool, bool, usize)> = std::collections::BTreeMap::new();
@@ -561,7 +562,7 @@ impl Sampler {
         }
     }
 
-    fn reweigh(&mut self) {
+    pub(super) fn reweigh(&mut self) {
         let Curriculum::Adaptive { temperature, floor, .. } = self.curriculum else {
             return;
         };
