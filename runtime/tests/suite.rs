@@ -114,7 +114,7 @@ fn a_frozen_core_learns_new_programs_and_keeps_every_old_weight() {
     // Growing keeps every weight: bubblesort's part is the same bits.
     let weights = |s: &npi::Suite| s.task_checkpoint(0, old.best.task(&sort).unwrap().meta).unwrap().weights;
     assert_eq!(weights(&base), weights(&grown));
-    let trainable = Trainable::New { programs: base.shape.programs.len(), worlds: base.shape.worlds.len() };
+    let trainable = Trainable::new_in(&base.shape);
     let jobs = [SuiteJob { env: &max, cfg: cfg.clone() }];
     let new = npi::train_suite(grown, &jobs, trainable, &cfg, old.best.meta.trained.clone(), &mut npi::NoHooks).unwrap();
     let after = new.best.suite().unwrap();

@@ -77,7 +77,16 @@ pub fn learn(r: SuiteRequest) -> Result<(), Failure> {
         }
         configs.push((model, cfg));
     }
-    // The loop's own settings are the first task's.
+    // The model's sizes and the loop's settings are the first task's; say so
+    // where another task's learn block asks for other sizes.
+    for ((source, task), (model, _)) in tasks.iter().zip(&configs).skip(1) {
+        if *model != configs[0].0 && r.from.is_none() {
+            eprintln!(
+                "note: {}: the model's sizes are the first task's (`{}`); `{}`'s learn block asks for others, which a model of several tasks cannot have",
+                source.display, tasks[0].1.name, task.name
+            );
+        }
+    }
     let mut cfg = configs[0].1.clone();
     if let Some(s) = r.seed {
         cfg.seed = s;
@@ -121,7 +130,7 @@ pub fn learn(r: SuiteRequest) -> Result<(), Failure> {
                 }
             }
             let grown = base.grown(&shape, growth_seed(cfg.seed, base.shape.tasks.len())).map_err(|e| Failure::Task(e.into()))?;
-            let trainable = if r.freeze { Trainable::New { programs: base.shape.programs.len(), worlds: base.shape.worlds.len() } } else { Trainable::All };
+            let trainable = if r.freeze { Trainable::new_in(&base.shape) } else { Trainable::All };
             (Some(base), grown, trainable, ckpt.meta.trained.clone())
         }
     };

@@ -440,25 +440,42 @@ impl SuiteCheckpoint {
 pub enum Trainable {
     /// Every weight.
     All,
-    /// Only the programs from index `programs` on and the encoders from
-    /// index `worlds` on: those the model did not have before (the paper's
-    /// new programs on a frozen core).
-    New { programs: usize, worlds: usize },
+    /// Only the programs from index `programs` on, the encoders from index
+    /// `worlds` on and the argument values from `arg_classes` on: what the
+    /// model did not have before (the paper's new programs on a frozen
+    /// core).
+    New { programs: usize, worlds: usize, arg_classes: u16 },
+}
+
+impl Trainable {
+    /// What is new in `suite` against `before`, the model it grew from.
+    pub fn new_in(before: &SuiteShape) -> Trainable {
+        Trainable::New { programs: before.programs.len(), worlds: before.worlds.len(), arg_classes: before.arg_classes }
+    }
 }
 
 /// Keeps only the gradients of what `trainable` lets train.
 fn restrict(grads: &mut candle_core::backprop::GradStore, suite: &Suite, trainable: Trainable) -> candle_core::Result<()> {
-    let Trainable::New { programs, worlds } = trainable else { return Ok(()) };
+    let Trainable::New { programs, worlds, arg_classes } = trainable else { return Ok(()) };
+    let width = suite.shape.arg_classes as usize + 1;
     for (name, var) in params::sorted_vars(&suite.varmap) {
         let new_world = name.strip_prefix("encoder.").and_then(|r| r.split('.').next()).and_then(|w| w.parse::<usize>().ok()).is_some_and(|w| w >= worlds);
         if new_world {
             continue;
         }
         let Some(g) = grads.remove(var.as_tensor()) else { continue };
-        if name == "memory.embeddings" || name == "memory.keys" {
-            let n = var.dims()[0];
-            let mask: Vec<f32> = (0..n).map(|p| (p >= programs) as u8 as f32).collect();
-            let mask = Tensor::from_vec(mask, (n, 1), &Device::Cpu)?;
+        let n = var.dims()[0];
+        let new_row: Option<Box<dyn Fn(usize) -> bool>> = match name.as_str() {
+            "memory.embeddings" | "memory.keys" => Some(Box::new(|p| p >= programs)),
+            // Per slot: the values the old tasks did not have; not "no
+            // argument", which they all use.
+            "heads.args.weight" | "heads.args.bias" => Some(Box::new(|r| (arg_classes as usize..width - 1).contains(&(r % width)))),
+            _ => None,
+        };
+        if let Some(new_row) = new_row {
+            let mask: Vec<f32> = (0..n).map(|r| new_row(r) as u8 as f32).collect();
+            let shape: Vec<usize> = std::iter::once(n).chain(std::iter::repeat_n(1, var.rank() - 1)).collect();
+            let mask = Tensor::from_vec(mask, shape, &Device::Cpu)?;
             grads.insert(var.as_tensor(), g.broadcast_mul(&mask)?);
         }
     }
