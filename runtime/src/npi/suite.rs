@@ -665,7 +665,7 @@ struct TaskPicker {
 }
 
 impl TaskPicker {
-    const FLOOR: f64 = 0.25;
+    const FLOOR: f64 = 0.5;
 
     fn new(tasks: usize, seed: u64) -> TaskPicker {
         TaskPicker { weights: vec![1.0 / tasks as f64; tasks], rng: ChaCha8Rng::seed_from_u64(seed) }
