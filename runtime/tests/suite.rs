@@ -60,6 +60,11 @@ fn tasks_share_programs_by_definition_and_encoders_by_world() {
     let (sort, max) = (&shape.tasks[0], &shape.tasks[2]);
     assert_eq!(sort.world, max.world);
     assert_eq!(max.programs, [0, 10, 11, 1, 2, 3, 4, 5, 6, 7]);
+    // bubblesort only ever runs BUBBLESORT as its entry, so its key was
+    // never trained to be called: MAX calls it by a key of its own.
+    assert_eq!(max.aliases, [(3, 0)]);
+    assert_eq!(shape.alias_keys, 1);
+    assert!(sort.aliases.is_empty());
     // A changed world is another world, and its programs other programs.
     let edited = compile(&include_str!("../../stdlib/max.npl").replace("pointer k on row 0 at 1", "pointer k on row 0 at 0").replace("task max", "task max2"), "max2");
     let grown = shape.with(&edited, &small()).unwrap();
@@ -73,10 +78,12 @@ fn one_model_learns_two_tasks_and_each_reads_it_as_its_own() {
     let (inc, rev) = (stdlib("increment"), stdlib("reverse"));
     let suite = npi::new_suite(&[&inc, &rev], &small(), 3).unwrap();
     let jobs = [SuiteJob { env: &inc, cfg: config(0) }, SuiteJob { env: &rev, cfg: config(0) }];
-    let outcome = npi::train_suite(suite, &jobs, Trainable::All, &config(1500), Vec::new(), &mut npi::NoHooks).unwrap();
+    let cfg = TrainConfig { validation_sizes: vec![8, 20], patience: 3, ..config(1500) };
+    let jobs = jobs.map(|j| SuiteJob { cfg: cfg.clone(), ..j });
+    let outcome = npi::train_suite(suite, &jobs, Trainable::All, &cfg, Vec::new(), &mut npi::NoHooks).unwrap();
     let best = &outcome.best;
     assert!(best.meta.validation.iter().all(|s| s.exact == s.count), "{:?}", best.meta.validation);
-    assert_eq!(best.meta.validation.iter().filter_map(|s| s.task.as_deref()).collect::<Vec<_>>(), ["increment", "reverse"]);
+    assert_eq!(best.meta.validation.iter().filter_map(|s| s.task.as_deref()).collect::<Vec<_>>(), ["increment", "increment", "reverse", "reverse"]);
     // Through its metadata and bytes, each task's part is a model of its
     // own that generalises, and acts exactly as the suite's view.
     let json = serde_json::to_string(&best.meta).unwrap();
@@ -129,6 +136,9 @@ fn a_frozen_core_learns_new_programs_and_keeps_every_old_weight() {
     assert_eq!(before[..8], trained[..8]);
     assert_ne!(before[8], trained[8]);
     assert_ne!(before[9], trained[9]);
+    // MAX's own key for BUBBLESORT trained too; bubblesort's did not.
+    let (before, trained) = (rows(&grown_again(&base, &shape), "memory.alias_keys"), rows(&after, "memory.alias_keys"));
+    assert_ne!(before[0], trained[0]);
 }
 
 /// The model `a_frozen_core_...` started from (growing is deterministic).

@@ -68,6 +68,14 @@ pub struct SuiteTask {
     pub world: usize,
     /// The suite program of each of the task's programs.
     pub programs: Vec<usize>,
+    /// The task's program that runs first.
+    pub entry: usize,
+    /// `(program, row)`: the task's programs that call by a key of their
+    /// own, row `row` of the suite's `memory.alias_keys`: a program that no
+    /// task before called (another task's entry) has a key nobody trained
+    /// to be called, so a task that calls it learns one of its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<(usize, usize)>,
 }
 
 /// What a suite model is made of.
@@ -79,6 +87,9 @@ pub struct SuiteShape {
     /// class more (no argument) per slot.
     pub arg_classes: u16,
     pub tasks: Vec<SuiteTask>,
+    /// Rows of `memory.alias_keys` ([`SuiteTask::aliases`]).
+    #[serde(default)]
+    pub alias_keys: usize,
 }
 
 /// Why tasks cannot form a suite.
@@ -94,7 +105,7 @@ pub enum SuiteError {
 
 impl SuiteShape {
     pub fn empty() -> SuiteShape {
-        SuiteShape { programs: Vec::new(), worlds: Vec::new(), arg_classes: 0, tasks: Vec::new() }
+        SuiteShape { programs: Vec::new(), worlds: Vec::new(), arg_classes: 0, tasks: Vec::new(), alias_keys: 0 }
     }
 
     /// This suite with `env` added: its programs that are not in the suite
@@ -132,8 +143,19 @@ impl SuiteShape {
             };
             programs.push(id);
         }
+        // A program the tasks before only ever ran as their entry, which
+        // this task calls: a key of its own.
+        let entry = env.entry() as usize;
+        let mut aliases = Vec::new();
+        for (local, &p) in programs.iter().enumerate() {
+            let before: Vec<&SuiteTask> = self.tasks.iter().filter(|t| t.programs.contains(&p)).collect();
+            if local != entry && !before.is_empty() && before.iter().all(|t| t.programs[t.entry] == p) {
+                aliases.push((local, out.alias_keys));
+                out.alias_keys += 1;
+            }
+        }
         out.arg_classes = out.arg_classes.max(shape.arg_classes);
-        out.tasks.push(SuiteTask { name: env.name().into(), source_hash: env.source_hash().into(), shape, world, programs });
+        out.tasks.push(SuiteTask { name: env.name().into(), source_hash: env.source_hash().into(), shape, world, programs, entry, aliases });
         Ok(out)
     }
 
@@ -180,6 +202,9 @@ impl Suite {
         m.get_with_hints((n, c.embedding), "embeddings", randn)?;
         m.get_with_hints((n, c.key), "keys", randn)?;
         m.get_with_hints((1, c.key), "no_call", randn)?;
+        if shape.alias_keys > 0 {
+            m.get_with_hints((shape.alias_keys, c.key), "alias_keys", Init::Const(0.0))?;
+        }
         let (_, core, _) = Npi::shared_parts(c, &vb, shape.arg_classes as usize + 1)?;
         Npi::init_core_bias(&core, &varmap)?;
         for (w, world) in shape.worlds.iter().enumerate() {
@@ -189,8 +214,8 @@ impl Suite {
     }
 
     /// This model grown to `shape` (this shape with tasks added): every
-    /// weight it has is kept; new programs, new encoders and new argument
-    /// values start from `seed`.
+    /// weight it has is kept; new programs' embeddings, new encoders and new
+    /// argument values start from `seed`, new programs' keys at zero.
     pub fn grown(&self, shape: &SuiteShape, seed: u64) -> candle_core::Result<Suite> {
         let out = Suite::new(&self.config, shape, seed)?;
         let (old_a, new_a) = (self.shape.arg_classes as usize + 1, shape.arg_classes as usize + 1);
@@ -201,7 +226,15 @@ impl Suite {
             let mut values: Vec<f32> = target.as_tensor().flatten_all()?.to_vec1()?;
             match name.as_str() {
                 // Old programs' rows first, new ones after.
-                "memory.embeddings" | "memory.keys" => values[..old.len()].copy_from_slice(&old),
+                "memory.embeddings" => values[..old.len()].copy_from_slice(&old),
+                // A new program's key starts at zero: its logit is 0 where
+                // the trained keys' are large, so it is not called in place
+                // of a trained program before it has learned where it is
+                // (random keys took over a trained model's calls).
+                "memory.keys" | "memory.alias_keys" => {
+                    values[..old.len()].copy_from_slice(&old);
+                    values[old.len()..].fill(0.0);
+                }
                 // Per slot: the old values' rows, then "no argument".
                 "heads.args.weight" | "heads.args.bias" => {
                     let cols = old.len() / (synth_compiler::ARG_SLOTS * old_a);
@@ -230,11 +263,19 @@ impl Suite {
     fn view_named(&self, t: usize, record: bool) -> candle_core::Result<(Npi, Vec<(String, Tensor)>)> {
         let task = &self.shape.tasks[t];
         let programs: Vec<u32> = task.programs.iter().map(|&p| p as u32).collect();
+        // Rows of [keys; alias keys; no call].
+        let n = self.shape.programs.len() as u32;
+        let mut keys = programs.clone();
+        for &(local, row) in &task.aliases {
+            keys[local] = n + row as u32;
+        }
+        keys.push(n + self.shape.alias_keys as u32);
         let rows = self.shape.arg_rows(t);
         let backend = View {
             varmap: self.varmap.clone(),
             world: task.world,
             programs: Tensor::new(programs.as_slice(), &Device::Cpu)?,
+            keys: Tensor::new(keys.as_slice(), &Device::Cpu)?,
             arg_rows: Tensor::new(rows.as_slice(), &Device::Cpu)?,
         };
         let recorded = std::sync::Arc::new(Mutex::new(Vec::new()));
@@ -268,6 +309,8 @@ struct View {
     varmap: VarMap,
     world: usize,
     programs: Tensor,
+    /// Rows of `[keys; alias keys; no call]` in the task's order.
+    keys: Tensor,
     arg_rows: Tensor,
 }
 
@@ -281,7 +324,14 @@ impl View {
         };
         match name {
             "memory.embeddings" => var(name)?.index_select(&self.programs, 0),
-            "memory.keys" => Tensor::cat(&[&var(name)?.index_select(&self.programs, 0)?, &var("memory.no_call")?], 0),
+            "memory.keys" => {
+                let mut all = vec![var(name)?];
+                if let Ok(aliases) = var("memory.alias_keys") {
+                    all.push(aliases);
+                }
+                all.push(var("memory.no_call")?);
+                Tensor::cat(&all, 0)?.index_select(&self.keys, 0)
+            }
             "heads.args.weight" | "heads.args.bias" => var(name)?.index_select(&self.arg_rows, 0),
             n => match n.strip_prefix("encoder.") {
                 Some(rest) => var(&format!("encoder.{}.{rest}", self.world)),
@@ -441,22 +491,22 @@ pub enum Trainable {
     /// Every weight.
     All,
     /// Only the programs from index `programs` on, the encoders from index
-    /// `worlds` on and the argument values from `arg_classes` on: what the
-    /// model did not have before (the paper's new programs on a frozen
-    /// core).
-    New { programs: usize, worlds: usize, arg_classes: u16 },
+    /// `worlds` on, the argument values from `arg_classes` on and the alias
+    /// keys from `alias_keys` on: what the model did not have before (the
+    /// paper's new programs on a frozen core).
+    New { programs: usize, worlds: usize, arg_classes: u16, alias_keys: usize },
 }
 
 impl Trainable {
     /// What is new in `suite` against `before`, the model it grew from.
     pub fn new_in(before: &SuiteShape) -> Trainable {
-        Trainable::New { programs: before.programs.len(), worlds: before.worlds.len(), arg_classes: before.arg_classes }
+        Trainable::New { programs: before.programs.len(), worlds: before.worlds.len(), arg_classes: before.arg_classes, alias_keys: before.alias_keys }
     }
 }
 
 /// Keeps only the gradients of what `trainable` lets train.
 fn restrict(grads: &mut candle_core::backprop::GradStore, suite: &Suite, trainable: Trainable) -> candle_core::Result<()> {
-    let Trainable::New { programs, worlds, arg_classes } = trainable else { return Ok(()) };
+    let Trainable::New { programs, worlds, arg_classes, alias_keys } = trainable else { return Ok(()) };
     let width = suite.shape.arg_classes as usize + 1;
     for (name, var) in params::sorted_vars(&suite.varmap) {
         let new_world = name.strip_prefix("encoder.").and_then(|r| r.split('.').next()).and_then(|w| w.parse::<usize>().ok()).is_some_and(|w| w >= worlds);
@@ -467,6 +517,7 @@ fn restrict(grads: &mut candle_core::backprop::GradStore, suite: &Suite, trainab
         let n = var.dims()[0];
         let new_row: Option<Box<dyn Fn(usize) -> bool>> = match name.as_str() {
             "memory.embeddings" | "memory.keys" => Some(Box::new(|p| p >= programs)),
+            "memory.alias_keys" => Some(Box::new(|r| r >= alias_keys)),
             // Per slot: the values the old tasks did not have; not "no
             // argument", which they all use.
             "heads.args.weight" | "heads.args.bias" => Some(Box::new(|r| (arg_classes as usize..width - 1).contains(&(r % width)))),
