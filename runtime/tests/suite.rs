@@ -65,6 +65,11 @@ fn tasks_share_programs_by_definition_and_encoders_by_world() {
     assert_eq!(max.aliases, [(3, 0)]);
     assert_eq!(shape.alias_keys, 1);
     assert!(sort.aliases.is_empty());
+    // On a frozen core, a new task calls every program the model had by a
+    // key of its own; its new programs have theirs anyway.
+    let frozen = SuiteShape::empty().with(&stdlib("bubblesort"), &small()).unwrap().with_own_keys(&stdlib("max"), &small()).unwrap();
+    let own: Vec<usize> = frozen.tasks[1].aliases.iter().map(|a| a.0).collect();
+    assert_eq!(own, [0, 3, 4, 5, 6, 7, 8, 9]);
     // A changed world is another world, and its programs other programs.
     let edited = compile(&include_str!("../../stdlib/max.npl").replace("pointer k on row 0 at 1", "pointer k on row 0 at 0").replace("task max", "task max2"), "max2");
     let grown = shape.with(&edited, &small()).unwrap();

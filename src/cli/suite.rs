@@ -126,7 +126,8 @@ pub fn learn(r: SuiteRequest) -> Result<(), Failure> {
                     // Trained again: its source must be the one the model knows.
                     ckpt.task(task).map_err(|e| refusal(&dir, &e))?;
                 } else {
-                    shape = shape.with(task, &base.config).map_err(|e| Failure::Task(anyhow!("{e}")))?;
+                    let grown = if r.freeze { shape.with_own_keys(task, &base.config) } else { shape.with(task, &base.config) };
+                    shape = grown.map_err(|e| Failure::Task(anyhow!("{e}")))?;
                 }
             }
             let grown = base.grown(&shape, growth_seed(cfg.seed, base.shape.tasks.len())).map_err(|e| Failure::Task(e.into()))?;

@@ -112,6 +112,21 @@ impl SuiteShape {
     /// yet become new programs, its world a new encoder unless a task of
     /// the same world is there.
     pub fn with<E: Environment + ?Sized>(&self, env: &E, config: &NpiConfig) -> Result<SuiteShape, SuiteError> {
+        self.adding(env, config, false)
+    }
+
+    /// [`SuiteShape::with`] for a task that will train on a frozen core
+    /// (`--freeze core`): it calls every program the suite had before by a
+    /// key of its own, starting from the program's trained key. A frozen
+    /// core can rarely be steered to a trained key from where a new program
+    /// stands (RJMP's first step is to call RSHIFT, which no trained frame
+    /// does at its first step), so the new task moves the key to its
+    /// queries instead; the old tasks keep theirs.
+    pub fn with_own_keys<E: Environment + ?Sized>(&self, env: &E, config: &NpiConfig) -> Result<SuiteShape, SuiteError> {
+        self.adding(env, config, true)
+    }
+
+    fn adding<E: Environment + ?Sized>(&self, env: &E, config: &NpiConfig, own_keys: bool) -> Result<SuiteShape, SuiteError> {
         if self.task(env.name()).is_some() {
             return Err(SuiteError::Duplicate(env.name().into()));
         }
@@ -144,12 +159,13 @@ impl SuiteShape {
             programs.push(id);
         }
         // A program the tasks before only ever ran as their entry, which
-        // this task calls: a key of its own.
+        // this task calls (or, with `own_keys`, any program they had): a
+        // key of its own.
         let entry = env.entry() as usize;
         let mut aliases = Vec::new();
         for (local, &p) in programs.iter().enumerate() {
-            let before: Vec<&SuiteTask> = self.tasks.iter().filter(|t| t.programs.contains(&p)).collect();
-            if local != entry && !before.is_empty() && before.iter().all(|t| t.programs[t.entry] == p) {
+            let before = self.tasks.iter().any(|t| t.programs.contains(&p));
+            if local != entry && before && (own_keys || !self.called(p)) {
                 aliases.push((local, out.alias_keys));
                 out.alias_keys += 1;
             }
@@ -157,6 +173,12 @@ impl SuiteShape {
         out.arg_classes = out.arg_classes.max(shape.arg_classes);
         out.tasks.push(SuiteTask { name: env.name().into(), source_hash: env.source_hash().into(), shape, world, programs, entry, aliases });
         Ok(out)
+    }
+
+    /// Whether some task calls suite program `p` (rather than only running
+    /// it as its entry).
+    fn called(&self, p: usize) -> bool {
+        self.tasks.iter().any(|t| t.programs.contains(&p) && t.programs[t.entry] != p)
     }
 
     /// The index of the task called `name`.
@@ -249,6 +271,23 @@ impl Suite {
                 _ => values = old,
             }
             target.set(&Tensor::from_vec(values, target.shape(), target.device())?)?;
+        }
+        // A new task's own key of a program some task calls starts as that
+        // program's trained key.
+        let keys: Vec<Vec<f32>> = self.varmap.data().lock().unwrap()["memory.keys"].as_tensor().to_vec2()?;
+        let alias = out.varmap.data().lock().unwrap().get("memory.alias_keys").cloned();
+        if let Some(alias) = alias {
+            let mut rows: Vec<Vec<f32>> = alias.as_tensor().to_vec2()?;
+            for task in &shape.tasks {
+                for &(local, row) in &task.aliases {
+                    let p = task.programs[local];
+                    if row >= self.shape.alias_keys && p < keys.len() && self.shape.called(p) {
+                        rows[row] = keys[p].clone();
+                    }
+                }
+            }
+            let flat: Vec<f32> = rows.into_iter().flatten().collect();
+            alias.set(&Tensor::from_vec(flat, alias.shape(), alias.device())?)?;
         }
         Ok(out)
     }
