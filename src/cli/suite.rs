@@ -193,7 +193,7 @@ pub fn learn(r: SuiteRequest) -> Result<(), Failure> {
     let jobs: Vec<SuiteJob<Task>> = tasks.iter().zip(&configs).map(|((_, t), (_, c))| SuiteJob { env: t, cfg: c.clone() }).collect();
     let bar = if r.quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.steps) };
     let mut hooks = CliHooks::new(&dir, bar.clone(), budget, interrupt_flag(), 0);
-    let before = base.as_ref().map(|b| old_weights(b)).transpose()?;
+    let before = base.as_ref().map(old_weights).transpose()?;
     let outcome = npi::train_suite(suite, &jobs, trainable, &cfg, trained, &mut hooks);
     bar.finish_and_clear();
     if let Some(e) = hooks.error.take() {

@@ -29,9 +29,9 @@ use super::config::{NpiConfig, TrainConfig};
 use super::data::{Dataset, ModelShape};
 use super::infer::Engine;
 use super::model::{Encoder, Npi};
-use super::train::{derive_seed, training_traces, Sampler, StepReport, TrainError, ValidationReport, ValidationSet, STREAM_INIT, STREAM_SAMPLER, STREAM_TASKS};
+use super::train::{derive_seed, training_traces, Kept, Sampler, StepReport, TrainError, ValidationReport, ValidationSet, STREAM_INIT, STREAM_SAMPLER, STREAM_TASKS};
 use crate::env::Environment;
-use crate::hooks::{Control, Hooks, StopReason, Stopping};
+use crate::hooks::{Control, Hooks, StopReason};
 use crate::optim::Adam;
 use crate::params::{self, SeededInit};
 use candle_core::{DType, Device, Shape, Tensor, Var};
@@ -645,10 +645,7 @@ where
         loss,
         validation,
     };
-    let mut best: Option<(usize, f64, SuiteCheckpoint)> = None;
-    let mut best_exact: Option<usize> = None;
-    let mut stopping = Stopping::new(cfg.patience, cfg.give_up);
-    let (mut stale, mut lr_scale) = (0usize, 1.0f64);
+    let mut kept = Kept::new(cfg, None);
     let mut losses = Vec::new();
     let mut validations = Vec::new();
     let mut window_loss = (0.0f64, 0usize);
@@ -669,7 +666,7 @@ where
         let loss = view.loss(&out, &batch)?;
         let mut grads = view.backward(&loss)?;
         restrict(&mut grads, &suite, trainable)?;
-        let lr = lr_scale * cfg.lr * cfg.lr_decay.powi((step / cfg.lr_decay_every.max(1)) as i32);
+        let lr = kept.lr_scale * cfg.lr * cfg.lr_decay.powi((step / cfg.lr_decay_every.max(1)) as i32);
         let grad_norm = opt.step(&grads, lr, cfg.clip, threads)?;
         let loss = loss.to_scalar::<f32>()?;
         losses.push(loss);
@@ -699,27 +696,11 @@ where
                 let (e, c) = of.fold((0, 0), |(e, c), s| (e + s.exact, c + s.count));
                 1.0 - e as f64 / c.max(1) as f64
             }));
-            let progress = best_exact.is_none_or(|b| exact > b) || exact == count;
-            if progress {
-                best_exact = Some(best_exact.map_or(exact, |b| b.max(exact)));
-            }
-            let improved = match &best {
-                None => true,
-                Some((e, l, _)) => exact > *e || (exact == *e && mean_loss < *l),
-            };
-            stale = if improved { 0 } else { stale + 1 };
-            if cfg.plateau > 0 && stale >= cfg.plateau && lr_scale > 1.0 / 64.0 {
-                lr_scale /= 2.0;
-                stale = 0;
-            }
-            if improved {
-                best = Some((exact, mean_loss, SuiteCheckpoint::save(&suite, meta(step, mean_loss, scores.clone()))?));
-            }
+            let (improved, ends) = kept.record(exact, count, mean_loss, || SuiteCheckpoint::save(&suite, meta(step, mean_loss, scores.clone())))?;
             let report = ValidationReport { step, scores, loss: mean_loss, frame_accuracy: window_frames.0 as f64 / window_frames.1.max(1) as f64, improved };
             window_loss = (0.0, 0);
             window_frames = (0, 0);
-            let ends = stopping.record(report.perfect(), progress);
-            if hooks.on_validation(&report, &best.as_ref().unwrap().2) == Control::Stop {
+            if hooks.on_validation(&report, kept.best()) == Control::Stop {
                 control = Control::Stop;
             }
             validations.push(report);
@@ -733,7 +714,7 @@ where
             break;
         }
     }
-    let best = match best {
+    let best = match kept.best {
         Some((_, _, c)) => c,
         None => SuiteCheckpoint::save(&suite, meta(step, f64::NAN, Vec::new()))?,
     };

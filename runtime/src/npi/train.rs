@@ -246,7 +246,7 @@ where
     };
     // Resuming: the checkpoint's own score, when it was measured on the
     // same validation inputs, is the one to beat.
-    let mut best: Option<(usize, f64, Checkpoint)> = from.filter(|c| c.meta.seed == cfg.seed && validation.sizes() == c.meta.validation.iter().map(|s| (s.size, s.count)).collect::<Vec<_>>()).map(|c| {
+    let best: Option<(usize, f64, Checkpoint)> = from.filter(|c| c.meta.seed == cfg.seed && validation.sizes() == c.meta.validation.iter().map(|s| (s.size, s.count)).collect::<Vec<_>>()).map(|c| {
         let mut c = c.clone();
         c.meta.step = 0;
         (c.meta.validation.iter().map(|s| s.exact).sum(), c.meta.loss, c)
@@ -255,13 +255,7 @@ where
     let mut validations = Vec::new();
     let mut window_loss = (0.0f64, 0usize);
     let mut window_frames = (0usize, 0usize);
-    // Progress is more exact matches than the best before (a perfect
-    // validation counts as progress).
-    let mut best_exact: Option<usize> = best.as_ref().map(|b| b.0);
-    let mut stopping = Stopping::new(cfg.patience, cfg.give_up);
-    // Reduce-on-plateau: validations since the best last improved, and the
-    // factor the schedule's rate is multiplied by.
-    let (mut stale, mut lr_scale) = (0usize, 1.0f64);
+    let mut kept = Kept::new(cfg, best);
     let mut stop = StopReason::Steps;
     let mut step = 0u64;
     while step < cfg.steps {
@@ -271,7 +265,7 @@ where
         let out = npi.forward(&batch)?;
         let loss = npi.loss(&out, &batch)?;
         let grads = npi.backward(&loss)?;
-        let lr = lr_scale * cfg.lr * cfg.lr_decay.powi(((offset + step) / cfg.lr_decay_every.max(1)) as i32);
+        let lr = kept.lr_scale * cfg.lr * cfg.lr_decay.powi(((offset + step) / cfg.lr_decay_every.max(1)) as i32);
         let grad_norm = opt.step(&grads, lr, cfg.clip, threads)?;
         let loss = loss.to_scalar::<f32>()?;
         losses.push(loss);
@@ -290,22 +284,7 @@ where
             let mean_loss = window_loss.0 / window_loss.1.max(1) as f64;
             let exact: usize = scores.iter().map(|s| s.exact).sum();
             let count: usize = scores.iter().map(|s| s.count).sum();
-            let progress = best_exact.is_none_or(|b| exact > b) || exact == count;
-            if progress {
-                best_exact = Some(best_exact.map_or(exact, |b| b.max(exact)));
-            }
-            let improved = match &best {
-                None => true,
-                Some((e, l, _)) => exact > *e || (exact == *e && mean_loss < *l),
-            };
-            stale = if improved { 0 } else { stale + 1 };
-            if cfg.plateau > 0 && stale >= cfg.plateau && lr_scale > 1.0 / 64.0 {
-                lr_scale /= 2.0;
-                stale = 0;
-            }
-            if improved {
-                best = Some((exact, mean_loss, Checkpoint::save(&npi, meta(&npi, step, mean_loss, scores.clone()))?.with_optimizer(&opt)?));
-            }
+            let (improved, ends) = kept.record(exact, count, mean_loss, || Checkpoint::save(&npi, meta(&npi, step, mean_loss, scores.clone()))?.with_optimizer(&opt))?;
             let report = ValidationReport {
                 step,
                 scores,
@@ -315,8 +294,7 @@ where
             };
             window_loss = (0.0, 0);
             window_frames = (0, 0);
-            let ends = stopping.record(report.perfect(), progress);
-            if hooks.on_validation(&report, &best.as_ref().unwrap().2) == Control::Stop {
+            if hooks.on_validation(&report, kept.best()) == Control::Stop {
                 control = Control::Stop;
             }
             validations.push(report);
@@ -330,12 +308,63 @@ where
             break;
         }
     }
-    let best = match best {
+    let best = match kept.best {
         Some((_, _, c)) => c,
         None => Checkpoint::save(&npi, meta(&npi, step, f64::NAN, Vec::new()))?.with_optimizer(&opt)?,
     };
     let diagnosis = if best.meta.validation.iter().any(|s| s.exact < s.count) { validation.diagnose(env, &best, threads)? } else { None };
     Ok(TrainOutcome { best, steps: step, stop, losses, validations, diagnosis })
+}
+
+/// What an NPI training loop keeps across validations: the best checkpoint
+/// by exact matches (ties: the lower training loss), whether a validation
+/// is progress for `give_up` (more exact matches than ever before, or all
+/// of them), and the reduce-on-plateau factor of the learning rate (halved
+/// after `plateau` validations without a new best, down to 1/64).
+pub(super) struct Kept<C> {
+    pub(super) best: Option<(usize, f64, C)>,
+    best_exact: Option<usize>,
+    /// Validations since the best last improved.
+    stale: usize,
+    pub(super) lr_scale: f64,
+    plateau: usize,
+    stopping: Stopping,
+}
+
+impl<C> Kept<C> {
+    /// `best`: the checkpoint to beat, `(exact, loss, checkpoint)`, if any.
+    pub(super) fn new(cfg: &TrainConfig, best: Option<(usize, f64, C)>) -> Kept<C> {
+        let best_exact = best.as_ref().map(|b| b.0);
+        Kept { best, best_exact, stale: 0, lr_scale: 1.0, plateau: cfg.plateau, stopping: Stopping::new(cfg.patience, cfg.give_up) }
+    }
+
+    /// Records a validation of `exact` right of `count` at training loss
+    /// `loss`, saving the checkpoint `save` makes when it is the new best;
+    /// returns whether it was, and why to stop if it is time.
+    pub(super) fn record<E>(&mut self, exact: usize, count: usize, loss: f64, save: impl FnOnce() -> Result<C, E>) -> Result<(bool, Option<StopReason>), E> {
+        let progress = self.best_exact.is_none_or(|b| exact > b) || exact == count;
+        if progress {
+            self.best_exact = Some(self.best_exact.map_or(exact, |b| b.max(exact)));
+        }
+        let improved = match &self.best {
+            None => true,
+            Some((e, l, _)) => exact > *e || (exact == *e && loss < *l),
+        };
+        self.stale = if improved { 0 } else { self.stale + 1 };
+        if self.plateau > 0 && self.stale >= self.plateau && self.lr_scale > 1.0 / 64.0 {
+            self.lr_scale /= 2.0;
+            self.stale = 0;
+        }
+        if improved {
+            self.best = Some((exact, loss, save()?));
+        }
+        Ok((improved, self.stopping.record(exact == count, progress)))
+    }
+
+    /// The best checkpoint, once a validation was recorded.
+    pub(super) fn best(&self) -> &C {
+        &self.best.as_ref().expect("a validation was recorded").2
+    }
 }
 
 /// The validation inputs of a run: sizes, seeds and step limits, fixed at
