@@ -124,7 +124,7 @@ fn a_frozen_core_learns_new_programs_and_keeps_every_old_weight() {
     let shape = base.shape.with(&max, &base.config).unwrap();
     let grown = base.grown(&shape, npi::growth_seed(1, 1)).unwrap();
     // Growing keeps every weight: bubblesort's part is the same bits.
-    let weights = |s: &npi::Suite| s.task_checkpoint(0, old.best.task(&sort).unwrap().meta).unwrap().weights;
+    let weights = |s: &npi::Suite| s.task_weights(0).unwrap();
     assert_eq!(weights(&base), weights(&grown));
     let trainable = Trainable::new_in(&base.shape);
     let jobs = [SuiteJob { env: &max, cfg: cfg.clone() }];

@@ -98,11 +98,7 @@ impl RunDir {
 
     /// Any learner's metadata and weights.
     pub fn load_parts<M: DeserializeOwned>(&self) -> Result<(M, Vec<u8>), RunDirError> {
-        let meta_path = self.file(META);
-        if !meta_path.is_file() {
-            return Err(RunDirError::NoModel { path: self.path.display().to_string() });
-        }
-        let meta: M = serde_json::from_slice(&read(&meta_path)?).map_err(|err| RunDirError::BadMeta { path: meta_path.display().to_string(), err })?;
+        let meta: M = self.meta_as()?;
         let weights = read(&self.file(WEIGHTS))?;
         Ok((meta, weights))
     }
@@ -114,23 +110,23 @@ impl RunDir {
         struct Learner {
             learner: String,
         }
+        Ok(self.meta_as::<Learner>()?.learner)
+    }
+
+    /// `model.json` read as `M`: a learner's metadata, a part of it, or the
+    /// whole as a JSON value.
+    fn meta_as<M: DeserializeOwned>(&self) -> Result<M, RunDirError> {
         let meta_path = self.file(META);
         if !meta_path.is_file() {
             return Err(RunDirError::NoModel { path: self.path.display().to_string() });
         }
-        let l: Learner = serde_json::from_slice(&read(&meta_path)?).map_err(|err| RunDirError::BadMeta { path: meta_path.display().to_string(), err })?;
-        Ok(l.learner)
+        serde_json::from_slice(&read(&meta_path)?).map_err(|err| RunDirError::BadMeta { path: meta_path.display().to_string(), err })
     }
 
     /// Whether the checkpoint here is an NPI model of several tasks
     /// (`model.json` has a `suite`).
     pub fn is_suite(&self) -> Result<bool, RunDirError> {
-        let meta_path = self.file(META);
-        if !meta_path.is_file() {
-            return Err(RunDirError::NoModel { path: self.path.display().to_string() });
-        }
-        let v: serde_json::Value = serde_json::from_slice(&read(&meta_path)?).map_err(|err| RunDirError::BadMeta { path: meta_path.display().to_string(), err })?;
-        Ok(v.get("suite").is_some())
+        Ok(self.meta_as::<serde_json::Value>()?.get("suite").is_some())
     }
 
     /// The model of several tasks here.
@@ -144,11 +140,7 @@ impl RunDir {
     /// parsed as a whole, so that a controller this synth cannot load is
     /// refused by name.
     pub fn controller(&self) -> Result<String, RunDirError> {
-        let meta_path = self.file(META);
-        if !meta_path.is_file() {
-            return Err(RunDirError::NoModel { path: self.path.display().to_string() });
-        }
-        let v: serde_json::Value = serde_json::from_slice(&read(&meta_path)?).map_err(|err| RunDirError::BadMeta { path: meta_path.display().to_string(), err })?;
+        let v: serde_json::Value = self.meta_as()?;
         Ok(v["config"]["controller"].as_str().unwrap_or("mlp").to_string())
     }
 

@@ -245,22 +245,7 @@ fn old_weights_of<'a>(suite: &npi::Suite, tasks: impl Iterator<Item = &'a str>) 
     let mut out = BTreeMap::new();
     for name in tasks {
         let t = suite.shape.task(name).ok_or_else(|| Failure::Task(anyhow!("internal error: task `{name}` left the model")))?;
-        let meta = npi::CheckpointMeta {
-            format: npi::checkpoint::FORMAT,
-            learner: "npi".into(),
-            task: name.into(),
-            source_hash: String::new(),
-            config: suite.config.clone(),
-            shape: suite.shape.tasks[t].shape.clone(),
-            seed: 0,
-            train_sizes: Vec::new(),
-            traces: 0,
-            step: 0,
-            loss: 0.0,
-            validation: Vec::new(),
-        };
-        let ckpt = suite.task_checkpoint(t, meta).map_err(|e| Failure::Task(e.into()))?;
-        out.insert(name.to_string(), ckpt.weights);
+        out.insert(name.to_string(), suite.task_weights(t).map_err(|e| Failure::Task(e.into()))?);
     }
     Ok(out)
 }

@@ -326,9 +326,19 @@ impl Suite {
     }
 
     /// Task `t` as a single-task checkpoint whose weights are copies of its
-    /// view's, with `meta` (its config and shape are set here).
+    /// view's ([`Suite::task_weights`]), with `meta` (its config and shape
+    /// are set here).
     pub fn task_checkpoint(&self, t: usize, mut meta: CheckpointMeta) -> candle_core::Result<Checkpoint> {
-        let (npi, named) = self.view_named(t, true)?;
+        meta.config = self.config.clone();
+        meta.shape = self.shape.tasks[t].shape.clone();
+        Ok(Checkpoint { meta, weights: self.task_weights(t)?, optimizer: None })
+    }
+
+    /// Task `t`'s view's weights as safetensors bytes, under the names of a
+    /// single-task model: two suites give task `t` the same bytes exactly
+    /// when its model is the same.
+    pub fn task_weights(&self, t: usize) -> candle_core::Result<Vec<u8>> {
+        let (_, named) = self.view_named(t, true)?;
         let varmap = VarMap::new();
         {
             let mut data = varmap.data().lock().unwrap();
@@ -336,9 +346,7 @@ impl Suite {
                 data.insert(name, Var::from_tensor(&tensor.detach())?);
             }
         }
-        meta.config = npi.config.clone();
-        meta.shape = npi.shape.clone();
-        Ok(Checkpoint { meta, weights: params::to_safetensors(&varmap)?, optimizer: None })
+        params::to_safetensors(&varmap)
     }
 }
 
