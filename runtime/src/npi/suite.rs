@@ -655,9 +655,6 @@ where
     };
     let mut kept = Kept::new(cfg, None);
     let mut losses = Vec::new();
-    let mut validations = Vec::new();
-    let mut window_loss = (0.0f64, 0usize);
-    let mut window_frames = (0usize, 0usize);
     let mut stop = StopReason::Steps;
     let mut step = 0u64;
     let mut picker = TaskPicker::new(jobs.len(), derive_seed(cfg.seed, STREAM_TASKS, 1));
@@ -678,10 +675,9 @@ where
         let grad_norm = opt.step(&grads, lr, cfg.clip, threads)?;
         let loss = loss.to_scalar::<f32>()?;
         losses.push(loss);
-        window_loss = (window_loss.0 + loss as f64, window_loss.1 + 1);
         let scores = out.score(&batch)?;
         let (right, frames) = sampler.observe(data, &batch.row_frame, &scores);
-        window_frames = (window_frames.0 + right, window_frames.1 + frames);
+        kept.add_step(loss as f64, right, frames);
         if step.is_multiple_of(sampler.every()) {
             sampler.reweigh();
         }
@@ -696,22 +692,15 @@ where
                 let (task_scores, _) = validation.run(job.env, &engine, threads, false)?;
                 scores.extend(task_scores.into_iter().map(|s| SizeScore { task: Some(job.env.name().into()), ..s }));
             }
-            let mean_loss = window_loss.0 / window_loss.1.max(1) as f64;
-            let exact: usize = scores.iter().map(|s| s.exact).sum();
-            let count: usize = scores.iter().map(|s| s.count).sum();
             picker.reweigh(jobs.iter().map(|j| {
                 let of = scores.iter().filter(|s| s.task.as_deref() == Some(j.env.name()));
                 let (e, c) = of.fold((0, 0), |(e, c), s| (e + s.exact, c + s.count));
                 1.0 - e as f64 / c.max(1) as f64
             }));
-            let (improved, ends) = kept.record(exact, count, mean_loss, || SuiteCheckpoint::save(&suite, meta(step, mean_loss, scores.clone())))?;
-            let report = ValidationReport { step, scores, loss: mean_loss, frame_accuracy: window_frames.0 as f64 / window_frames.1.max(1) as f64, improved };
-            window_loss = (0.0, 0);
-            window_frames = (0, 0);
-            if hooks.on_validation(&report, kept.best()) == Control::Stop {
+            let (hook, ends) = kept.validated(step, scores, |loss, scores| SuiteCheckpoint::save(&suite, meta(step, loss, scores.to_vec())), hooks)?;
+            if hook == Control::Stop {
                 control = Control::Stop;
             }
-            validations.push(report);
             if let Some(why) = ends {
                 stop = why;
                 break;
@@ -722,7 +711,8 @@ where
             break;
         }
     }
-    let best = match kept.best {
+    let Kept { best, validations, .. } = kept;
+    let best = match best {
         Some((_, _, c)) => c,
         None => SuiteCheckpoint::save(&suite, meta(step, f64::NAN, Vec::new()))?,
     };

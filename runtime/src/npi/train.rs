@@ -252,9 +252,6 @@ where
         (c.meta.validation.iter().map(|s| s.exact).sum(), c.meta.loss, c)
     });
     let mut losses = Vec::new();
-    let mut validations = Vec::new();
-    let mut window_loss = (0.0f64, 0usize);
-    let mut window_frames = (0usize, 0usize);
     let mut kept = Kept::new(cfg, best);
     let mut stop = StopReason::Steps;
     let mut step = 0u64;
@@ -269,10 +266,9 @@ where
         let grad_norm = opt.step(&grads, lr, cfg.clip, threads)?;
         let loss = loss.to_scalar::<f32>()?;
         losses.push(loss);
-        window_loss = (window_loss.0 + loss as f64, window_loss.1 + 1);
         let scores = out.score(&batch)?;
         let (right, frames) = sampler.observe(&data, &batch.row_frame, &scores);
-        window_frames = (window_frames.0 + right, window_frames.1 + frames);
+        kept.add_step(loss as f64, right, frames);
         if step.is_multiple_of(sampler.every()) {
             sampler.reweigh();
         }
@@ -281,23 +277,10 @@ where
         if step.is_multiple_of(cfg.validate_every) || step == cfg.steps || control == Control::Stop {
             let engine = Engine::new(&npi)?;
             let (scores, _) = validation.run(env, &engine, threads, false)?;
-            let mean_loss = window_loss.0 / window_loss.1.max(1) as f64;
-            let exact: usize = scores.iter().map(|s| s.exact).sum();
-            let count: usize = scores.iter().map(|s| s.count).sum();
-            let (improved, ends) = kept.record(exact, count, mean_loss, || Checkpoint::save(&npi, meta(&npi, step, mean_loss, scores.clone()))?.with_optimizer(&opt))?;
-            let report = ValidationReport {
-                step,
-                scores,
-                loss: mean_loss,
-                frame_accuracy: window_frames.0 as f64 / window_frames.1.max(1) as f64,
-                improved,
-            };
-            window_loss = (0.0, 0);
-            window_frames = (0, 0);
-            if hooks.on_validation(&report, kept.best()) == Control::Stop {
+            let (hook, ends) = kept.validated(step, scores, |loss, scores| Checkpoint::save(&npi, meta(&npi, step, loss, scores.to_vec()))?.with_optimizer(&opt), hooks)?;
+            if hook == Control::Stop {
                 control = Control::Stop;
             }
-            validations.push(report);
             if let Some(why) = ends {
                 stop = why;
                 break;
@@ -308,7 +291,8 @@ where
             break;
         }
     }
-    let best = match kept.best {
+    let Kept { best, validations, .. } = kept;
+    let best = match best {
         Some((_, _, c)) => c,
         None => Checkpoint::save(&npi, meta(&npi, step, f64::NAN, Vec::new()))?.with_optimizer(&opt)?,
     };
@@ -316,12 +300,18 @@ where
     Ok(TrainOutcome { best, steps: step, stop, losses, validations, diagnosis })
 }
 
-/// What an NPI training loop keeps across validations: the best checkpoint
+/// What an NPI training loop keeps across validations: the training loss
+/// and frames right since the last one, every report, the best checkpoint
 /// by exact matches (ties: the lower training loss), whether a validation
 /// is progress for `give_up` (more exact matches than ever before, or all
 /// of them), and the reduce-on-plateau factor of the learning rate (halved
 /// after `plateau` validations without a new best, down to 1/64).
 pub(super) struct Kept<C> {
+    /// Summed loss and steps since the last validation.
+    window_loss: (f64, usize),
+    /// Frames decided right and frames since the last validation.
+    window_frames: (usize, usize),
+    pub(super) validations: Vec<ValidationReport>,
     pub(super) best: Option<(usize, f64, C)>,
     best_exact: Option<usize>,
     /// Validations since the best last improved.
@@ -335,13 +325,54 @@ impl<C> Kept<C> {
     /// `best`: the checkpoint to beat, `(exact, loss, checkpoint)`, if any.
     pub(super) fn new(cfg: &TrainConfig, best: Option<(usize, f64, C)>) -> Kept<C> {
         let best_exact = best.as_ref().map(|b| b.0);
-        Kept { best, best_exact, stale: 0, lr_scale: 1.0, plateau: cfg.plateau, stopping: Stopping::new(cfg.patience, cfg.give_up) }
+        Kept {
+            window_loss: (0.0, 0),
+            window_frames: (0, 0),
+            validations: Vec::new(),
+            best,
+            best_exact,
+            stale: 0,
+            lr_scale: 1.0,
+            plateau: cfg.plateau,
+            stopping: Stopping::new(cfg.patience, cfg.give_up),
+        }
+    }
+
+    /// One training step's loss and its batch's frames decided right.
+    pub(super) fn add_step(&mut self, loss: f64, right: usize, frames: usize) {
+        self.window_loss = (self.window_loss.0 + loss, self.window_loss.1 + 1);
+        self.window_frames = (self.window_frames.0 + right, self.window_frames.1 + frames);
+    }
+
+    /// A validation at `step` that scored `scores`: records it ([`Kept::record`],
+    /// with the mean training loss since the last one; `save` makes the
+    /// checkpoint from that loss and the scores), reports it to `hooks` with
+    /// the best checkpoint and keeps the report. Returns what the hook said,
+    /// and why to stop if it is time.
+    pub(super) fn validated<E>(
+        &mut self,
+        step: u64,
+        scores: Vec<SizeScore>,
+        save: impl FnOnce(f64, &[SizeScore]) -> Result<C, E>,
+        hooks: &mut dyn Hooks<StepReport, ValidationReport, C>,
+    ) -> Result<(Control, Option<StopReason>), E> {
+        let loss = self.window_loss.0 / self.window_loss.1.max(1) as f64;
+        let exact: usize = scores.iter().map(|s| s.exact).sum();
+        let count: usize = scores.iter().map(|s| s.count).sum();
+        let (improved, ends) = self.record(exact, count, loss, || save(loss, &scores))?;
+        let frame_accuracy = self.window_frames.0 as f64 / self.window_frames.1.max(1) as f64;
+        let report = ValidationReport { step, scores, loss, frame_accuracy, improved };
+        self.window_loss = (0.0, 0);
+        self.window_frames = (0, 0);
+        let hook = hooks.on_validation(&report, self.best());
+        self.validations.push(report);
+        Ok((hook, ends))
     }
 
     /// Records a validation of `exact` right of `count` at training loss
     /// `loss`, saving the checkpoint `save` makes when it is the new best;
     /// returns whether it was, and why to stop if it is time.
-    pub(super) fn record<E>(&mut self, exact: usize, count: usize, loss: f64, save: impl FnOnce() -> Result<C, E>) -> Result<(bool, Option<StopReason>), E> {
+    fn record<E>(&mut self, exact: usize, count: usize, loss: f64, save: impl FnOnce() -> Result<C, E>) -> Result<(bool, Option<StopReason>), E> {
         let progress = self.best_exact.is_none_or(|b| exact > b) || exact == count;
         if progress {
             self.best_exact = Some(self.best_exact.map_or(exact, |b| b.max(exact)));
