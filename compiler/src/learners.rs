@@ -174,6 +174,8 @@ const NP: &[Setting] = &[
     setting("lookup_weight", Number, "weight of the lookup answers' loss against the scalar one"),
     setting("entropy", Number, "weight of the entropy bonus on the operation and column choices at step 0 (0: none)"),
     setting("entropy_decay", Number, "factor of the entropy bonus's decay per 1000 steps"),
+    setting("search", Count, "questions per step searched for a program that answers them (0: none)"),
+    setting("imitate", Number, "weight of the log-likelihood of the programs the search found"),
     setting("seeds", Positive, "models trained from different seeds, the best kept"),
     setting("validate_every", Positive, "steps between two validations"),
     setting("validation_count", Positive, "validation questions per size"),

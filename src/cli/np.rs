@@ -371,7 +371,7 @@ impl Hooks<StepReport, ValidationReport, Checkpoint> for NpHooks<'_> {
         let (right, count) = r.right();
         let sizes: Vec<String> = r.scores.iter().map(|s| format!("{}:{}/{}", s.size, s.right, s.count)).collect();
         self.say(format!(
-            "{:>7.1}s  seed {}  step {:>6}  loss {:.4}  answers right {right}/{count} ({:.1}%)  [{}]{}{}",
+            "{:>7.1}s  seed {}  step {:>6}  loss {:.4}  answers right {right}/{count} ({:.1}%)  [{}]{}{}{}",
             self.start.elapsed().as_secs_f64(),
             r.seed,
             r.step,
@@ -380,6 +380,7 @@ impl Hooks<StepReport, ValidationReport, Checkpoint> for NpHooks<'_> {
             sizes.join(" "),
             if r.converged { "  all right" } else { "" },
             if r.improved { "  (best of seed)" } else { "" },
+            if r.searched > 0 { format!("  programs found {}/{} searched", r.found, r.searched) } else { String::new() },
         ));
         let mut line = serde_json::to_value(r).expect("serialisable");
         line["seconds"] = json!(self.start.elapsed().as_secs_f64());

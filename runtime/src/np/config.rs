@@ -87,6 +87,13 @@ pub struct TrainConfig {
     /// step 0 (`entropy`), multiplied by `entropy_decay^(step / 1000)`.
     pub entropy: f64,
     pub entropy_decay: f64,
+    /// Program search (`search`, `imitate`): every step, up to `search`
+    /// of the batch's worst-answered questions whose hard program is wrong
+    /// are searched ([`super::search`]); the most likely program that
+    /// answers one exactly is remembered, and from then on that question's
+    /// loss adds `imitate` times minus its log-likelihood (0 = no search).
+    pub search: usize,
+    pub imitate: f64,
     /// Validation every this many steps (`validate_every`), on
     /// `validation_count` fixed questions at each of
     /// [`TrainConfig::validation_sizes`].
@@ -121,6 +128,8 @@ impl Default for TrainConfig {
             lookup_weight: 10.0,
             entropy: 0.0,
             entropy_decay: 0.5,
+            search: 2,
+            imitate: 1.0,
             validate_every: 500,
             validation_count: 50,
             patience: 3,
@@ -207,6 +216,8 @@ impl TrainConfig {
                 "lookup_weight" => self.lookup_weight = number(k, v, 0.0, 1e9)?,
                 "entropy" => self.entropy = number(k, v, 0.0, 1e6)?,
                 "entropy_decay" => self.entropy_decay = number(k, v, 0.0, 1.0)?,
+                "search" => self.search = count(k, v)?,
+                "imitate" => self.imitate = number(k, v, 0.0, 1e6)?,
                 "validate_every" => self.validate_every = positive(k, v, usize::MAX)? as u64,
                 "validation_count" => self.validation_count = positive(k, v, 1 << 20)?,
                 "patience" => self.patience = positive(k, v, usize::MAX)?,

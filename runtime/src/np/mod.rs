@@ -11,6 +11,8 @@
 //! - [`model`]: the parameters; the soft pass, its hand-written backward,
 //!   and the hard pass (the induced program).
 //! - [`exec`]: exact execution of a program, the hard semantics.
+//! - [`search`]: programs that answer a training question, found by
+//!   running them, for the selector to be pulled toward.
 //! - [`train`]: the training loop: a fixed question set shuffled per
 //!   epoch, Adam, clipping, decaying gradient noise, validation, seeds.
 //! - [`eval`]: answer and program accuracy per size and per question.
@@ -23,6 +25,7 @@ pub mod data;
 pub mod eval;
 pub mod exec;
 pub mod model;
+pub mod search;
 pub mod train;
 
 #[cfg(test)]

@@ -27,16 +27,16 @@ use synth_compiler::{Cell, LatentStep, Op};
 
 /// Operations, in [`Op::ALL`]'s order.
 pub const OPS: usize = Op::ALL.len();
-const SUM: usize = 0;
-const COUNT: usize = 1;
-const DIFF: usize = 2;
-const GREATER: usize = 3;
-const LESSER: usize = 4;
-const AND: usize = 5;
-const OR: usize = 6;
-const WORD: usize = 7;
-const PRINT: usize = 8;
-const RESET: usize = 9;
+pub(super) const SUM: usize = 0;
+pub(super) const COUNT: usize = 1;
+pub(super) const DIFF: usize = 2;
+pub(super) const GREATER: usize = 3;
+pub(super) const LESSER: usize = 4;
+pub(super) const AND: usize = 5;
+pub(super) const OR: usize = 6;
+pub(super) const WORD: usize = 7;
+pub(super) const PRINT: usize = 8;
+pub(super) const RESET: usize = 9;
 
 /// Where every tensor sits in the flat parameter vector.
 #[derive(Clone, Debug, PartialEq)]
@@ -198,6 +198,35 @@ pub struct Loss {
     /// the right side of 1/2.
     pub scalar: f64,
     pub cells_right: f64,
+    /// Minus the log-likelihood of the program the pass was pulled toward
+    /// ([`Np::forward_toward`]; 0 otherwise), already in `objective`.
+    pub imitation: f64,
+}
+
+/// The least weight a log-likelihood reads, so that a choice the selector
+/// gives no weight costs a finite amount.
+const TINY: f32 = 1e-12;
+
+/// One of a step's softmaxes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Weights {
+    Op,
+    All,
+    Num,
+    Word,
+    /// Greater (0), lesser (1), word match (2).
+    Pivot(usize),
+}
+
+/// A step's weights of one softmax.
+fn st_weights(st: &StepTape, w: Weights) -> &[f32] {
+    match w {
+        Weights::Op => &st.op,
+        Weights::All => &st.all,
+        Weights::Num => &st.num,
+        Weights::Word => &st.word,
+        Weights::Pivot(k) => &st.betas[k],
+    }
 }
 
 /// Buffers of a forward and backward pass, reused across examples.
@@ -216,6 +245,10 @@ pub struct Workspace {
     scratch: Vec<f32>,
     /// The entropy weight of the last forward pass.
     entropy: f32,
+    /// The program the last forward pass was pulled toward, and the weight
+    /// of its log-likelihood (0: none).
+    toward: Vec<Choice>,
+    toward_weight: f32,
 }
 
 impl Workspace {
@@ -466,6 +499,62 @@ impl Np {
         out
     }
 
+    /// The softmax entries a step's choice `c` reads: its operation, the
+    /// column that operation reads (number columns for sum and the
+    /// comparisons, word columns for word match, any column for print)
+    /// and its pivot. Entries with no candidate are left out.
+    fn targets(&self, st: &StepTape, c: &Choice) -> Vec<(Weights, usize)> {
+        let mut out = vec![(Weights::Op, c.op)];
+        let num = c.number_column.and_then(|j| self.num.iter().position(|&x| x == j));
+        let word = c.word_column.and_then(|j| self.word.iter().position(|&x| x == j));
+        match c.op {
+            SUM => out.extend(num.map(|k| (Weights::Num, k))),
+            GREATER | LESSER => {
+                let kind = usize::from(c.op == LESSER);
+                out.extend(num.map(|k| (Weights::Num, k)));
+                out.extend(if kind == 0 { c.greater } else { c.lesser }.map(|k| (Weights::Pivot(kind), k)));
+            }
+            WORD => {
+                out.extend(word.map(|k| (Weights::Word, k)));
+                out.extend(c.word.map(|k| (Weights::Pivot(2), k)));
+            }
+            PRINT => out.push((Weights::All, c.column)),
+            _ => {}
+        }
+        out.retain(|&(w, k)| k < st_weights(st, w).len());
+        out
+    }
+
+    /// The summed log weight of `choices` under the selector (of each
+    /// step's operation, and the column and pivot it reads), the history
+    /// fed the choices, as the hard pass feeds it its own.
+    pub fn log_likelihood(&self, question: &Question, choices: &[Choice], ws: &mut Workspace) -> f32 {
+        let h = self.layout.hidden;
+        self.question(&question.tokens, &mut ws.z);
+        let q = last_state(&ws.z, question.tokens.len(), h);
+        let mut h_prev = vec![0f32; h];
+        let mut st = StepTape::default();
+        let mut total = 0f32;
+        for c in choices.iter().take(self.config.timesteps) {
+            self.selector(question, &ws.z, &q, &h_prev, &mut st);
+            total += self.targets(&st, c).iter().map(|&(w, k)| st_weights(&st, w)[k].max(TINY).ln()).sum::<f32>();
+            self.force(&mut st, c);
+            self.history(&h_prev, &mut st);
+            std::mem::swap(&mut h_prev, &mut st.h);
+        }
+        total
+    }
+
+    /// Whether `choices`, run exactly on `e`'s table, give its answer.
+    pub fn answers(&self, e: &Encoded, choices: &[Choice], ws: &mut Workspace) -> bool {
+        let objective = Objective { huber: 1.0, lookup_weight: 1.0, entropy: 0.0 };
+        let l = self.forward(e, objective, Some(choices), ws);
+        match e.target {
+            Target::Scalar(y) => (l.scalar - y).abs() < 0.5,
+            Target::Lookup { .. } => l.cells_right >= 1.0,
+        }
+    }
+
     /// The program of `choices` for a question with these `tokens`: each
     /// step's operation with the column and pivot it reads.
     pub fn program(&self, question: &Question, tokens: &[Cell], choices: &[Choice]) -> Vec<LatentStep> {
@@ -503,6 +592,24 @@ impl Np {
     ///   count and difference;
     /// - the last step's lookup is `a_print a_all_j rs_i`.
     pub fn forward(&self, e: &Encoded, objective: Objective, forced: Option<&[Choice]>, ws: &mut Workspace) -> Loss {
+        ws.toward.clear();
+        ws.toward_weight = 0.0;
+        self.pass(e, objective, forced, ws)
+    }
+
+    /// The soft pass of [`Np::forward`], its objective plus `weight` times
+    /// minus the log-likelihood of `program` under the selector: at every
+    /// step, of its operation and of the column and pivot that operation
+    /// reads. The soft pass itself is not forced: the history reads the
+    /// selector's own weights, as in training without a program.
+    pub fn forward_toward(&self, e: &Encoded, objective: Objective, program: &[Choice], weight: f32, ws: &mut Workspace) -> Loss {
+        ws.toward.clear();
+        ws.toward.extend_from_slice(&program[..program.len().min(self.config.timesteps)]);
+        ws.toward_weight = weight;
+        self.pass(e, objective, None, ws)
+    }
+
+    fn pass(&self, e: &Encoded, objective: Objective, forced: Option<&[Choice]>, ws: &mut Workspace) -> Loss {
         let Objective { huber, lookup_weight, entropy } = objective;
         ws.entropy = entropy;
         let h = self.layout.hidden;
@@ -574,7 +681,8 @@ impl Np {
             }
         }
         let entropy_sum: f64 = ws.steps.iter().map(|st| entropy_of(&st.op) + entropy_of(&st.all)).sum();
-        let bonus = entropy as f64 * entropy_sum;
+        let imitation: f64 = ws.steps.iter().zip(&ws.toward).map(|(st, c)| self.targets(st, c).iter().map(|&(w, k)| -(st_weights(st, w)[k].max(TINY) as f64).ln()).sum::<f64>()).sum();
+        let bonus = entropy as f64 * entropy_sum - ws.toward_weight as f64 * imitation;
         // The loss on the last step's answer.
         let last = &ws.steps[t_max - 1];
         ws.ds.clear();
@@ -589,7 +697,7 @@ impl Np {
                 // Huber divided by its delta: slope 1 beyond `huber`.
                 let (loss, grad) = if err.abs() <= d { (0.5 * err * err / d, err / d) } else { (err.abs() - 0.5 * d, err.signum()) };
                 ws.ds[t_max - 1] = (grad / scale) as f32;
-                Loss { loss, entropy: entropy_sum, objective: loss - bonus, scalar: last.s as f64, cells_right: 0.0 }
+                Loss { loss, entropy: entropy_sum, objective: loss - bonus, scalar: last.s as f64, cells_right: 0.0, imitation }
             }
             Target::Lookup { column, rows } => {
                 let c = self.layout.columns;
@@ -612,7 +720,7 @@ impl Np {
                     }
                 }
                 let loss = loss * scale as f64;
-                Loss { loss, entropy: entropy_sum, objective: loss - bonus, scalar: 0.0, cells_right: right as f64 / (r * c).max(1) as f64 }
+                Loss { loss, entropy: entropy_sum, objective: loss - bonus, scalar: 0.0, cells_right: right as f64 / (r * c).max(1) as f64, imitation }
             }
         }
     }
@@ -781,6 +889,21 @@ impl Np {
                     if a > 0.0 {
                         *d += w * (a.ln() + 1.0);
                     }
+                }
+            }
+            // The program the pass is pulled toward: d(-w log a_k)/d a_k = -w / a_k.
+            if let Some(c) = ws.toward.get(t) {
+                let w = ws.toward_weight;
+                for (which, k) in self.targets(st, c) {
+                    let a = st_weights(st, which)[k].max(TINY);
+                    let d = match which {
+                        Weights::Op => &mut dop[k],
+                        Weights::All => &mut dall[k],
+                        Weights::Num => &mut dnum[k],
+                        Weights::Word => &mut dword[k],
+                        Weights::Pivot(kind) => &mut dbeta[kind][k],
+                    };
+                    *d -= w / a;
                 }
             }
             // The softmaxes, into logits, into c.

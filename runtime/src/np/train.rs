@@ -29,7 +29,8 @@ use super::checkpoint::{Checkpoint, CheckpointMeta, SizeScore, FORMAT};
 use super::config::{ConfigError, NpConfig, TrainConfig};
 use super::data::{collect_words, Encoded, Question, Vocab};
 use super::exec;
-use super::model::{Np, Objective, Workspace};
+use super::model::{Choice, Np, Objective, Workspace};
+use super::search;
 use crate::env::{TableEnvironment, TaskError};
 use crate::npi::train::derive_seed;
 pub use crate::hooks::{Control, Hooks, NoHooks, StopReason};
@@ -75,6 +76,12 @@ pub struct ValidationReport {
     pub improved: bool,
     /// Every validation answer right.
     pub converged: bool,
+    /// Program search so far (`search` setting): questions searched, and
+    /// programs found that answer theirs.
+    #[serde(default)]
+    pub searched: usize,
+    #[serde(default)]
+    pub found: usize,
 }
 
 impl ValidationReport {
@@ -245,11 +252,17 @@ fn train_from<E: TableEnvironment + ?Sized>(env: &E, model: &NpConfig, cfg: &Tra
     Ok(TrainOutcome { best: seeds[best_seed].best.clone(), best_seed, seeds, enough: false })
 }
 
+/// How far one program search goes: distinct machine states kept per step,
+/// and right programs scored by the selector.
+const SEARCH_LIMITS: search::Limits = search::Limits { states: 20_000, programs: 64 };
+
 /// The per-part state of a step: a workspace, a gradient, a loss.
 struct Part {
     ws: Workspace,
     grad: Vec<f32>,
     loss: f64,
+    /// Each of its examples' index and answer loss.
+    losses: Vec<(usize, f64)>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -273,7 +286,7 @@ fn train_seed<E: TableEnvironment + ?Sized>(
     if let Some(bytes) = start.and_then(|s| s.optimizer.as_deref()) {
         adam.load_state(bytes).map_err(TrainError::Optimizer)?;
     }
-    let mut parts: Vec<Part> = (0..PARTS).map(|_| Part { ws: Workspace::new(), grad: vec![0f32; np.params.len()], loss: 0.0 }).collect();
+    let mut parts: Vec<Part> = (0..PARTS).map(|_| Part { ws: Workspace::new(), grad: vec![0f32; np.params.len()], loss: 0.0, losses: Vec::new() }).collect();
     let mut grad = vec![0f32; np.params.len()];
     let mut noise = ChaCha8Rng::seed_from_u64(derive_seed(seed, STREAM_NOISE, first));
     let threads = cfg.threads().clamp(1, PARTS);
@@ -303,6 +316,10 @@ fn train_seed<E: TableEnvironment + ?Sized>(
     let mut stopping = Stopping::new(cfg.patience, cfg.give_up);
     let mut stop = StopReason::Steps;
     let mut vws = Workspace::new();
+    // Programs found by search that answer a training question, by
+    // question (not kept in checkpoints: a resumed run searches again).
+    let mut memory: Vec<Option<Vec<Choice>>> = vec![None; data.len()];
+    let (mut searched, mut remembered) = (0usize, 0usize);
     let mut step = first;
     let end = first.saturating_add(cfg.steps);
 
@@ -318,13 +335,19 @@ fn train_seed<E: TableEnvironment + ?Sized>(
         step += 1;
         let per = batch.div_ceil(PARTS);
         let objective = Objective { huber: cfg.huber as f32, lookup_weight: cfg.lookup_weight as f32, entropy: cfg.entropy_at(step) as f32 };
+        let imitate = cfg.imitate as f32;
         let work = |part: &mut Part, k: usize| {
             part.grad.fill(0.0);
             part.loss = 0.0;
+            part.losses.clear();
             for &i in ids.iter().skip(k * per).take(per) {
-                let l = np.forward(&data[i], objective, None, &mut part.ws);
+                let l = match &memory[i] {
+                    Some(p) => np.forward_toward(&data[i], objective, p, imitate, &mut part.ws),
+                    None => np.forward(&data[i], objective, None, &mut part.ws),
+                };
                 np.backward(&data[i], &mut part.ws, &mut part.grad);
                 part.loss += l.loss;
+                part.losses.push((i, l.loss));
             }
         };
         if threads == 1 {
@@ -349,6 +372,37 @@ fn train_seed<E: TableEnvironment + ?Sized>(
         for p in &parts {
             crate::kernels::add_into(&mut grad, &p.grad);
             loss += p.loss;
+        }
+        if cfg.search > 0 {
+            // The worst-answered examples whose hard program is wrong:
+            // search for a program that answers them, remember it (in place
+            // of the one found before: the selector ranks them better as it
+            // learns), and pull toward it from this step on.
+            let mut worst: Vec<(usize, f64)> = parts.iter().flat_map(|p| p.losses.iter().copied()).collect();
+            worst.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let ws = &mut parts[0].ws;
+            let mut tried = 0;
+            for &(i, _) in &worst {
+                if tried == cfg.search {
+                    break;
+                }
+                let e = &data[i];
+                let hard = np.select(&e.question, ws);
+                if np.answers(e, &hard, ws) {
+                    continue;
+                }
+                tried += 1;
+                searched += 1;
+                if let Some(p) = search::search(&np, e, SEARCH_LIMITS, ws) {
+                    debug_assert!(np.answers(e, &p, ws), "a program the search found does not answer");
+                    if memory[i].as_ref() != Some(&p) {
+                        np.forward_toward(e, objective, &p, imitate, ws);
+                        np.backward(e, ws, &mut grad);
+                        memory[i] = Some(p);
+                    }
+                    remembered += 1;
+                }
+            }
         }
         loss /= batch as f64;
         let inv = 1.0 / batch as f32;
@@ -382,7 +436,7 @@ fn train_seed<E: TableEnvironment + ?Sized>(
             if improved {
                 best = Some(Checkpoint::save(&np, meta(step, now_converged, mean_loss, scores.clone())).with_optimizer(&adam));
             }
-            let report = ValidationReport { seed, step, scores, loss: mean_loss, improved, converged: now_converged };
+            let report = ValidationReport { seed, step, scores, loss: mean_loss, improved, converged: now_converged, searched, found: remembered };
             let ends = stopping.record(now_converged, improved);
             if let Some(b) = &best {
                 if hooks.on_validation(&report, b) == Control::Stop {
