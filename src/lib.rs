@@ -13,7 +13,8 @@
 //! Here: [`Source`] (a task file, or a stdlib task named by its stem),
 //! [`stdlib`] (the embedded task library), [`compile`] and [`check`] (what
 //! `synth check` does, also used by the snapshot tests), [`extract`] (a
-//! trained NRAM's discrete program as an NPL file, `synth extract`). A compiled [`Task`]
+//! trained NRAM's discrete program as an NPL file, `synth extract`), [`testing`]
+//! (snapshot tests of a task, `synth test`). A compiled [`Task`]
 //! runs its reference programs (`Task::trace`); `runtime::npi` trains and
 //! runs a learner on it.
 //!
@@ -33,6 +34,7 @@ pub mod coverage;
 pub mod extract;
 pub mod source;
 pub mod stdlib;
+pub mod testing;
 
 pub use check::{check, CheckOptions, CheckReport};
 pub use source::{Source, SourceError};

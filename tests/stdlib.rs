@@ -18,31 +18,16 @@ fn stdlib_checks_clean() {
     }
 }
 
+/// Through `synth::testing`, the path `synth test` and a user's own
+/// snapshot tests take: `tests/snapshots/stdlib__{stem}_{view}.snap`.
 #[test]
 fn stdlib_snapshots() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
     for stem in stdlib::names() {
         let task = synth::compile(&source(stem)).unwrap().task;
-        if task.is_table() {
-            // A table task: one instance, as text and as JSON.
-            let example = task.table_example(40, 1).unwrap();
-            insta::assert_snapshot!(format!("{stem}_example"), example.render(&task.name));
-            insta::assert_json_snapshot!(format!("{stem}_example_json"), task.table_example(5, 2).unwrap());
-            let latent = synth_compiler::table::latent_programs_text(&task.latent_programs(), task.table_timesteps().unwrap());
-            insta::assert_snapshot!(format!("{stem}_latent"), latent);
-            continue;
-        }
-        if task.is_tape() {
-            // A tape task: its memory writes, and its operations as NRAM modules.
-            let trace = task.tape_trace(3, 1).unwrap();
-            insta::assert_snapshot!(format!("{stem}_trace"), task.render_tape_trace(&trace));
-            insta::assert_snapshot!(format!("{stem}_calls"), task.call_graph().to_text());
-            insta::assert_snapshot!(format!("{stem}_ops"), task.op_graph().to_text_nram());
-            continue;
-        }
-        let trace = task.trace(3, 1).unwrap();
-        insta::assert_snapshot!(format!("{stem}_trace"), task.render_trace(&trace));
-        insta::assert_snapshot!(format!("{stem}_calls"), task.call_graph().to_text());
-        insta::assert_snapshot!(format!("{stem}_ops"), task.op_graph().to_text());
+        let snapshots = synth::testing::task_snapshots(&task).unwrap();
+        let named: Vec<(String, &str, &str)> = snapshots.iter().map(|s| (format!("stdlib__{}", s.name(stem)), s.expression, s.text.as_str())).collect();
+        synth::testing::assert_snapshots_in(&dir, &named);
     }
 }
 

@@ -12,6 +12,9 @@ pub enum Failure {
     Task(anyhow::Error),
     /// Exit 3 with this message.
     Io(anyhow::Error),
+    /// Bad usage clap cannot see (a path that does not exist): exit 2 with
+    /// this message.
+    Usage(anyhow::Error),
 }
 
 impl Failure {
@@ -26,6 +29,10 @@ impl Failure {
             Failure::Io(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::from(3)
+            }
+            Failure::Usage(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
             }
         }
     }

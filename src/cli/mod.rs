@@ -1,5 +1,5 @@
-//! The `synth` command line: check, trace, graph, learn, eval, run, extract,
-//! ask.
+//! The `synth` command line: check, test, trace, graph, learn, eval, run,
+//! extract, ask.
 //!
 //! One module per command, each holding its flags (a clap `Args` struct) and
 //! a `run` function; [`failure`] maps what went wrong to an exit code, and
@@ -9,7 +9,8 @@
 //! logs while it runs), [`charts`] and [`plot`] (the SVG plots).
 //!
 //! Exit codes: 0 success (warnings allowed), 1 the task or model has errors
-//! (diagnostics printed), 2 bad usage (clap), 3 an input/output failure.
+//! (diagnostics printed) or a snapshot test failed, 2 bad usage (clap, or a
+//! path that does not exist), 3 an input/output failure.
 
 mod charts;
 mod check;
@@ -32,6 +33,7 @@ mod run;
 mod settings;
 mod suite;
 mod task;
+mod test;
 mod trace;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +50,8 @@ pub struct Cli {
 enum Command {
     /// Parse, compile and lint a task, then run its reference on sampled inputs.
     Check(check::CheckArgs),
+    /// Check task files and compare their trace and graphs with the snapshots beside them.
+    Test(test::TestArgs),
     /// Print one execution trace of the reference programs.
     Trace(trace::TraceArgs),
     /// Print the call graph or the operation graphs.
@@ -72,6 +76,7 @@ pub fn run(cli: Cli) -> ExitCode {
     }
     let result = match cli.command {
         Command::Check(a) => check::run(a),
+        Command::Test(a) => test::run(a),
         Command::Trace(a) => trace::run(a),
         Command::Graph(a) => graph::run(a),
         Command::Learn(a) => learn::run(a),
