@@ -14,13 +14,19 @@
 //! [`stdlib`] (the embedded task library), [`compile`] and [`check`] (what
 //! `synth check` does, also used by the snapshot tests), [`extract`] (a
 //! trained NRAM's discrete program as an NPL file, `synth extract`), [`testing`]
-//! (snapshot tests of a task, `synth test`). A compiled [`Task`]
+//! (snapshot tests of a task, `synth test`), [`npl!`] and [`include_npl!`]
+//! (a task embedded in Rust source and checked when the crate is compiled,
+//! [`embedded`]). A compiled [`Task`]
 //! runs its reference programs (`Task::trace`); `runtime::npi` trains and
 //! runs a learner on it.
 //!
 //! The `synth` binary (`src/main.rs` and its private `cli` module) adds what
 //! only a command line needs: the run directory, plots, the progress bar, the
 //! clock and Ctrl-C. None of it is part of this API.
+
+// The macros expand to `::synth::...` paths, which this names inside the
+// crate too (its unit tests and doctests).
+extern crate self as synth;
 
 pub use synth_compiler as compiler;
 pub use synth_dsl as dsl;
@@ -31,6 +37,7 @@ pub use synth_dsl::Diagnostic;
 
 pub mod check;
 pub mod coverage;
+pub mod embedded;
 pub mod extract;
 pub mod source;
 pub mod stdlib;
@@ -38,6 +45,7 @@ pub mod testing;
 
 pub use check::{check, CheckOptions, CheckReport};
 pub use source::{Source, SourceError};
+pub use synth_macros::{include_npl, npl};
 
 /// Parses and compiles a source. On failure the diagnostics hold at least one
 /// error; on success the warnings (lint) come with the task.
