@@ -12,13 +12,16 @@
 //!
 //! The search is breadth first over the machine's states after each step
 //! (the last two row selections and the last three scalars), each state
-//! kept once with the first program that reaches it, so that the many
-//! programs that compute the same thing are run once. At the last step
-//! only the operations that can give the answer are tried: sum, count or
-//! difference for a scalar, print for a lookup. Programs whose answer is
-//! right by coincidence exist (a count that happens to equal the answer);
-//! the selector's likelihood ranks them below the ones that read the
-//! question's columns and pivots.
+//! kept once with the first program that reaches it, at most
+//! [`Limits::states`] after each step, so that the many programs that
+//! compute the same thing are run once. The last step reads only the
+//! selection before it and, a difference, two earlier scalars: the states
+//! before it are told apart by those alone, and each is tried at once with
+//! the last steps that can give the answer (sum, count or difference for a
+//! scalar, print for a lookup), so the last two steps are never cut short.
+//! Programs whose answer is right by coincidence exist (a count that
+//! happens to equal the answer); the selector's likelihood ranks them below
+//! the ones that read the question's columns and pivots.
 
 use super::data::{Encoded, Target};
 use super::model::{Choice, Np, Workspace, AND, COUNT, DIFF, GREATER, LESSER, OR, PRINT, RESET, SUM, WORD};
@@ -80,7 +83,7 @@ impl Selections<'_> {
 /// The limits of one search.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Most distinct states kept after each step.
+    /// Most distinct states kept after each step but the last two.
     pub states: usize,
     /// Most right programs scored by the selector.
     pub programs: usize,
@@ -136,28 +139,34 @@ pub fn right_programs(np: &Np, e: &Encoded, limits: Limits) -> Vec<Vec<Choice>> 
         }
     }
 
-    // The states after each of the first `t_max - 1` steps, each with the
+    // The states after each of the first `t_max - 2` steps, each with the
     // step of the first program that reaches it and the index of the state
     // before that step.
     let mut levels: Vec<Vec<(State, u32, Choice)>> = vec![vec![(State { prev: all, prev2: all, s: [0; 3] }, 0, base)]];
-    let mut out: Vec<(Choice, u32, i64)> = Vec::with_capacity(made.len() + 8);
-    for _ in 1..t_max {
+    // A state's successors: every step from it, with the new state.
+    let steps = |st: &State, sel: &mut Selections, out: &mut Vec<(Choice, State)>| {
+        out.clear();
+        let (count, sums) = sel.scalars[st.prev as usize].clone();
+        let mut push = |c: Choice, b: u32, scalar: i64| out.push((c, State { prev: b, prev2: st.prev, s: [scalar, st.s[0], st.s[1]] }));
+        for (jj, &j) in np.num.iter().enumerate() {
+            push(Choice { op: SUM, column: j, number_column: Some(j), ..base }, st.prev, sums[jj]);
+        }
+        push(Choice { op: COUNT, ..base }, st.prev, count);
+        push(Choice { op: DIFF, ..base }, st.prev, st.s[2].saturating_sub(st.s[0]));
+        for &(c, b) in &made {
+            push(c, b, 0);
+        }
+        push(Choice { op: AND, ..base }, sel.combine(0, st.prev, st.prev2), 0);
+        push(Choice { op: OR, ..base }, sel.combine(1, st.prev, st.prev2), 0);
+        push(Choice { op: RESET, ..base }, all, 0);
+    };
+    let mut succ: Vec<(Choice, State)> = Vec::new();
+    for _ in 2..t_max {
         let mut seen = HashSet::new();
         let mut next = Vec::new();
         for (parent, (st, _, _)) in levels.last().expect("a level").iter().enumerate() {
-            out.clear();
-            let (count, sums) = &sel.scalars[st.prev as usize];
-            for (jj, &j) in np.num.iter().enumerate() {
-                out.push((Choice { op: SUM, column: j, number_column: Some(j), ..base }, st.prev, sums[jj]));
-            }
-            out.push((Choice { op: COUNT, ..base }, st.prev, *count));
-            out.push((Choice { op: DIFF, ..base }, st.prev, st.s[2].saturating_sub(st.s[0])));
-            out.extend(made.iter().map(|&(c, b)| (c, b, 0)));
-            out.push((Choice { op: AND, ..base }, sel.combine(0, st.prev, st.prev2), 0));
-            out.push((Choice { op: OR, ..base }, sel.combine(1, st.prev, st.prev2), 0));
-            out.push((Choice { op: RESET, ..base }, all, 0));
-            for &(c, b, scalar) in &out {
-                let new = State { prev: b, prev2: st.prev, s: [scalar, st.s[0], st.s[1]] };
+            steps(st, &mut sel, &mut succ);
+            for &(c, new) in &succ {
                 if seen.insert(new) {
                     next.push((new, parent as u32, c));
                 }
@@ -180,43 +189,68 @@ pub fn right_programs(np: &Np, e: &Encoded, limits: Limits) -> Vec<Vec<Choice>> 
         p
     };
 
-    // The last step: only what can give the answer.
+    // The last two steps. The last reads only the selection before it and
+    // (a difference) the scalars of the steps two and four before the end,
+    // so the states before it are told apart by those alone, and each is
+    // tried at once with the last steps that can give the answer: sum,
+    // count or difference for a scalar, print for a lookup.
     let want = match &e.target {
         Target::Lookup { rows, .. } => Some(bits(&|i| rows.binary_search(&(i as u32)).is_ok())),
         Target::Scalar(_) => None,
     };
-    let mut right = Vec::new();
-    for (i, (st, _, _)) in levels.last().expect("a level").iter().enumerate() {
-        let mut finish = |c: Choice| {
-            let mut p = path(i);
-            p.push(c);
-            right.push(p);
-        };
+    let finals = |st: &State, sel: &Selections, out: &mut Vec<Choice>| {
+        out.clear();
         match &e.target {
             Target::Scalar(y) => {
                 let y = y.round() as i64;
                 let (count, sums) = &sel.scalars[st.prev as usize];
                 for (jj, &j) in np.num.iter().enumerate() {
                     if sums[jj] == y {
-                        finish(Choice { op: SUM, column: j, number_column: Some(j), ..base });
+                        out.push(Choice { op: SUM, column: j, number_column: Some(j), ..base });
                     }
                 }
                 if *count == y {
-                    finish(Choice { op: COUNT, ..base });
+                    out.push(Choice { op: COUNT, ..base });
                 }
                 if st.s[2].saturating_sub(st.s[0]) == y {
-                    finish(Choice { op: DIFF, ..base });
+                    out.push(Choice { op: DIFF, ..base });
                 }
             }
             Target::Lookup { column, .. } => {
                 if want.as_ref() == Some(&sel.bits[st.prev as usize]) {
-                    finish(Choice { op: PRINT, column: *column, ..base });
+                    out.push(Choice { op: PRINT, column: *column, ..base });
                 }
             }
         }
-        if right.len() >= limits.programs {
-            right.truncate(limits.programs);
-            break;
+    };
+    let mut right = Vec::new();
+    let mut last = Vec::new();
+    if t_max == 1 {
+        finals(&levels[0][0].0, &sel, &mut last);
+        right.extend(last.iter().map(|&c| vec![c]));
+    } else {
+        let mut seen = HashSet::new();
+        'all: for (i, (st, _, _)) in levels.last().expect("a level").iter().enumerate() {
+            steps(st, &mut sel, &mut succ);
+            for &(c, new) in &succ {
+                let key = match want {
+                    Some(_) => (new.prev, 0, 0),
+                    None => (new.prev, new.s[0], new.s[2]),
+                };
+                if !seen.insert(key) {
+                    continue;
+                }
+                finals(&new, &sel, &mut last);
+                for &f in &last {
+                    let mut p = path(i);
+                    p.push(c);
+                    p.push(f);
+                    right.push(p);
+                    if right.len() >= limits.programs {
+                        break 'all;
+                    }
+                }
+            }
         }
     }
     right
