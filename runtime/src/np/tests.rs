@@ -128,6 +128,29 @@ fn soft_execution_with_one_hot_choices_is_exact() {
     assert!(kinds[0] > 100 && kinds[1] > 10, "{kinds:?}");
 }
 
+/// The backward of `pass` (a soft pass over `enc`) against central
+/// differences on every parameter; how many were checked.
+fn check_gradient(np: &mut Np, enc: &Encoded, text: &str, ws: &mut Workspace, pass: &dyn Fn(&Np, &mut Workspace) -> model::Loss) -> usize {
+    let mut grad = vec![0f32; np.params.len()];
+    pass(np, ws);
+    np.backward(enc, ws, &mut grad);
+    let scale = grad.iter().fold(0f32, |m, g| m.max(g.abs()));
+    assert!(scale > 0.0, "no gradient for {text}");
+    for i in 0..np.params.len() {
+        let x = np.params[i];
+        let h = 1e-2f32;
+        np.params[i] = x + h;
+        let up = pass(np, ws).objective;
+        np.params[i] = x - h;
+        let down = pass(np, ws).objective;
+        np.params[i] = x;
+        let numeric = ((up - down) / (2.0 * h as f64)) as f32;
+        let tol = 2e-3 * scale + 0.03 * numeric.abs().max(grad[i].abs());
+        assert!((numeric - grad[i]).abs() <= tol, "{text}: parameter {i}: numeric {numeric}, analytic {} (scale {scale})", grad[i]);
+    }
+    np.params.len()
+}
+
 /// The hand-written backward against central differences, on every kind
 /// of question.
 #[test]
@@ -145,24 +168,7 @@ fn gradient_matches_finite_differences() {
         let enc = Encoded::new(&config, &np.vocab, e).unwrap();
         // A large Huber delta: the quadratic branch, smooth everywhere.
         let obj = model::Objective { huber: 100.0, lookup_weight: 3.0, entropy: 0.1 };
-        let mut grad = vec![0f32; np.params.len()];
-        np.forward(&enc, obj, None, &mut ws);
-        np.backward(&enc, &mut ws, &mut grad);
-        let scale = grad.iter().fold(0f32, |m, g| m.max(g.abs()));
-        assert!(scale > 0.0, "no gradient for {}", e.text);
-        for i in 0..np.params.len() {
-            let x = np.params[i];
-            let h = 1e-2f32;
-            np.params[i] = x + h;
-            let up = np.forward(&enc, obj, None, &mut ws).objective;
-            np.params[i] = x - h;
-            let down = np.forward(&enc, obj, None, &mut ws).objective;
-            np.params[i] = x;
-            let numeric = ((up - down) / (2.0 * h as f64)) as f32;
-            let tol = 2e-3 * scale + 0.03 * numeric.abs().max(grad[i].abs());
-            assert!((numeric - grad[i]).abs() <= tol, "{}: parameter {i}: numeric {numeric}, analytic {} (scale {scale})", e.text, grad[i]);
-            checked += 1;
-        }
+        checked += check_gradient(&mut np, &enc, &e.text, &mut ws, &|np, ws| np.forward(&enc, obj, None, ws));
     }
     assert!(seen.len() == 6 && checked > 1000, "{seen:?}");
 }
@@ -209,24 +215,8 @@ fn imitation_gradient_matches_finite_differences() {
         }
         let enc = Encoded::new(&config, &np.vocab, e).unwrap();
         let program = search::search(&np, &enc, limits, &mut ws).expect("a program");
-        let mut grad = vec![0f32; np.params.len()];
-        let l = np.forward_toward(&enc, obj, &program, 0.7, &mut ws);
-        assert!(l.imitation > 0.0);
-        np.backward(&enc, &mut ws, &mut grad);
-        let scale = grad.iter().fold(0f32, |m, g| m.max(g.abs()));
-        for i in 0..np.params.len() {
-            let x = np.params[i];
-            let h = 1e-2f32;
-            np.params[i] = x + h;
-            let up = np.forward_toward(&enc, obj, &program, 0.7, &mut ws).objective;
-            np.params[i] = x - h;
-            let down = np.forward_toward(&enc, obj, &program, 0.7, &mut ws).objective;
-            np.params[i] = x;
-            let numeric = ((up - down) / (2.0 * h as f64)) as f32;
-            let tol = 2e-3 * scale + 0.03 * numeric.abs().max(grad[i].abs());
-            assert!((numeric - grad[i]).abs() <= tol, "{}: parameter {i}: numeric {numeric}, analytic {} (scale {scale})", e.text, grad[i]);
-            checked += 1;
-        }
+        assert!(np.forward_toward(&enc, obj, &program, 0.7, &mut ws).imitation > 0.0);
+        checked += check_gradient(&mut np, &enc, &e.text, &mut ws, &|np, ws| np.forward_toward(&enc, obj, &program, 0.7, ws));
     }
     assert!(seen.len() == 6 && checked > 1000, "{seen:?}");
 }
