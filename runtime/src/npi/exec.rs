@@ -12,6 +12,10 @@
 //!
 //! Many runs advance in lockstep so that each model step is one batched
 //! forward pass over all of them ([`run_batch`]), split over threads.
+//!
+//! What decides is a [`Policy`]: the trained model's [`Engine`], or any
+//! other decider given the same rows (a model outside synth, through the
+//! Python package), so that every learner is scored by the same machine.
 
 use super::data::ModelShape;
 use super::infer::{Decision, Engine, Scratch, SplitCore, State, StepInputs};
@@ -67,10 +71,14 @@ pub struct RunOutcome {
     pub trace: Option<Trace>,
 }
 
-struct ExecFrame {
+struct ExecFrame<S> {
     program: ProgramId,
     args: Args,
-    state: State,
+    state: S,
+    /// The frame's number in its run (0 for the entry program's).
+    number: u32,
+    /// No step of the frame has been decided yet.
+    fresh: bool,
     /// `AfterCall`: this frame ends when the child it called returns.
     return_after_child: bool,
     index: u32,
@@ -79,9 +87,11 @@ struct ExecFrame {
 }
 
 /// One run in progress.
-struct Machine<W> {
+struct Machine<W, S> {
     world: W,
-    stack: Vec<ExecFrame>,
+    stack: Vec<ExecFrame<S>>,
+    /// Frames opened so far.
+    opened: u32,
     limits: Limits,
     steps: usize,
     /// `Some` once the run is over.
@@ -90,23 +100,24 @@ struct Machine<W> {
     obs: Vec<u16>,
 }
 
-impl<W: World> Machine<W> {
-    fn new(world: W, engine: &Engine, entry: ProgramId, limits: Limits, record: bool, size: usize, seed: u64) -> Machine<W> {
-        let width = engine.shape.obs_width();
+impl<W: World, S> Machine<W, S> {
+    fn new<P: Policy<State = S>>(world: W, policy: &P, entry: ProgramId, limits: Limits, record: bool, size: usize, seed: u64) -> Machine<W, S> {
+        let width = policy.shape().obs_width();
         let mut m = Machine {
             world,
             stack: Vec::new(),
+            opened: 0,
             limits,
             steps: 0,
             result: None,
             record: record.then(|| Trace { size, seed, obs_width: width, frames: Vec::new(), steps: Vec::new(), obs: Vec::new() }),
             obs: vec![0; width],
         };
-        m.push(engine, entry, NO_ARGS, None);
+        m.push(policy, entry, NO_ARGS, None);
         m
     }
 
-    fn push(&mut self, engine: &Engine, program: ProgramId, args: Args, parent: Option<u32>) -> u32 {
+    fn push<P: Policy<State = S>>(&mut self, policy: &P, program: ProgramId, args: Args, parent: Option<u32>) -> u32 {
         let depth = self.stack.len() as u32;
         let index = match &mut self.record {
             Some(t) => {
@@ -115,7 +126,9 @@ impl<W: World> Machine<W> {
             }
             None => 0,
         };
-        self.stack.push(ExecFrame { program, args, state: engine.fresh_state(), return_after_child: false, index, steps: Vec::new(), obs: Vec::new() });
+        let number = self.opened;
+        self.opened += 1;
+        self.stack.push(ExecFrame { program, args, state: policy.fresh_state(), number, fresh: true, return_after_child: false, index, steps: Vec::new(), obs: Vec::new() });
         index
     }
 
@@ -138,7 +151,7 @@ impl<W: World> Machine<W> {
         }
     }
 
-    fn flush(&mut self, f: ExecFrame) {
+    fn flush(&mut self, f: ExecFrame<S>) {
         if let Some(t) = &mut self.record {
             let fr = &mut t.frames[f.index as usize];
             fr.first_step = t.steps.len() as u32;
@@ -156,13 +169,14 @@ impl<W: World> Machine<W> {
     }
 
     /// Carries out the decision taken on the observation in `self.obs`.
-    fn apply(&mut self, engine: &Engine, end_convention: EndConvention, d: &Decision) {
-        let shape = &engine.shape;
+    fn apply<P: Policy<State = S>>(&mut self, policy: &P, end_convention: EndConvention, d: &Decision) {
+        let shape = policy.shape();
         self.steps += 1;
         let end = d.end();
         let call = if end && end_convention == EndConvention::OwnStep { None } else { decode(shape, d) };
         let depth = self.stack.len();
         let top = self.stack.last_mut().expect("a running machine has a frame");
+        top.fresh = false;
         let mut step = Step { call, end, child: None };
         if let Some(c) = call {
             if c.program != ACT {
@@ -173,7 +187,7 @@ impl<W: World> Machine<W> {
                 }
                 let parent = top.index;
                 top.return_after_child = end;
-                let child = self.push(engine, c.program, c.args, Some(parent));
+                let child = self.push(policy, c.program, c.args, Some(parent));
                 step.child = Some(child);
                 let parent_frame = self.stack.len() - 2;
                 let pf = &mut self.stack[parent_frame];
@@ -275,23 +289,133 @@ pub fn run_batch<W: World + Send>(engine: &Engine, entry: ProgramId, end: EndCon
     results.into_iter().map(|o| o.expect("every job ran")).collect()
 }
 
+/// The rows of one lockstep step: one per run still going, in the order of
+/// the runs, each the top frame of that run's stack.
+#[derive(Clone, Debug, Default)]
+pub struct Rows {
+    /// Observation features per row.
+    pub width: usize,
+    /// The run (index into the jobs) of every row.
+    pub run: Vec<usize>,
+    /// The frame's number in its run: 0 for the entry program, then in the
+    /// order frames were called.
+    pub frame: Vec<u32>,
+    /// Whether this is the frame's first step (a recurrent policy starts a
+    /// fresh state there).
+    pub new_frame: Vec<bool>,
+    /// Frames below the top one (0 in the entry program).
+    pub depth: Vec<u32>,
+    /// The frame's program.
+    pub program: Vec<ProgramId>,
+    /// The frame's arguments (`NO_ARG` in unused slots).
+    pub args: Vec<Args>,
+    /// `width` values per row: what the world shows now.
+    pub obs: Vec<u16>,
+}
+
+impl Rows {
+    fn clear(&mut self) {
+        self.run.clear();
+        self.frame.clear();
+        self.new_frame.clear();
+        self.depth.clear();
+        self.program.clear();
+        self.args.clear();
+        self.obs.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.run.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.run.is_empty()
+    }
+
+    /// Row `r`'s observation.
+    pub fn obs(&self, r: usize) -> &[u16] {
+        &self.obs[r * self.width..(r + 1) * self.width]
+    }
+}
+
+/// What decides the steps of closed-loop runs: one [`Decision`] per row.
+/// Each frame carries a `State` of the policy's (fresh at every call), which
+/// `decide` advances in place.
+pub trait Policy {
+    type State;
+    /// Raised by `decide`; a run of [`run_policy`] stops at the first.
+    type Error;
+    /// The task's layout as the policy sees it: observation width, program
+    /// arities (a decision's arguments are cut to the called program's).
+    fn shape(&self) -> &ModelShape;
+    fn fresh_state(&self) -> Self::State;
+    /// Writes one decision per row of `rows` to `out` (cleared first);
+    /// `states[r]` is row `r`'s frame state.
+    fn decide(&mut self, rows: &Rows, states: &mut [&mut Self::State], out: &mut Vec<Decision>) -> Result<(), Self::Error>;
+}
+
+/// The trained model as a policy: one batched forward pass per step,
+/// optionally with the LSTM layers split over a pair of threads.
+struct EnginePolicy<'e, 'p> {
+    engine: &'e Engine,
+    split: Option<(&'e SplitCore, &'e Pair<'p>)>,
+    inputs: StepInputs,
+    scratch: Scratch,
+    tmp: Vec<usize>,
+}
+
+impl Policy for EnginePolicy<'_, '_> {
+    type State = State;
+    type Error = std::convert::Infallible;
+
+    fn shape(&self) -> &ModelShape {
+        &self.engine.shape
+    }
+
+    fn fresh_state(&self) -> State {
+        self.engine.fresh_state()
+    }
+
+    fn decide(&mut self, rows: &Rows, states: &mut [&mut State], out: &mut Vec<Decision>) -> Result<(), Self::Error> {
+        self.inputs.clear();
+        for r in 0..rows.len() {
+            self.inputs.push(&self.engine.shape, rows.program[r], rows.obs(r), &rows.args[r], &mut self.tmp);
+        }
+        self.engine.step_split(&self.inputs, states, out, &mut self.scratch, self.split);
+        Ok(())
+    }
+}
+
 fn run_lockstep<W: World>(engine: &Engine, entry: ProgramId, end: EndConvention, jobs: Vec<Job<W>>, record: bool, split: Option<(&SplitCore, &Pair)>) -> Vec<RunOutcome> {
-    let mut machines: Vec<Machine<W>> = jobs.into_iter().map(|j| Machine::new(j.world, engine, entry, j.limits, record, j.size, j.seed)).collect();
-    let mut inputs = StepInputs::default();
-    let mut scratch = Scratch::default();
+    let mut policy = EnginePolicy { engine, split, inputs: StepInputs::default(), scratch: Scratch::default(), tmp: Vec::new() };
+    let Ok(outcomes) = run_policy(&mut policy, entry, end, jobs, record);
+    outcomes
+}
+
+/// Runs every job to its end under `policy`, all in lockstep on this
+/// thread: at each step every run still going is one row of the policy's
+/// `decide`. `record`: keep each run's trace.
+pub fn run_policy<W: World, P: Policy>(policy: &mut P, entry: ProgramId, end: EndConvention, jobs: Vec<Job<W>>, record: bool) -> Result<Vec<RunOutcome>, P::Error> {
+    let mut machines: Vec<Machine<W, P::State>> = jobs.into_iter().map(|j| Machine::new(j.world, policy, entry, j.limits, record, j.size, j.seed)).collect();
+    let mut rows = Rows { width: policy.shape().obs_width(), ..Rows::default() };
     let mut decisions = Vec::new();
-    let mut tmp = Vec::new();
     let mut active: Vec<usize> = (0..machines.len()).collect();
     while !active.is_empty() {
-        inputs.clear();
+        rows.clear();
         for &i in &active {
             let m = &mut machines[i];
             m.world.observe(&mut m.obs);
             let top = m.stack.last().unwrap();
-            inputs.push(&engine.shape, top.program, &m.obs, &top.args, &mut tmp);
+            rows.run.push(i);
+            rows.frame.push(top.number);
+            rows.new_frame.push(top.fresh);
+            rows.depth.push(m.stack.len() as u32 - 1);
+            rows.program.push(top.program);
+            rows.args.push(top.args);
+            rows.obs.extend_from_slice(&m.obs);
         }
         {
-            let mut states: Vec<&mut State> = Vec::with_capacity(active.len());
+            let mut states: Vec<&mut P::State> = Vec::with_capacity(active.len());
             // `active` is increasing, so the tops are distinct machines.
             let mut rest = &mut machines[..];
             let mut base = 0;
@@ -302,14 +426,14 @@ fn run_lockstep<W: World>(engine: &Engine, entry: ProgramId, end: EndConvention,
                 rest = tail;
                 base = i + 1;
             }
-            engine.step_split(&inputs, &mut states, &mut decisions, &mut scratch, split);
+            policy.decide(&rows, &mut states, &mut decisions)?;
         }
         for (k, &i) in active.iter().enumerate() {
-            machines[i].apply(engine, end, &decisions[k]);
+            machines[i].apply(policy, end, &decisions[k]);
         }
         active.retain(|&i| machines[i].result.is_none());
     }
-    machines.into_iter().map(Machine::outcome).collect()
+    Ok(machines.into_iter().map(Machine::outcome).collect())
 }
 
 /// Runs the model on the input of `size` and `seed`, with limits taken from
@@ -353,7 +477,8 @@ mod tests {
             let mut steps = Vec::new();
             linear(&reference, 0, &mut steps);
             let world = task.sample(size, seed).unwrap();
-            let mut m = Machine::new(world, &engine, task.entry, Limits::of_trace(&reference), true, size, seed);
+            let policy = EnginePolicy { engine: &engine, split: None, inputs: StepInputs::default(), scratch: Scratch::default(), tmp: Vec::new() };
+            let mut m = Machine::new(world, &policy, task.entry, Limits::of_trace(&reference), true, size, seed);
             let mut next = steps.iter();
             while m.result.is_none() {
                 m.world.observe(&mut m.obs);
@@ -363,7 +488,7 @@ mod tests {
                     call: s.call.map_or(shape.no_call(), |c| c.program as u32),
                     args: s.call.map_or([NO_ARG; ARG_SLOTS], |c| c.args),
                 };
-                m.apply(&engine, end, &d);
+                m.apply(&policy, end, &d);
             }
             let out = m.outcome();
             assert!(out.correct, "{:?}", out.failure);
@@ -379,5 +504,76 @@ mod tests {
     #[test]
     fn replaying_the_reference_reproduces_it_after_call() {
         replay(&ADD.replace("learn npi {", "learn npi {\n  return: after_call"), EndConvention::AfterCall);
+    }
+
+    /// A policy that replays each run's reference decisions, in the order
+    /// the machine asks for them.
+    struct Replay {
+        shape: ModelShape,
+        steps: Vec<Vec<Step>>,
+        next: Vec<usize>,
+        fresh_seen: usize,
+    }
+
+    impl Policy for Replay {
+        type State = ();
+        type Error = String;
+        fn shape(&self) -> &ModelShape {
+            &self.shape
+        }
+        fn fresh_state(&self) {}
+        fn decide(&mut self, rows: &Rows, states: &mut [&mut ()], out: &mut Vec<Decision>) -> Result<(), String> {
+            assert_eq!(states.len(), rows.len());
+            out.clear();
+            for r in 0..rows.len() {
+                let run = rows.run[r];
+                let s = self.steps[run].get(self.next[run]).ok_or("the run went on past its reference")?;
+                self.next[run] += 1;
+                self.fresh_seen += rows.new_frame[r] as usize;
+                out.push(Decision {
+                    end_logit: if s.end { 1.0 } else { -1.0 },
+                    call: s.call.map_or(self.shape.no_call(), |c| c.program as u32),
+                    args: s.call.map_or([NO_ARG; ARG_SLOTS], |c| c.args),
+                });
+            }
+            Ok(())
+        }
+    }
+
+    /// Any policy runs on the same machine: replaying the references of
+    /// inputs of several sizes at once reproduces each of them, is scored
+    /// exact, and sees every frame begin once.
+    #[test]
+    fn a_policy_replaying_the_references_is_exact() {
+        let task = synth_compiler::compile(ADD, "add").unwrap().task;
+        let inputs = [(1, 0), (3, 1), (7, 2), (2, 5)];
+        let mut policy = Replay { shape: ModelShape::of(&task), steps: Vec::new(), next: vec![0; inputs.len()], fresh_seen: 0 };
+        let mut jobs = Vec::new();
+        let mut references = Vec::new();
+        for (size, seed) in inputs {
+            let reference = task.trace(size, seed).unwrap();
+            let mut steps = Vec::new();
+            linear(&reference, 0, &mut steps);
+            policy.steps.push(steps);
+            jobs.push(Job { world: task.sample(size, seed).unwrap(), limits: Limits::of_trace(&reference), size, seed });
+            references.push(reference);
+        }
+        let outcomes = run_policy(&mut policy, task.entry, task.end, jobs, true).unwrap();
+        for (o, r) in outcomes.iter().zip(&references) {
+            assert!(o.correct, "{:?}", o.failure);
+            assert_eq!(o.trace.as_ref(), Some(r));
+        }
+        assert_eq!(policy.fresh_seen, references.iter().map(|r| r.frames.len()).sum::<usize>());
+    }
+
+    /// A policy's error stops the runs and comes back as it was raised.
+    #[test]
+    fn a_policy_error_stops_the_runs() {
+        let task = synth_compiler::compile(ADD, "add").unwrap().task;
+        let reference = task.trace(3, 0).unwrap();
+        let mut policy = Replay { shape: ModelShape::of(&task), steps: vec![Vec::new()], next: vec![0], fresh_seen: 0 };
+        let jobs = vec![Job { world: task.sample(3, 0).unwrap(), limits: Limits::of_trace(&reference), size: 3, seed: 0 }];
+        let err = run_policy(&mut policy, task.entry, task.end, jobs, false).unwrap_err();
+        assert_eq!(err, "the run went on past its reference");
     }
 }

@@ -36,9 +36,9 @@ pub use config::{settings, ConfigError, Curriculum, Fuse, NpiConfig, Observe, Tr
 pub use coverage::{coverage, Coverage, ProgramCoverage};
 pub use data::{Batch, Dataset, ModelShape};
 pub use diagnose::{first_divergence, Decided, Divergence};
-pub use eval::{evaluate, EvalReport, SizeReport};
-pub use exec::{run, run_batch, Failure, Job, Limits, RunOutcome};
-pub use infer::{Engine, SplitCore};
+pub use eval::{eval_seed, evaluate, evaluate_policy, EvalReport, PolicyEvalError, SizeReport};
+pub use exec::{run, run_batch, run_policy, Failure, Job, Limits, Policy, Rows, RunOutcome};
+pub use infer::{Decision, Engine, SplitCore};
 pub use memory::{Footprint, MemoryError};
 pub use model::Npi;
 pub use sample::{Sampling, TrainingSet};
