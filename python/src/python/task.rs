@@ -1,0 +1,170 @@
+//! `Task`: a compiled task, with what `synth check`, `synth trace` and
+//! `synth graph` do as methods.
+
+use super::graph::PyGraph;
+use super::trace::{PyTrace, TraceData};
+use super::{convert, diagnostics_error, run_error, size_arg, TaskError};
+use crate::data;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use synth::{CheckOptions, Source};
+use synth_dsl::Diagnostic;
+
+/// A compiled task (made by `synth.compile`; immutable).
+///
+/// Attributes: `name`, `kind` ("scratchpad", "tape" or "table"), `source`
+/// (the NPL text), `filename` (as diagnostics show it), `warnings` (the
+/// compiler's warnings, rendered).
+#[pyclass(name = "Task", module = "synth", frozen)]
+pub struct PyTask {
+    source: Source,
+    task: synth_compiler::Task,
+    warnings: Vec<Diagnostic>,
+}
+
+impl PyTask {
+    pub fn new(source: Source, task: synth_compiler::Task, warnings: Vec<Diagnostic>) -> PyTask {
+        PyTask { source, task, warnings }
+    }
+}
+
+#[pymethods]
+impl PyTask {
+    /// The task's name: its `task NAME` item, else the file stem.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.task.name
+    }
+
+    /// The world kind: "scratchpad" (learned by NPI), "tape" (NRAM) or
+    /// "table" (the Neural Programmer).
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.task.world().name()
+    }
+
+    /// The task's NPL source text.
+    #[getter]
+    fn source(&self) -> &str {
+        &self.source.text
+    }
+
+    /// The name diagnostics show for the source: the path given,
+    /// `stdlib/NAME.npl`, or `NAME.npl` for source text.
+    #[getter]
+    fn filename(&self) -> &str {
+        &self.source.display
+    }
+
+    /// The compiler's warnings (the learnability lint, unused values,
+    /// settings that look misspelt), each rendered as `synth check` prints
+    /// it.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.iter().map(|d| d.render(&self.source.display, &self.source.text)).collect()
+    }
+
+    /// What `synth check` does: run the reference on sampled inputs at
+    /// several sizes (`sizes`, default `[1, 2, 3, 4, 5, 8]`, plus the
+    /// `learn` block's train and test sizes up to 1,000) with seeds
+    /// `0..seeds` (default 4) and verify `expect`, and count the decision
+    /// cases the `learn` block's traces show.
+    ///
+    /// Returns a dict: `passed` (True), `errors`, `warnings`, `runs` (a
+    /// list of `{"size", "seeds"}`), `inputs` (runs in all),
+    /// `diagnostics` (dicts) and `text` (what `synth check` prints).
+    ///
+    /// Raises `TaskError`, whose `str()` is what `synth check` prints, when
+    /// a reference run fails; its `report` attribute holds the same dict
+    /// with `passed` False.
+    #[pyo3(signature = (sizes=None, seeds=None))]
+    fn check<'py>(&self, py: Python<'py>, sizes: Option<Vec<u64>>, seeds: Option<u64>) -> PyResult<Bound<'py, PyAny>> {
+        let defaults = CheckOptions::default();
+        let mut opts = CheckOptions { seeds: seeds.unwrap_or(defaults.seeds), ..defaults };
+        if let Some(sizes) = sizes {
+            let sizes = sizes.into_iter().map(size_arg).collect::<PyResult<Vec<usize>>>()?;
+            // As the CLI: the sizes named are run whatever their size; only
+            // the learn block's are capped.
+            opts.max_size = sizes.iter().copied().fold(opts.max_size, usize::max);
+            opts.sizes = sizes;
+        }
+        let source = self.source.clone();
+        let report = py.detach(move || synth::check(&source, &opts));
+        let value = data::check_report(&report, &self.source);
+        if report.has_errors() {
+            let err = diagnostics_error::<TaskError>(py, report.render(&self.source), &report.diagnostics, &self.source);
+            err.value(py).setattr("report", convert::to_py(py, &value)?)?;
+            return Err(err);
+        }
+        convert::to_py(py, &value)
+    }
+
+    /// One reference run at size `size` (the input size `n`) from seed
+    /// `seed`, as `synth trace` shows it: a `Trace`. For a scratchpad task
+    /// it is the execution trace; for a tape task the input tape, the
+    /// programs' memory writes and the final tape; for a table task one
+    /// question on a table with its answer and latent program.
+    ///
+    /// Raises `TaskError` (with the message `synth trace` prints) when the
+    /// run fails, including when it exceeds the task's limits; `ValueError`
+    /// or `OverflowError` for a size or seed out of range.
+    #[pyo3(signature = (size, seed=0))]
+    fn trace(&self, py: Python<'_>, size: u64, seed: u64) -> PyResult<PyTrace> {
+        let size = size_arg(size)?;
+        let task = self.task.clone();
+        let run = py.detach(move || {
+            let run = if task.is_table() {
+                task.table_example(size, seed).map(TraceData::Table)
+            } else if task.is_tape() {
+                task.tape_trace(size, seed).map(TraceData::Tape)
+            } else {
+                task.trace(size, seed).map(TraceData::Scratchpad)
+            };
+            run.map_err(Box::new)
+        });
+        match run {
+            Ok(data) => Ok(PyTrace::new(self.task.clone(), data)),
+            Err(e) => Err(run_error(py, &e, &self.source)),
+        }
+    }
+
+    /// The call graph, as `synth graph` shows it: a `Graph` whose `dot` is
+    /// `synth graph --format dot`. A table task's graph is every question's
+    /// latent program.
+    fn call_graph(&self) -> PyGraph {
+        PyGraph { data: data::call_graph(&self.task, &self.source.text) }
+    }
+
+    /// The operation graph of every program (`synth graph --ops`), or of
+    /// the program named `program`: a `Graph`. On a tape task each node
+    /// carries its NRAM module; a table task's graph is every question's
+    /// latent program. Raises `ValueError` for a program the task lacks.
+    #[pyo3(signature = (program=None))]
+    fn op_graph(&self, program: Option<&str>) -> PyResult<PyGraph> {
+        data::op_graph(&self.task, &self.source.text, program)
+            .map(|data| PyGraph { data })
+            .map_err(PyValueError::new_err)
+    }
+
+    /// What a learner must model, as a dict of plain values.
+    ///
+    /// Every kind: `name`, `kind`, `source_hash`, `learn` (the `learn`
+    /// block: `learner`, `train_sizes`, `traces`, `test_sizes`, `steps`,
+    /// `time`, `seed`, `settings`) and `limits` (of a reference run).
+    /// Scratchpad and tape: `programs` (`name`, `id`, `arity`, `level`,
+    /// `recursive`; id 0 is `ACT`), `entry`, `entry_id`, `curriculum`,
+    /// `unused`. Scratchpad: `observation` (`features` with their `name`
+    /// and `classes`, `width`, `one_hot_width`), `args` (`classes`, `slots`,
+    /// and `no_arg`, the value of an unused argument slot), `actions`,
+    /// `pointers`, `base`, `end` (the end convention). Tape:
+    /// `nram_modules`. Table: `columns`, `timesteps`, `questions` (each
+    /// one's `templates`, `answer` and latent program `steps`),
+    /// `operations`.
+    fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::to_py(py, &data::info(&self.task))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<synth.Task {} ({}) from {}>", self.task.name, self.task.world().name(), self.source.display)
+    }
+}
