@@ -11,6 +11,7 @@
 //!   or testing the workspace never compiles PyO3 or looks for a Python.
 
 pub mod data;
+pub mod learn;
 
 #[cfg(feature = "python")]
 mod python;

@@ -5,6 +5,7 @@
 
 mod convert;
 mod graph;
+mod learn;
 mod task;
 mod trace;
 

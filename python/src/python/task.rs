@@ -164,6 +164,59 @@ impl PyTask {
         convert::to_py(py, &data::info(&self.task))
     }
 
+    /// The training traces `synth learn` would draw (the `learn` block's
+    /// sizes, trace count, seed and sampling, unless `sizes`, `traces` or
+    /// `seed` are given), cut into frames, as a dict of NumPy arrays
+    /// (int64 unless said): per step, frame by frame, `obs` (steps,
+    /// features), `program` and `args` (steps, 3), the frame's program and
+    /// argument classes, `end` (bool), `call` (the target program id, the
+    /// number of programs for no call, -1 on an own end step) and
+    /// `call_args` (steps, 3; -1 where not trained); per frame
+    /// `frame_offsets` (frames + 1) and `frame_trace`; per trace
+    /// `trace_size` and `trace_seed`. An argument class is its value, or
+    /// `info()["args"]["classes"]` for no argument. Scratchpad tasks only.
+    #[pyo3(signature = (sizes=None, traces=None, seed=None))]
+    fn batches<'py>(&self, py: Python<'py>, sizes: Option<Vec<u64>>, traces: Option<usize>, seed: Option<u64>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let sizes = sizes.map(|s| s.into_iter().map(size_arg).collect::<PyResult<Vec<_>>>()).transpose()?;
+        let task = self.task.clone();
+        let arrays = py.detach(move || crate::learn::batches(&task, sizes, traces, seed)).map_err(TaskError::new_err)?;
+        super::learn::to_numpy(py, &arrays)
+    }
+
+    /// Runs `policy` closed-loop on `count` inputs of each size (default:
+    /// the `learn` block's test sizes), the inputs, step limits and scoring
+    /// of `synth eval`, and returns what `synth eval --json` prints:
+    /// `{"task", "learner", "results": [{"size", "count", "exact",
+    /// "accuracy", "mean_steps"}]}`.
+    ///
+    /// `policy(rows)` is called once per step with a dict of arrays, one
+    /// row per run still going: `run`, `frame` (the frame's number in its
+    /// run), `new_frame` (bool: its first step; a recurrent model starts a
+    /// fresh state), `depth`, `program`, `args` (rows, 3; classes) and
+    /// `obs` (rows, features). It returns `(end, call, args)` or a dict with
+    /// those keys: `end` (truthy ends the frame), `call` (a program id, or
+    /// the number of programs for no call) and `args` (rows, 3; classes).
+    /// An exception from the policy stops the evaluation and propagates.
+    #[pyo3(signature = (policy, sizes=None, count=32, seed=0, learner="python"))]
+    fn evaluate<'py>(&self, py: Python<'py>, policy: Bound<'py, PyAny>, sizes: Option<Vec<u64>>, count: usize, seed: u64, learner: &str) -> PyResult<Bound<'py, PyAny>> {
+        let sizes = match sizes {
+            Some(s) => s.into_iter().map(size_arg).collect::<PyResult<Vec<_>>>()?,
+            None => self.task.learn.test_sizes.clone(),
+        };
+        if sizes.is_empty() {
+            return Err(PyValueError::new_err("no sizes to evaluate: pass sizes= or add `test sizes [...]` to the learn block"));
+        }
+        super::learn::evaluate(py, &self.task, policy, &sizes, count, seed, learner)
+    }
+
+    /// The seeds of the `count` inputs of size `size` that `evaluate` and
+    /// `synth eval --seed SEED` run: input `i` is `trace(size, seeds[i])`.
+    #[pyo3(signature = (size, count=32, seed=0))]
+    fn eval_seeds(&self, size: u64, count: usize, seed: u64) -> PyResult<Vec<u64>> {
+        let size = size_arg(size)?;
+        Ok((0..count).map(|i| synth_runtime::npi::eval_seed(seed, size, i)).collect())
+    }
+
     fn __repr__(&self) -> String {
         format!("<synth.Task {} ({}) from {}>", self.task.name, self.task.world().name(), self.source.display)
     }

@@ -1,0 +1,95 @@
+//! `Task.batches` and `Task.evaluate`: [`crate::learn`]'s arrays as NumPy
+//! arrays, and a Python callable as the policy of closed-loop runs.
+
+use super::convert;
+use crate::learn::{self, Array, Data};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyDict};
+use synth_runtime::npi::{self, Decision, ModelShape, Policy, PolicyEvalError, Rows};
+
+/// `arrays` as a dict of NumPy arrays (int64, uint64 or bool), each writable and
+/// owning its data.
+pub fn to_numpy<'py>(py: Python<'py>, arrays: &[Array]) -> PyResult<Bound<'py, PyDict>> {
+    let np = py.import("numpy")?;
+    let out = PyDict::new(py);
+    for a in arrays {
+        let (bytes, dtype): (Vec<u8>, &str) = match &a.data {
+            Data::I64(v) => (v.iter().flat_map(|x| x.to_le_bytes()).collect(), "<i8"),
+            Data::U64(v) => (v.iter().flat_map(|x| x.to_le_bytes()).collect(), "<u8"),
+            Data::Bool(v) => (v.iter().map(|&b| b as u8).collect(), "?"),
+        };
+        let buf = PyByteArray::new(py, &bytes);
+        let arr = np.call_method1("frombuffer", (buf, dtype))?.call_method1("reshape", (a.shape.clone(),))?;
+        out.set_item(a.name, arr)?;
+    }
+    Ok(out)
+}
+
+/// A NumPy-convertible value as `n` int64s (row-major).
+fn ints(np: &Bound<'_, PyAny>, v: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<i64>> {
+    let arr = np.call_method1("asarray", (v,)).map_err(|e| PyTypeError::new_err(format!("the policy's `{what}` is not an array: {e}")))?;
+    let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
+    if !matches!(kind.as_str(), "i" | "u" | "b") {
+        return Err(PyTypeError::new_err(format!("the policy's `{what}` must hold integers, not dtype kind '{kind}'")));
+    }
+    let arr = np.call_method1("ascontiguousarray", (arr, "<i8"))?;
+    let bytes: Vec<u8> = arr.call_method0("tobytes")?.extract()?;
+    Ok(bytes.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
+}
+
+/// A Python callable deciding every step: given a dict of the rows'
+/// arrays, it returns `end`, `call` and `args`.
+struct PyPolicy<'py> {
+    py: Python<'py>,
+    np: Bound<'py, PyAny>,
+    callable: Bound<'py, PyAny>,
+    shape: ModelShape,
+}
+
+impl Policy for PyPolicy<'_> {
+    type State = ();
+    type Error = PyErr;
+
+    fn shape(&self) -> &ModelShape {
+        &self.shape
+    }
+
+    fn fresh_state(&self) {}
+
+    fn decide(&mut self, rows: &Rows, _states: &mut [&mut ()], out: &mut Vec<Decision>) -> PyResult<()> {
+        let batch = to_numpy(self.py, &learn::row_arrays(&self.shape, rows))?;
+        let answer = self.callable.call1((batch,))?;
+        let (end, call, args) = if let Ok(d) = answer.cast::<PyDict>() {
+            let get = |k: &str| -> PyResult<Bound<'_, PyAny>> {
+                d.get_item(k)?.ok_or_else(|| PyValueError::new_err(format!("the policy's dict has no `{k}` (it must have `end`, `call` and `args`)")))
+            };
+            (get("end")?, get("call")?, get("args")?)
+        } else {
+            answer.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>)>().map_err(|_| {
+                PyTypeError::new_err("the policy must return (end, call, args) or a dict with those keys")
+            })?
+        };
+        let end: Vec<bool> = ints(&self.np, &end, "end")?.into_iter().map(|e| e != 0).collect();
+        let call = ints(&self.np, &call, "call")?;
+        let args = ints(&self.np, &args, "args")?;
+        learn::decisions(&self.shape, rows.len(), &end, &call, &args, out).map_err(PyValueError::new_err)
+    }
+}
+
+/// Closed-loop exact match of `policy` on `count` inputs of each size, as
+/// `synth eval --json` reports it.
+pub fn evaluate<'py>(py: Python<'py>, task: &synth_compiler::Task, policy: Bound<'py, PyAny>, sizes: &[usize], count: usize, seed: u64, learner: &str) -> PyResult<Bound<'py, PyAny>> {
+    if task.world() != synth_compiler::builtins::WorldKind::Scratchpad {
+        return Err(PyValueError::new_err(format!("`{}` is a {} task: evaluate(policy) runs scratchpad tasks (the NPI's)", task.name, task.world().name())));
+    }
+    if !policy.is_callable() {
+        return Err(PyTypeError::new_err("policy must be callable: given a dict of the rows' arrays, it returns (end, call, args)"));
+    }
+    let mut p = PyPolicy { py, np: py.import("numpy")?.into_any(), callable: policy, shape: ModelShape::of(task) };
+    match npi::evaluate_policy(task, &mut p, sizes, count, seed, learner) {
+        Ok(report) => convert::to_py(py, &serde_json::to_value(&report).map_err(|e| PyValueError::new_err(e.to_string()))?),
+        Err(PolicyEvalError::Policy(e)) => Err(e),
+        Err(PolicyEvalError::Task(e)) => Err(super::TaskError::new_err(e.message)),
+    }
+}
