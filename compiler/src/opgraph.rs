@@ -212,8 +212,8 @@ impl OpKind {
         matches!(self, OpKind::Branch | OpKind::Loop | OpKind::ForRange { .. })
     }
 
-    /// Short label for DOT.
-    fn short(&self) -> String {
+    /// Short label for DOT (and for the Python package's graph nodes).
+    pub fn short(&self) -> String {
         match self {
             OpKind::Read { what, pointer } => format!("{}({pointer})", what.name()),
             OpKind::Observed { text, .. } => format!("observe {text}"),

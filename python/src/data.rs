@@ -321,7 +321,7 @@ fn program_ops(
     let nram = if tape { p.nram_map() } else { Vec::new() };
     for n in p.graph.node_indices() {
         let node = &p.graph[n];
-        let mut label = op_label(&node.kind);
+        let mut label = node.kind.short();
         let mut m = Map::new();
         m.insert("program".into(), json!(p.name));
         m.insert("index".into(), json!(n.index()));
@@ -365,35 +365,6 @@ fn program_ops(
         m.insert("text".into(), json!(e.weight.text));
         put_position(&mut m, src, Some(e.weight.span));
         edges.push((id(e.source().index()), id(e.target().index()), Value::Object(m)));
-    }
-}
-
-/// The node's label in the DOT text.
-fn op_label(kind: &OpKind) -> String {
-    match kind {
-        OpKind::Read { what, pointer } => format!("{}({pointer})", what.name()),
-        OpKind::Observed { text, .. } => format!("observe {text}"),
-        OpKind::Param { name, .. } => format!("param {name}"),
-        OpKind::Pointer(p) => format!("pointer {p}"),
-        OpKind::Memory => "mem".into(),
-        OpKind::Const(c) => c.to_string(),
-        OpKind::Arith(op) | OpKind::Compare(op) | OpKind::Logic(op) => op.symbol().to_string(),
-        OpKind::Not => "!".into(),
-        OpKind::Neg => "-".into(),
-        OpKind::Builtin(n) => n.clone(),
-        OpKind::List => "[...]".into(),
-        OpKind::Range { inclusive: false } => "..".into(),
-        OpKind::Range { inclusive: true } => "..=".into(),
-        OpKind::Index => "[]".into(),
-        OpKind::Var { name, carried: false } => format!("var {name}"),
-        OpKind::Var { name, carried: true } => format!("var {name} (loop-carried)"),
-        OpKind::Counter(n) => format!("counter {n}"),
-        OpKind::Branch => "if".into(),
-        OpKind::Loop => "while".into(),
-        OpKind::ForRange { counter } => format!("for {counter} in"),
-        OpKind::Action(a) => format!("ACT({a})"),
-        OpKind::Call(p) => p.clone(),
-        OpKind::Store => "store".into(),
     }
 }
 
