@@ -465,6 +465,15 @@ mod tests {
         }
     }
 
+    /// The decision that makes the reference's step `s`.
+    fn decision(shape: &ModelShape, s: &Step) -> Decision {
+        Decision {
+            end_logit: if s.end { 1.0 } else { -1.0 },
+            call: s.call.map_or(shape.no_call(), |c| c.program as u32),
+            args: s.call.map_or([NO_ARG; ARG_SLOTS], |c| c.args),
+        }
+    }
+
     /// Feeding the machine the reference's own decisions must reproduce the
     /// reference trace exactly, frame layout and observations included.
     fn replay(src: &str, end: EndConvention) {
@@ -483,12 +492,7 @@ mod tests {
             while m.result.is_none() {
                 m.world.observe(&mut m.obs);
                 let s = next.next().expect("the machine runs no longer than the reference");
-                let d = Decision {
-                    end_logit: if s.end { 1.0 } else { -1.0 },
-                    call: s.call.map_or(shape.no_call(), |c| c.program as u32),
-                    args: s.call.map_or([NO_ARG; ARG_SLOTS], |c| c.args),
-                };
-                m.apply(&policy, end, &d);
+                m.apply(&policy, end, &decision(&shape, s));
             }
             let out = m.outcome();
             assert!(out.correct, "{:?}", out.failure);
@@ -530,11 +534,7 @@ mod tests {
                 let s = self.steps[run].get(self.next[run]).ok_or("the run went on past its reference")?;
                 self.next[run] += 1;
                 self.fresh_seen += rows.new_frame[r] as usize;
-                out.push(Decision {
-                    end_logit: if s.end { 1.0 } else { -1.0 },
-                    call: s.call.map_or(self.shape.no_call(), |c| c.program as u32),
-                    args: s.call.map_or([NO_ARG; ARG_SLOTS], |c| c.args),
-                });
+                out.push(decision(&self.shape, s));
             }
             Ok(())
         }
