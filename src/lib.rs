@@ -16,13 +16,15 @@
 //! trained NRAM's discrete program as an NPL file, `synth extract`), [`testing`]
 //! (snapshot tests of a task, `synth test`), [`npl!`] and [`include_npl!`]
 //! (a task embedded in Rust source and checked when the crate is compiled,
-//! [`embedded`]). A compiled [`Task`]
-//! runs its reference programs (`Task::trace`); `runtime::npi` trains and
-//! runs a learner on it.
+//! [`embedded`]), [`rundir`] (the files `synth learn` writes) and
+//! [`trained`] (the model in a run directory, whichever learner trained
+//! it, checked against its task and ready to run or evaluate). A compiled
+//! [`Task`] runs its reference programs (`Task::trace`); `runtime::npi`
+//! trains and runs a learner on it.
 //!
 //! The `synth` binary (`src/main.rs` and its private `cli` module) adds what
-//! only a command line needs: the run directory, plots, the progress bar, the
-//! clock and Ctrl-C. None of it is part of this API.
+//! only a command line needs: plots, the progress bar, the clock and Ctrl-C.
+//! None of it is part of this API.
 
 // The macros expand to `::synth::...` paths, which this names inside the
 // crate too (its unit tests and doctests).
@@ -39,9 +41,11 @@ pub mod check;
 pub mod coverage;
 pub mod embedded;
 pub mod extract;
+pub mod rundir;
 pub mod source;
 pub mod stdlib;
 pub mod testing;
+pub mod trained;
 
 pub use check::{check, CheckOptions, CheckReport};
 pub use source::{Source, SourceError};

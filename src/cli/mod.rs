@@ -28,13 +28,16 @@ mod plot;
 #[cfg(test)]
 mod plot_tests;
 mod progress;
-mod rundir;
 mod run;
 mod settings;
 mod suite;
 mod task;
 mod test;
 mod trace;
+
+// The run directory is the library's (`synth::rundir`), so that the Python
+// package and other embedders read the same files.
+use synth::rundir;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -21,7 +21,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 use synth_compiler::{table, Answer, Cell, LatentStep, TableColumn, TableExample, Task};
-use synth_runtime::np::{self, data::UNK, Checkpoint, CheckpointMeta, Control, EvalReport, Hooks, StepReport, TrainHooks, ValidationReport};
+use synth_runtime::np::{self, data::UNK, Checkpoint, Control, EvalReport, Hooks, StepReport, TrainHooks, ValidationReport};
 
 pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     let (model_cfg, mut cfg) = np::settings(task, &r.learn).map_err(|e| r.settings_error(e))?;
@@ -121,10 +121,7 @@ fn save(dir: &RunDir, c: &Checkpoint) -> Result<(), RunDirError> {
 /// The Neural Programmer checkpoint in `dir`, checked against `task`, and
 /// its model.
 fn load_checkpoint(task: &Task, dir: &RunDir) -> Result<(Checkpoint, np::Np), Failure> {
-    let (meta, weights): (CheckpointMeta, _) = dir.load_parts()?;
-    let ckpt = Checkpoint { meta, weights, optimizer: None };
-    let model = ckpt.load(task).map_err(|e| Failure::Task(anyhow!("cannot use `{}`: {e}", dir.path.display())))?;
-    Ok((ckpt, model))
+    Ok(synth::trained::np_model(task, dir)?)
 }
 
 /// Answer and program accuracy per size, then per question.

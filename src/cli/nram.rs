@@ -20,11 +20,9 @@ use std::sync::Arc;
 use std::time::Instant;
 use synth_compiler::{LearnSpec, Task};
 use synth_runtime::nram::circuit::{CircuitError, CircuitTable, Inputs, Source};
-use synth_runtime::nram::{self, Checkpoint, CheckpointMeta, Control, EvalReport, Module, StepReport, TraceStep, TrainConfig, Hooks, ValidationReport};
+use synth_runtime::nram::{self, Checkpoint, Control, EvalReport, Module, StepReport, TraceStep, TrainConfig, Hooks, ValidationReport};
 
-/// Cells up to which `eval` also scores the fuzzy machine (it costs
-/// O(T M^2) per example; the discrete one runs at any size).
-pub const FUZZY_CELLS: usize = 256;
+use synth::trained::FUZZY_CELLS;
 
 /// What `synth learn` was asked, as far as NRAM reads it.
 pub struct LearnRequest<'a> {
@@ -212,10 +210,7 @@ fn save(dir: &RunDir, c: &Checkpoint) -> Result<(), RunDirError> {
 
 /// The NRAM checkpoint in `dir`, checked against `task`, and its machine.
 pub fn load(task: &Task, dir: &RunDir) -> Result<(Checkpoint, nram::Nram), Failure> {
-    let (meta, weights): (CheckpointMeta, _) = dir.load_parts()?;
-    let ckpt = Checkpoint { meta, weights, optimizer: None };
-    let machine = ckpt.load(task).map_err(|e| Failure::Task(anyhow!("cannot use `{}`: {e}", dir.path.display())))?;
-    Ok((ckpt, machine))
+    Ok(synth::trained::nram_machine(task, dir)?)
 }
 
 /// The NRAM checkpoint in `dir`, checked against `task`, its machine, and

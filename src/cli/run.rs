@@ -66,19 +66,10 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     }
     match (&outcome.failure, outcome.correct) {
         (_, true) => println!("// result: `expect` holds{}", if first_diff.is_none() { "; the trace matches the reference step for step" } else { "" }),
-        (Some(f), false) => println!("// result: failed ({})", describe(f)),
+        (Some(f), false) => println!("// result: failed ({f})"),
         (None, false) => println!("// result: `expect` does not hold"),
     }
     Ok(())
-}
-
-fn describe(f: &npi::Failure) -> String {
-    match f {
-        npi::Failure::Wrong => "the program returned but `expect` does not hold".into(),
-        npi::Failure::StepLimit => "the step limit was reached".into(),
-        npi::Failure::DepthLimit => "the call-depth limit was reached".into(),
-        npi::Failure::World(m) => format!("the world refused an action: {m}"),
-    }
 }
 
 /// A trace line's call (with its indentation) and its observation, without

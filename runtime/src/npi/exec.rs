@@ -59,6 +59,17 @@ pub enum Failure {
     World(String),
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Wrong => f.write_str("the program returned but `expect` does not hold"),
+            Failure::StepLimit => f.write_str("the step limit was reached"),
+            Failure::DepthLimit => f.write_str("the call-depth limit was reached"),
+            Failure::World(m) => write!(f, "the world refused an action: {m}"),
+        }
+    }
+}
+
 /// The result of one closed-loop run.
 #[derive(Clone, Debug)]
 pub struct RunOutcome {
