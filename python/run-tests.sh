@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Python package from this clone the way a user installs it
-# (`pip install ./python`) into a virtual environment, then runs its tests
-# (`pytest python/tests`). Exits non-zero when the build or a test fails.
+# Builds the Python package from this clone as a wheel (`pip wheel ./python`,
+# the build `pip install ./python` runs inside), installs the wheel into a
+# virtual environment, then runs the tests (`pytest python/tests`). Exits
+# non-zero when the build, the install or a test fails.
 #
 # The environment is a new one in a temporary directory, removed at the end,
 # unless SYNTH_PYTHON_VENV names one to use (created when missing, kept).
@@ -17,18 +18,20 @@ fi
 cd "$(dirname "$0")/.."
 
 python="${PYTHON:-python3}"
-if [ -n "${SYNTH_PYTHON_VENV:-}" ]; then
-  venv="$SYNTH_PYTHON_VENV"
-else
-  tmp="$(mktemp -d)"
-  trap 'rm -rf "$tmp"' EXIT
-  venv="$tmp/venv"
-fi
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+venv="${SYNTH_PYTHON_VENV:-$tmp/venv}"
 if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 
 "$venv/bin/python" --version
-# pip builds the Rust extension with maturin (in the workspace's target/).
-"$venv/bin/python" -m pip install --disable-pip-version-check ./python pytest
+# pip builds the Rust extension with maturin (in the workspace's target/)
+# into a wheel, as for another machine; the wheel is what gets installed.
+"$venv/bin/python" -m pip wheel --disable-pip-version-check --no-deps ./python -w "$tmp/wheels"
+wheel="$(ls "$tmp"/wheels/synth_npl-*.whl)"
+echo "built $(basename "$wheel")"
+"$venv/bin/python" -m pip install --disable-pip-version-check "$wheel" pytest
+# A venv that already holds this version (SYNTH_PYTHON_VENV) gets the new build.
+"$venv/bin/python" -m pip install --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 "$venv/bin/python" -m pytest python/tests -q

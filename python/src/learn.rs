@@ -49,7 +49,11 @@ fn int(name: &'static str, data: Vec<i64>, shape: Vec<usize>) -> Array {
 /// - per trace (`T`): `trace_size` `(T)`, `trace_seed` `(T)` (unsigned).
 pub fn batches(task: &Task, sizes: Option<Vec<usize>>, traces: Option<usize>, seed: Option<u64>) -> Result<Vec<Array>, String> {
     if task.world() != synth_compiler::builtins::WorldKind::Scratchpad {
-        return Err(format!("`{}` is a {} task: batches of traces are for scratchpad tasks (the NPI's)", task.name, task.world().name()));
+        return Err(format!(
+            "`{}` is a {} task: batches are for scratchpad tasks (the NPI's traces) and tape tasks (input and output tapes); a table task's examples are trace(size, seed)",
+            task.name,
+            task.world().name()
+        ));
     }
     let (model, mut cfg) = npi::settings(&task.learn).map_err(|e| e.to_string())?;
     if let Some(s) = sizes {
@@ -210,7 +214,7 @@ mod tests {
         let task = add();
         assert!(batches(&task, Some(vec![]), None, None).unwrap_err().contains("no training sizes"));
         let copy = synth::compile(&synth::Source::load("nram_copy").unwrap()).unwrap().task;
-        assert!(batches(&copy, None, None, None).unwrap_err().contains("scratchpad"));
+        assert!(batches(&copy, None, None, None).unwrap_err().contains("scratchpad tasks"));
     }
 
     #[test]

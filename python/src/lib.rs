@@ -12,6 +12,8 @@
 
 pub mod data;
 pub mod learn;
+pub mod model;
+pub mod worlds;
 
 #[cfg(feature = "python")]
 mod python;

@@ -76,8 +76,8 @@ def test_batches_default_to_the_learn_block(add):
 def test_batches_refuse_what_they_cannot_give(add):
     with pytest.raises(synth.TaskError, match="no training sizes"):
         add.batches(sizes=[])
-    with pytest.raises(synth.TaskError, match="scratchpad"):
-        synth.compile("nram_copy").batches()
+    with pytest.raises(synth.TaskError, match="a table task's examples are"):
+        synth.compile("tableqa").batches()
 
 
 class Replay:
@@ -165,7 +165,7 @@ def test_policy_errors_propagate(add):
         add.evaluate(lambda rows: (np.zeros(n, bool), np.full(n, -1), np.zeros((n, 3), int)), sizes=[2], count=n)
     with pytest.raises(TypeError, match="callable"):
         add.evaluate(42, sizes=[2])
-    with pytest.raises(ValueError, match="scratchpad"):
+    with pytest.raises(ValueError, match="2-d array"):
         synth.compile("nram_copy").evaluate(lambda rows: None, sizes=[2])
 
 
@@ -174,3 +174,77 @@ def test_eval_seeds_are_synths(add):
     assert len(seeds) == 4 and len(set(seeds)) == 4
     assert seeds == add.eval_seeds(5, count=4, seed=1)
     assert seeds != add.eval_seeds(5, count=4, seed=2)
+
+
+# --- tape and table tasks ------------------------------------------------------
+
+
+def test_tape_batches_hold_the_reference_examples():
+    copy = synth.compile("nram_copy")
+    b = copy.batches(sizes=[3, 6], traces=5, seed=2)
+    assert b["input"].shape == b["output"].shape == b["graded"].shape
+    assert b["graded"].dtype == np.bool_ and b["seed"].dtype == np.uint64
+    assert list(b["size"]) == [3, 6, 3, 6, 3]
+    for i in range(5):
+        t = copy.trace(int(b["size"][i]), int(b["seed"][i]))
+        c = int(b["cells"][i])
+        assert c == t.cells
+        assert list(b["input"][i, :c]) == t.input and list(b["output"][i, :c]) == t.output
+        assert (b["input"][i, c:] == -1).all()
+        assert list(np.flatnonzero(b["graded"][i])) == t.graded
+    # Same arguments, same arrays.
+    again = copy.batches(sizes=[3, 6], traces=5, seed=2)
+    assert all((again[k] == b[k]).all() for k in b)
+
+
+def test_a_tape_policy_is_scored_on_its_graded_cells():
+    rev = synth.compile("nram_reverse")
+
+    def oracle(inputs):
+        out = np.full(inputs["input"].shape, -1)
+        for i, (size, seed) in enumerate(zip(inputs["size"], inputs["seed"])):
+            t = rev.trace(int(size), int(seed))
+            out[i, : t.cells] = t.output
+        return out
+
+    report = rev.evaluate(oracle, sizes=[4, 9], count=6, seed=3, learner="oracle")
+    assert report["task"] == "nram_reverse" and report["learner"] == "oracle"
+    assert [r["size"] for r in report["results"]] == [4, 9]
+    assert all(r["exact"] == 6 and r["error"] == 0.0 and r["graded"] > 0 for r in report["results"])
+    # Handing the input back scores the cells the reverse changes.
+    lazy = rev.evaluate(lambda inputs: inputs["input"], sizes=[9], count=6, seed=3)
+    seeds = rev.eval_seeds(9, 6, 3)
+    traces = [rev.trace(9, s) for s in seeds]
+    graded = sum(len(t.graded) for t in traces)
+    wrong = sum(sum(t.input[g] != t.output[g] for g in t.graded) for t in traces)
+    assert lazy["results"][0]["graded"] == graded
+    assert lazy["results"][0]["error"] == pytest.approx(wrong / graded)
+    with pytest.raises(ValueError, match="2-d array"):
+        rev.evaluate(lambda inputs: inputs["cells"], sizes=[4], count=2)
+    with pytest.raises(ValueError, match="cells"):
+        rev.evaluate(lambda inputs: inputs["input"][:, :1], sizes=[4], count=2)
+    with pytest.raises(ZeroDivisionError):
+        rev.evaluate(lambda inputs: 1 / 0, sizes=[4], count=2)
+
+
+def test_a_table_policy_answers_questions_it_sees_without_answers():
+    tq = synth.compile("tableqa")
+    seen = []
+
+    def oracle(questions):
+        seen.extend(questions)
+        return [tq.trace(q["size"], q["seed"]).answer for q in questions]
+
+    report = tq.evaluate(oracle, sizes=[5, 10], count=8, seed=1)
+    assert all("answer" not in q and "program" not in q and "text" in q and "columns" in q for q in seen)
+    assert [r["exact"] for r in report["results"]] == [8, 8]
+    assert sum(q["count"] for q in report["questions"]) == 16
+    assert {q["template"] for q in report["questions"]} >= {"sum of {x}"}
+    # Scalars may be given as ints.
+    scalars = tq.evaluate(lambda qs: [0] * len(qs), sizes=[5], count=8, seed=1)
+    want = sum(tq.trace(5, s).answer == {"kind": "scalar", "value": 0} for s in tq.eval_seeds(5, 8, 1))
+    assert scalars["results"][0]["exact"] == want
+    with pytest.raises(ValueError, match="neither an int nor an answer"):
+        tq.evaluate(lambda qs: ["seven"] * len(qs), sizes=[5], count=2)
+    with pytest.raises(ValueError, match="answers for 2 questions"):
+        tq.evaluate(lambda qs: [], sizes=[5], count=2)

@@ -8,6 +8,10 @@ as the ``synth`` command line:
 - ``stdlib()``: the names of the stdlib tasks
 - ``Task.check()``, ``Task.trace()``, ``Task.call_graph()``,
   ``Task.op_graph()``, ``Task.info()``
+- ``Task.batches()`` and ``Task.evaluate(policy)``: training traces as
+  NumPy arrays, and closed-loop scoring of your own model
+- ``load(run_dir, task=None)`` -> ``Model`` (a checkpoint ``synth learn``
+  saved): ``Model.run()``, ``Model.evaluate()``
 - ``Trace`` (``render()``, ``to_dict()``) and ``Graph`` (``dot``, ``nodes``,
   ``edges``)
 - ``CompileError`` and ``TaskError``, both subclasses of ``SynthError``
@@ -20,12 +24,14 @@ from ._native import (
     NO_ARG,
     CompileError,
     Graph,
+    Model,
     SynthError,
     Task,
     TaskError,
     Trace,
     __version__,
     compile,
+    load,
     stdlib,
 )
 
@@ -34,11 +40,13 @@ __all__ = [
     "NO_ARG",
     "CompileError",
     "Graph",
+    "Model",
     "SynthError",
     "Task",
     "TaskError",
     "Trace",
     "__version__",
     "compile",
+    "load",
     "stdlib",
 ]

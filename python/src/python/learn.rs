@@ -3,6 +3,8 @@
 
 use super::convert;
 use crate::learn::{self, Array, Data};
+use crate::worlds::{self, EvalError};
+use synth_compiler::{Answer, TableExample, TapeExample};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyDict};
@@ -80,8 +82,11 @@ impl Policy for PyPolicy<'_> {
 /// Closed-loop exact match of `policy` on `count` inputs of each size, as
 /// `synth eval --json` reports it.
 pub fn evaluate<'py>(py: Python<'py>, task: &synth_compiler::Task, policy: Bound<'py, PyAny>, sizes: &[usize], count: usize, seed: u64, learner: &str) -> PyResult<Bound<'py, PyAny>> {
-    if task.world() != synth_compiler::builtins::WorldKind::Scratchpad {
-        return Err(PyValueError::new_err(format!("`{}` is a {} task: evaluate(policy) runs scratchpad tasks (the NPI's)", task.name, task.world().name())));
+    if task.is_tape() {
+        return evaluate_tape(py, task, policy, sizes, count, seed, learner);
+    }
+    if task.is_table() {
+        return evaluate_table(py, task, policy, sizes, count, seed, learner);
     }
     if !policy.is_callable() {
         return Err(PyTypeError::new_err("policy must be callable: given a dict of the rows' arrays, it returns (end, call, args)"));
@@ -92,4 +97,69 @@ pub fn evaluate<'py>(py: Python<'py>, task: &synth_compiler::Task, policy: Bound
         Err(PolicyEvalError::Policy(e)) => Err(e),
         Err(PolicyEvalError::Task(e)) => Err(super::TaskError::new_err(e.message)),
     }
+}
+
+/// A report, or the error that stopped its evaluation, as Python values.
+fn report<'py, R: serde::Serialize>(py: Python<'py>, r: Result<R, EvalError<PyErr>>) -> PyResult<Bound<'py, PyAny>> {
+    match r {
+        Ok(report) => convert::to_py(py, &serde_json::to_value(&report).map_err(|e| PyValueError::new_err(e.to_string()))?),
+        Err(EvalError::Policy(e)) => Err(e),
+        Err(EvalError::Task(m)) => Err(super::TaskError::new_err(m)),
+    }
+}
+
+/// A tape task's closed-loop score: `policy` maps one size's input tapes
+/// to final tapes.
+fn evaluate_tape<'py>(py: Python<'py>, task: &synth_compiler::Task, policy: Bound<'py, PyAny>, sizes: &[usize], count: usize, seed: u64, learner: &str) -> PyResult<Bound<'py, PyAny>> {
+    if !policy.is_callable() {
+        return Err(PyTypeError::new_err("policy must be callable: given a dict of the input tapes' arrays, it returns their final tapes"));
+    }
+    let np = py.import("numpy")?.into_any();
+    let run = |examples: &[TapeExample]| -> PyResult<Vec<Vec<i64>>> {
+        let batch = to_numpy(py, &worlds::tape_inputs(examples))?;
+        let tapes = np.call_method1("asarray", (policy.call1((batch,))?,))?;
+        let shape: Vec<usize> = tapes.getattr("shape")?.extract()?;
+        let [n, c] = shape[..] else {
+            return Err(PyValueError::new_err(format!("the policy must return a 2-d array (inputs, cells), not one of shape {shape:?}")));
+        };
+        let flat = ints(&np, &tapes, "tapes")?;
+        debug_assert_eq!(flat.len(), n * c);
+        Ok(flat.chunks(c.max(1)).take(n).map(<[i64]>::to_vec).collect())
+    };
+    report(py, worlds::evaluate_tape(task, sizes, count, seed, learner, run, PyValueError::new_err))
+}
+
+/// A table task's score: `policy` answers one size's questions.
+fn evaluate_table<'py>(py: Python<'py>, task: &synth_compiler::Task, policy: Bound<'py, PyAny>, sizes: &[usize], count: usize, seed: u64, learner: &str) -> PyResult<Bound<'py, PyAny>> {
+    if !policy.is_callable() {
+        return Err(PyTypeError::new_err("policy must be callable: given a list of questions (dicts), it returns their answers"));
+    }
+    let json = py.import("json")?;
+    let run = |examples: &[TableExample]| -> PyResult<Vec<Answer>> {
+        let mut asked = Vec::with_capacity(examples.len());
+        for e in examples {
+            let mut v = serde_json::to_value(e).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            if let Some(m) = v.as_object_mut() {
+                m.remove("answer");
+                m.remove("program");
+            }
+            asked.push(v);
+        }
+        let answers = policy.call1((convert::to_py(py, &serde_json::Value::Array(asked))?,))?;
+        let mut out = Vec::new();
+        for (i, a) in answers.try_iter()?.enumerate() {
+            let a = a?;
+            if let Ok(value) = a.extract::<i64>() {
+                out.push(Answer::Scalar { value });
+                continue;
+            }
+            let text: String = json.call_method1("dumps", (&a,))?.extract()?;
+            let answer = serde_json::from_str(&text).map_err(|e| {
+                PyValueError::new_err(format!("answer {i} ({text}) is neither an int nor an answer dict ({{\"kind\": \"scalar\", \"value\": V}} or {{\"kind\": \"lookup\", \"column\", \"rows\", \"cells\"}}): {e}"))
+            })?;
+            out.push(answer);
+        }
+        Ok(out)
+    };
+    report(py, worlds::evaluate_table(task, sizes, count, seed, learner, run, PyValueError::new_err))
 }

@@ -6,6 +6,7 @@
 mod convert;
 mod graph;
 mod learn;
+mod model;
 mod task;
 mod trace;
 
@@ -123,7 +124,7 @@ fn size_arg(size: u64) -> PyResult<usize> {
 /// an argument that is neither a string nor a path.
 #[pyfunction]
 #[pyo3(signature = (path_or_source, name=None))]
-fn compile(py: Python<'_>, path_or_source: &Bound<'_, PyAny>, name: Option<String>) -> PyResult<task::PyTask> {
+pub(crate) fn compile(py: Python<'_>, path_or_source: &Bound<'_, PyAny>, name: Option<String>) -> PyResult<task::PyTask> {
     let source = if let Ok(s) = path_or_source.cast::<PyString>() {
         let s = s.to_str()?;
         if s.contains('\n') {
@@ -178,6 +179,8 @@ mod native {
 
     #[pymodule_export]
     use super::graph::PyGraph;
+    #[pymodule_export]
+    use super::model::{load, PyModel};
     #[pymodule_export]
     use super::task::PyTask;
     #[pymodule_export]

@@ -26,6 +26,11 @@ impl PyTask {
     pub fn new(source: Source, task: synth_compiler::Task, warnings: Vec<Diagnostic>) -> PyTask {
         PyTask { source, task, warnings }
     }
+
+    /// The compiled task.
+    pub fn compiled(&self) -> &synth_compiler::Task {
+        &self.task
+    }
 }
 
 #[pymethods]
@@ -174,12 +179,23 @@ impl PyTask {
     /// `call_args` (steps, 3; -1 where not trained); per frame
     /// `frame_offsets` (frames + 1) and `frame_trace`; per trace
     /// `trace_size` and `trace_seed`. An argument class is its value, or
-    /// `info()["args"]["classes"]` for no argument. Scratchpad tasks only.
+    /// `info()["args"]["classes"]` for no argument.
+    ///
+    /// For a tape task: `traces` examples (default: the `learn` block's
+    /// `traces`, or 1000), example `i` of size `sizes[i % len(sizes)]`, as
+    /// `input` and `output` (examples, cells; the initial and the
+    /// reference's final tape, padded with -1 to the longest), `graded`
+    /// (examples, cells; bool: the cells scored), `cells`, `timesteps`,
+    /// `size` and `seed` (uint64): example `i` is `trace(size[i],
+    /// seed[i])`. A table task has no arrays: its examples are
+    /// `trace(size, seed)`.
     #[pyo3(signature = (sizes=None, traces=None, seed=None))]
     fn batches<'py>(&self, py: Python<'py>, sizes: Option<Vec<u64>>, traces: Option<usize>, seed: Option<u64>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
         let sizes = sizes.map(|s| s.into_iter().map(size_arg).collect::<PyResult<Vec<_>>>()).transpose()?;
         let task = self.task.clone();
-        let arrays = py.detach(move || crate::learn::batches(&task, sizes, traces, seed)).map_err(TaskError::new_err)?;
+        let arrays = py
+            .detach(move || if task.is_tape() { crate::worlds::tape_batches(&task, sizes, traces, seed) } else { crate::learn::batches(&task, sizes, traces, seed) })
+            .map_err(TaskError::new_err)?;
         super::learn::to_numpy(py, &arrays)
     }
 
@@ -197,6 +213,19 @@ impl PyTask {
     /// those keys: `end` (truthy ends the frame), `call` (a program id, or
     /// the number of programs for no call) and `args` (rows, 3; classes).
     /// An exception from the policy stops the evaluation and propagates.
+    ///
+    /// A tape task's `policy(inputs)` is called once per size with a dict
+    /// of arrays, one row per input: `input` (inputs, cells; padded with
+    /// -1), `cells`, `timesteps`, `size`, `seed`; it returns the final
+    /// tapes (inputs, at least cells). The result per size: `cells`,
+    /// `graded`, `error` (the share of graded cells wrong, the NRAM
+    /// paper's error), `exact`, `accuracy`.
+    ///
+    /// A table task's `policy(questions)` is called once per size with a
+    /// list of dicts, `trace(size, seed).to_dict()` without `answer` and
+    /// `program`; it returns one answer per question: an int (a scalar
+    /// answer) or a dict as `Trace.answer` holds one. The result: `exact`
+    /// and `accuracy` per size and per question (`questions`).
     #[pyo3(signature = (policy, sizes=None, count=32, seed=0, learner="python"))]
     fn evaluate<'py>(&self, py: Python<'py>, policy: Bound<'py, PyAny>, sizes: Option<Vec<u64>>, count: usize, seed: u64, learner: &str) -> PyResult<Bound<'py, PyAny>> {
         let sizes = match sizes {

@@ -33,11 +33,19 @@ pub enum TraceData {
 pub struct PyTrace {
     task: Task,
     data: TraceData,
+    /// A trained model's run (`Model.run`): whether `expect` holds, and
+    /// why not. `None` for a reference run.
+    learned: Option<(bool, Option<String>)>,
 }
 
 impl PyTrace {
     pub fn new(task: Task, data: TraceData) -> PyTrace {
-        PyTrace { task, data }
+        PyTrace { task, data, learned: None }
+    }
+
+    /// A trained model's run, `correct` or failed for the reason `failure`.
+    pub fn of_model(task: Task, trace: Trace, correct: bool, failure: Option<String>) -> PyTrace {
+        PyTrace { task, data: TraceData::Scratchpad(trace), learned: Some((correct, failure)) }
     }
 
     fn kind_name(&self) -> &'static str {
@@ -91,6 +99,27 @@ impl PyTrace {
     #[getter]
     fn task(&self) -> &str {
         &self.task.name
+    }
+
+    /// Whether a trained model made this run (`Model.run`) rather than the
+    /// task's reference programs (`Task.trace`).
+    #[getter]
+    fn learned(&self) -> bool {
+        self.learned.is_some()
+    }
+
+    /// Whether the run ended with the entry program returned and `expect`
+    /// holding: always true of a reference run.
+    #[getter]
+    fn correct(&self) -> bool {
+        self.learned.as_ref().is_none_or(|(c, _)| *c)
+    }
+
+    /// Why a model's run failed (`the step limit was reached`, ...), or
+    /// None.
+    #[getter]
+    fn failure(&self) -> Option<String> {
+        self.learned.as_ref().and_then(|(_, f)| f.clone())
     }
 
     /// The input size `n`.
@@ -249,6 +278,11 @@ impl PyTrace {
             TraceData::Tape(t) => format!("{} cells, {} writes", t.cells, t.writes.len()),
             TraceData::Table(t) => format!("{} rows, question {} template {}", t.rows, t.question + 1, t.template + 1),
         };
-        format!("<synth.Trace {} size {} seed {}: {what}>", self.task.name, self.size(), self.seed())
+        let by = match &self.learned {
+            None => String::new(),
+            Some((true, _)) => " (learned, correct)".to_string(),
+            Some((false, f)) => format!(" (learned, failed: {})", f.as_deref().unwrap_or("wrong")),
+        };
+        format!("<synth.Trace {} size {} seed {}: {what}{by}>", self.task.name, self.size(), self.seed())
     }
 }
