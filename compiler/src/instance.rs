@@ -6,9 +6,9 @@
 
 use crate::error::{Fault, RunError, RunErrorKind};
 use crate::interp::{self, eval, Cx, Machine, Recorder};
-use crate::ir::{Action, Expr, Module, Start, WorldArg};
+use crate::ir::{ActArg, Action, Expr, Instr, Module, Ptr, Start, WorldArg};
 use crate::tape::{Tape, MAX_CELLS};
-use crate::task::{Args, TapeExample, TapeTrace, TapeWrite, Trace};
+use crate::task::{Args, PadExample, TapeExample, TapeTrace, TapeWrite, Trace};
 use crate::value::{Dir, Meter, Value};
 use crate::Task;
 use crate::world::{Pad, BLANK};
@@ -321,6 +321,93 @@ impl Task {
         let timesteps = self.timesteps(size, cells, seed)?;
         let graded = inst.tape.graded();
         Ok(TapeExample { size, seed, cells, timesteps, input, output: inst.tape.cells, graded })
+    }
+
+    /// A scratchpad task's input/output pair, for learners that see only
+    /// the pads (the seq2seq baseline): the sampled pad, and the rows the
+    /// programs write ([`Task::output_rows`]) as the reference run leaves
+    /// them.
+    pub fn pad_example(&self, size: usize, seed: u64) -> Result<PadExample, RunError> {
+        if self.module.is_tape() || self.is_table() {
+            return Err(self.wrong_world(size, seed, "scratchpad input/output pairs"));
+        }
+        let mut inst = self.sample_world(size, seed)?;
+        let base = inst.pad.base;
+        // Blank is the value after the digits.
+        let cell = |v: u16| if v == BLANK { base } else { v };
+        let input = inst.pad.cells.iter().map(|&v| cell(v)).collect();
+        let output_rows = self.output_rows(&inst);
+        self.run_entry(&mut inst)?;
+        let cols = inst.pad.cols;
+        let output = output_rows.iter().flat_map(|&r| inst.pad.cells[r * cols..(r + 1) * cols].iter().map(|&v| cell(v))).collect();
+        Ok(PadExample { size, seed, rows: inst.pad.rows, cols, blank: base, input, output_rows, output })
+    }
+
+    /// Whether `expect` holds when the rows [`Task::pad_example`] calls
+    /// the output hold `output` instead of the reference's values (the
+    /// rest of the pad as sampled): how a model that writes the output
+    /// rows is graded, by the task's own `expect`.
+    pub fn check_pad_output(&self, size: usize, seed: u64, output: &[u16]) -> Result<bool, RunError> {
+        if self.module.is_tape() || self.is_table() {
+            return Err(self.wrong_world(size, seed, "scratchpad input/output pairs"));
+        }
+        let mut inst = self.sample_world(size, seed)?;
+        let rows = self.output_rows(&inst);
+        let cols = inst.pad.cols;
+        if output.len() != rows.len() * cols {
+            return Err(RunError {
+                kind: RunErrorKind::World,
+                message: format!("an output of {} cells for {} rows of {cols} columns", output.len(), rows.len()),
+                program: None,
+                span: None,
+                label: None,
+                hint: None,
+                size,
+                seed,
+            });
+        }
+        let base = inst.pad.base;
+        for (k, &r) in rows.iter().enumerate() {
+            for (c, &v) in output[k * cols..(k + 1) * cols].iter().enumerate() {
+                // `base` (or more) is blank.
+                inst.pad.cells[r * cols + c] = if v >= base { BLANK } else { v };
+            }
+        }
+        inst.check()
+    }
+
+    /// The rows the programs can write: those of the pointers a `write` or
+    /// a `swap` names, and every pointer's row when one of them goes
+    /// through a program parameter (which could name any pointer).
+    fn output_rows(&self, inst: &Instance) -> Vec<usize> {
+        let m = &*self.module;
+        let mut ptrs = Vec::new();
+        let mut any = false;
+        for proc in &m.procs {
+            for instr in &proc.code {
+                if let Instr::Act(action, p, arg) = instr {
+                    if *action == Action::Move {
+                        continue;
+                    }
+                    let mut note = |p: &Ptr| match p {
+                        Ptr::Fixed(i) => ptrs.push(*i as usize),
+                        Ptr::Param(_) => any = true,
+                    };
+                    note(p);
+                    if let ActArg::Ptr(q) = arg {
+                        note(q);
+                    }
+                }
+            }
+        }
+        let mut rows: Vec<usize> = if any {
+            inst.pad.ptr_row.iter().map(|&r| r as usize).collect()
+        } else {
+            ptrs.iter().filter_map(|&i| inst.pad.ptr_row.get(i)).map(|&r| r as usize).collect()
+        };
+        rows.sort_unstable();
+        rows.dedup();
+        rows
     }
 
     /// A tape task's reference run for people: the input tape, every write

@@ -64,7 +64,7 @@ pub use ir::Limits;
 pub use table::{Answer, Cell, ColumnKind, LatentStep, Op, TableColumn, TableExample};
 pub use task::{
     ArgSpec, Args, Call, EndConvention, Feature, Frame, LearnSpec, ObsSpec, ProgramId, ProgramInfo, SettingValue, Step,
-    TapeExample, TapeTrace, TapeWrite, Trace, ACT, ARG_SLOTS, NO_ARG, NO_ARGS,
+    PadExample, TapeExample, TapeTrace, TapeWrite, Trace, ACT, ARG_SLOTS, NO_ARG, NO_ARGS,
 };
 
 use std::sync::Arc;

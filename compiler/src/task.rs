@@ -211,6 +211,26 @@ pub struct TapeExample {
     pub graded: Vec<u32>,
 }
 
+/// One input/output pair of a scratchpad world, for a learner that maps
+/// pads to pads (the seq2seq baseline): the sampled pad, and the rows the
+/// programs write as the reference run leaves them. Cells hold digits
+/// `0..blank`, and `blank` (the world's base) for an empty cell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PadExample {
+    pub size: usize,
+    pub seed: u64,
+    pub rows: usize,
+    pub cols: usize,
+    pub blank: u16,
+    /// The sampled pad, row-major, `rows * cols` cells.
+    pub input: Vec<u16>,
+    /// The rows the programs can write (a `write` or `swap` names their
+    /// pointers), ascending.
+    pub output_rows: Vec<usize>,
+    /// Those rows after the reference run, row-major.
+    pub output: Vec<u16>,
+}
+
 /// One write of a tape task's reference run: `program` set `mem[address]`
 /// to `value`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

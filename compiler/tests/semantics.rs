@@ -169,3 +169,40 @@ program P { write(p, digit(p)) }
         task.trace(1, seed).unwrap();
     }
 }
+
+/// A scratchpad's input/output pair: the output rows are those the programs
+/// write through (addition: the carry and output rows; sorting: its one
+/// row), and `expect` grades an output written into them.
+#[test]
+fn pad_examples_hold_the_written_rows() {
+    let add = compile(include_str!("../../stdlib/add.npl"), "add").unwrap().task;
+    let e = add.pad_example(3, 4).unwrap();
+    assert_eq!((e.rows, e.cols, e.blank), (4, 5, 10));
+    assert_eq!(e.output_rows, vec![2, 3]);
+    assert_eq!(e.input.len(), 20);
+    assert_eq!(e.output.len(), 10);
+    // The sampled carry and output rows are blank.
+    assert!(e.input[10..].iter().all(|&v| v == 10));
+    let number = |cells: &[u16]| cells.iter().filter(|&&v| v < 10).fold(0u64, |n, &d| 10 * n + d as u64);
+    assert_eq!(number(&e.output[5..]), number(&e.input[..5]) + number(&e.input[5..10]));
+    assert!(add.check_pad_output(3, 4, &e.output).unwrap());
+    let mut wrong = e.output.clone();
+    wrong[9] = (wrong[9] + 1) % 10;
+    assert!(!add.check_pad_output(3, 4, &wrong).unwrap());
+    // The carry row is scratch: `expect` reads only the output row.
+    let mut carry = e.output.clone();
+    carry[..5].fill(10);
+    assert!(add.check_pad_output(3, 4, &carry).unwrap());
+    assert!(add.check_pad_output(3, 4, &e.output[1..]).is_err());
+
+    let sort = compile(include_str!("../../stdlib/bubblesort.npl"), "bubblesort").unwrap().task;
+    let e = sort.pad_example(6, 1).unwrap();
+    assert_eq!(e.output_rows, vec![0]);
+    let mut want: Vec<u16> = e.input.iter().copied().filter(|&v| v < 10).collect();
+    want.sort_unstable();
+    assert_eq!(&e.output[..6], &want[..]);
+    assert!(sort.check_pad_output(6, 1, &e.output).unwrap());
+
+    let copy = compile(include_str!("../../stdlib/nram_copy.npl"), "nram_copy").unwrap().task;
+    assert!(copy.pad_example(3, 0).unwrap_err().to_string().contains("tape world"));
+}
