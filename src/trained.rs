@@ -6,7 +6,7 @@
 
 use crate::rundir::{RunDir, RunDirError, META, OPTIMIZER, WEIGHTS};
 use synth_compiler::Task;
-use synth_runtime::{np, npi, nram};
+use synth_runtime::{np, npi, nram, seq2seq};
 
 /// Memory cells up to which `evaluate` also scores an NRAM's fuzzy machine
 /// (it costs O(T M^2) per example); the discrete one runs at any size.
@@ -33,6 +33,8 @@ pub enum Trained {
     Nram { checkpoint: nram::Checkpoint, machine: nram::Nram },
     /// A Neural Programmer (a table world).
     Np { checkpoint: np::Checkpoint, model: np::Np },
+    /// The seq2seq baseline (a scratchpad world's pads).
+    Seq2Seq { checkpoint: seq2seq::Checkpoint, model: seq2seq::Seq2Seq },
 }
 
 /// The model in `dir`, checked against `task`, whichever learner it is.
@@ -45,6 +47,10 @@ pub fn load(task: &Task, dir: &RunDir) -> Result<Trained, LoadError> {
         "np" => {
             let (checkpoint, model) = np_model(task, dir)?;
             Ok(Trained::Np { checkpoint, model })
+        }
+        "seq2seq" => {
+            let (checkpoint, model) = seq2seq_model(task, dir)?;
+            Ok(Trained::Seq2Seq { checkpoint, model })
         }
         _ => {
             let checkpoint = npi_checkpoint(task, dir)?;
@@ -61,6 +67,7 @@ impl Trained {
             Trained::Npi { .. } => "npi",
             Trained::Nram { .. } => "nram",
             Trained::Np { .. } => "np",
+            Trained::Seq2Seq { .. } => "seq2seq",
         }
     }
 
@@ -70,6 +77,7 @@ impl Trained {
             Trained::Npi { checkpoint, .. } => serde_json::to_value(&checkpoint.meta),
             Trained::Nram { checkpoint, .. } => serde_json::to_value(&checkpoint.meta),
             Trained::Np { checkpoint, .. } => serde_json::to_value(&checkpoint.meta),
+            Trained::Seq2Seq { checkpoint, .. } => serde_json::to_value(&checkpoint.meta),
         };
         value.expect("metadata serialises")
     }
@@ -86,6 +94,7 @@ impl Trained {
             }
             Trained::Nram { machine, .. } => serde_json::to_value(nram::evaluate(task, machine, sizes, count, seed, FUZZY_CELLS).map_err(|e| e.to_string())?),
             Trained::Np { model, .. } => serde_json::to_value(np::evaluate(task, model, sizes, count, seed).map_err(|e| e.to_string())?),
+            Trained::Seq2Seq { model, .. } => serde_json::to_value(seq2seq::evaluate(task, model, sizes, count, seed).map_err(|e| e.to_string())?),
         };
         Ok(value.expect("reports serialise"))
     }
@@ -98,6 +107,7 @@ pub fn require_npi(learner: &str) -> Result<(), LoadError> {
         "npi" => Ok(()),
         "nram" => Err(LoadError::Refused("this is an NRAM checkpoint or task; the NPI commands cannot use it".into())),
         "np" => Err(LoadError::Refused("this is a Neural Programmer checkpoint or task; the NPI commands cannot use it".into())),
+        "seq2seq" => Err(LoadError::Refused("this is a seq2seq checkpoint; the NPI commands cannot use it".into())),
         _ => Err(LoadError::Refused(format!(
             "learner `{learner}` is not available yet; synth trains `npi` (the Neural Programmer-Interpreter), `nram` (the Neural Random-Access Machine) and `np` (the Neural Programmer) today"
         ))),
@@ -159,6 +169,14 @@ pub fn nram_machine(task: &Task, dir: &RunDir) -> Result<(nram::Checkpoint, nram
 pub fn np_model(task: &Task, dir: &RunDir) -> Result<(np::Checkpoint, np::Np), LoadError> {
     let (meta, weights): (np::CheckpointMeta, _) = dir.load_parts()?;
     let ckpt = np::Checkpoint { meta, weights, optimizer: None };
+    let model = ckpt.load(task).map_err(|e| LoadError::Refused(format!("cannot use `{}`: {e}", dir.path.display())))?;
+    Ok((ckpt, model))
+}
+
+/// The seq2seq checkpoint in `dir`, checked against `task`, and its model.
+pub fn seq2seq_model(task: &Task, dir: &RunDir) -> Result<(seq2seq::Checkpoint, seq2seq::Seq2Seq), LoadError> {
+    let (meta, weights): (seq2seq::CheckpointMeta, _) = dir.load_parts()?;
+    let ckpt = seq2seq::Checkpoint { meta, weights, optimizer: None };
     let model = ckpt.load(task).map_err(|e| LoadError::Refused(format!("cannot use `{}`: {e}", dir.path.display())))?;
     Ok((ckpt, model))
 }

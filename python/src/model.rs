@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use synth::rundir::RunDir;
 use synth::trained::Trained;
 use synth_compiler::{Task, Trace};
-use synth_runtime::{np, npi, nram};
+use synth_runtime::{np, npi, nram, seq2seq};
 
 /// The task a run directory's model was trained on (`model.json`'s
 /// `task`), or why there is no single one.
@@ -46,6 +46,9 @@ pub enum Run {
 ///   `columns`), the induced `program` and its `answer`, the `latent`
 ///   program and its answer `reference`, `correct` and `program_agrees`
 ///   (whether the two programs give the same answers on this table).
+/// - seq2seq: the sampled pad `input` (`rows` x `cols`, blank = `blank`),
+///   the decoded `output` of the `output_rows`, the reference's
+///   `reference`, and `correct` (`expect` holds with the decoded rows).
 pub fn run(task: &Task, trained: &Trained, size: usize, seed: u64) -> Result<Run, String> {
     match trained {
         Trained::Npi { model, .. } => {
@@ -72,6 +75,26 @@ pub fn run(task: &Task, trained: &Trained, size: usize, seed: u64) -> Result<Run
                 "graded": e.graded,
                 "correct": wrong.is_empty(),
                 "wrong": wrong,
+            })))
+        }
+        Trained::Seq2Seq { model, .. } => {
+            let e = task.pad_example(size, seed).map_err(|e| e.to_string())?;
+            let enc = seq2seq::model::encode(&model.config, &e);
+            let decoded = model.decode(&[enc.input.as_slice()], &[enc.target.len()]).map_err(|e| e.to_string())?;
+            let output = seq2seq::model::cells(&model.config, e.cols, &decoded[0]);
+            let correct = task.check_pad_output(size, seed, &output).map_err(|e| e.to_string())?;
+            Ok(Run::Other(json!({
+                "task": task.name,
+                "size": size,
+                "seed": seed,
+                "rows": e.rows,
+                "cols": e.cols,
+                "blank": e.blank,
+                "input": e.input,
+                "output_rows": e.output_rows,
+                "output": output,
+                "reference": e.output,
+                "correct": correct,
             })))
         }
         Trained::Np { model, .. } => {

@@ -41,9 +41,8 @@ pub fn tape_batches(task: &Task, sizes: Option<Vec<usize>>, count: Option<usize>
     let count = count.unwrap_or(if task.learn.traces > 0 { task.learn.traces } else { 1000 });
     let seed = seed.or(task.learn.seed).unwrap_or(0);
     let examples = (0..count)
-        .map(|i| task.tape_example(sizes[i % sizes.len()], derive_seed(seed, STREAM_BATCHES, i as u64)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+        .map(|i| task.tape_example(sizes[i % sizes.len()], derive_seed(seed, STREAM_BATCHES, i as u64)).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut arrays = tape_inputs(&examples);
     let c = examples.iter().map(|e| e.cells).max().unwrap_or(0);
     let mut output = vec![-1; count * c];
@@ -134,7 +133,7 @@ pub fn evaluate_tape<E>(
     }
     let mut results = Vec::with_capacity(sizes.len());
     for &size in sizes {
-        let examples = (0..count).map(|i| task.tape_example(size, eval_seed(seed, size, i))).collect::<Result<Vec<_>, _>>().map_err(|e| EvalError::Task(e.to_string()))?;
+        let examples = (0..count).map(|i| task.tape_example(size, eval_seed(seed, size, i)).map_err(|e| EvalError::Task(e.to_string()))).collect::<Result<Vec<_>, _>>()?;
         let tapes = policy(&examples).map_err(EvalError::Policy)?;
         if tapes.len() != examples.len() {
             return Err(EvalError::Policy(bad(format!("the policy returned {} tapes for {} inputs", tapes.len(), examples.len()))));
@@ -211,7 +210,7 @@ pub fn evaluate_table<E>(
     let mut per_question = vec![(0usize, 0usize); names.len()];
     let mut results = Vec::with_capacity(sizes.len());
     for &size in sizes {
-        let examples = (0..count).map(|i| task.table_example(size, eval_seed(seed, size, i))).collect::<Result<Vec<_>, _>>().map_err(|e| EvalError::Task(e.to_string()))?;
+        let examples = (0..count).map(|i| task.table_example(size, eval_seed(seed, size, i)).map_err(|e| EvalError::Task(e.to_string()))).collect::<Result<Vec<_>, _>>()?;
         let asked: Vec<TableExample> = examples.iter().map(question_only).collect();
         let answers = policy(&asked).map_err(EvalError::Policy)?;
         if answers.len() != examples.len() {

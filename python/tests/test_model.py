@@ -29,6 +29,9 @@ def runs(tmp_path_factory):
     for name in ["add", "nram_access", "tableqa"]:
         out[name] = root / name
         cli("learn", name, "--out", str(out[name]), "--steps", "20", "--count", "1", "--quiet", "--threads", "1")
+    out["s2s"] = root / "s2s"
+    small = ["--set", "hidden=16", "--set", "embedding=8", "--set", "validate_every=10", "--set", "validation_count=4"]
+    cli("learn", "bubblesort", "--learner", "seq2seq", "--out", str(out["s2s"]), "--steps", "20", "--count", "1", "--quiet", "--threads", "1", *small)
     return out
 
 
@@ -80,12 +83,27 @@ def test_load_reads_the_checkpoint(runs, name, learner):
 
 
 @needs_cli
-@pytest.mark.parametrize("name", ["add", "nram_access", "tableqa"])
-def test_evaluate_is_synth_eval(runs, name):
+@pytest.mark.parametrize("name,task", [("add", "add"), ("nram_access", "nram_access"), ("tableqa", "tableqa"), ("s2s", "bubblesort")])
+def test_evaluate_is_synth_eval(runs, name, task):
     m = synth.load(runs[name])
     ours = m.evaluate(sizes=[3, 6], count=5, seed=2, threads=1)
-    theirs = json.loads(cli("eval", name, "--model", str(runs[name]), "--sizes", "3,6", "--count", "5", "--seed", "2", "--json"))
+    theirs = json.loads(cli("eval", task, "--model", str(runs[name]), "--sizes", "3,6", "--count", "5", "--seed", "2", "--json"))
     assert ours == theirs
+
+
+@needs_cli
+def test_a_seq2seq_run_decodes_the_output_rows(runs):
+    m = synth.load(runs["s2s"])
+    assert m.learner == "seq2seq" and m.task.name == "bubblesort"
+    r = m.run(6, seed=2)
+    assert r["output_rows"] == [0] and len(r["output"]) == len(r["reference"]) == r["cols"]
+    assert len(r["input"]) == r["rows"] * r["cols"]
+    assert sorted(r["input"]) == sorted(r["reference"])  # bubblesort permutes its row
+    shown = cli("run", "bubblesort", "--model", str(runs["s2s"]), "--size", "6", "--seed", "2")
+    assert ("`expect` holds" in shown) == r["correct"]
+    seeds = m.task.eval_seeds(4, 6, 0)
+    exact = sum(m.run(4, s)["correct"] for s in seeds)
+    assert exact == m.evaluate(sizes=[4], count=6)["results"][0]["exact"]
 
 
 @needs_cli

@@ -42,6 +42,7 @@ pub mod nram;
 pub mod optim;
 pub mod pair;
 pub mod params;
+pub mod seq2seq;
 pub mod settings;
 
 pub use env::{Environment, TableEnvironment, TapeEnvironment, TaskError, World};

@@ -154,3 +154,42 @@ pub fn np_accuracy(report: &synth_runtime::np::EvalReport) -> String {
         &[Series { name: "answers right", points: answers }, Series { name: "programs equivalent to the latent one", points: programs }],
     )
 }
+
+/// The seq2seq baseline's validation: exact outputs per validation size
+/// and the share of right output cells, against the step.
+pub fn seq2seq_validation(validations: &[synth_runtime::seq2seq::ValidationReport]) -> String {
+    let mut sizes: Vec<usize> = validations.iter().flat_map(|v| v.scores.iter().map(|s| s.size)).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let mut named: Vec<(String, Vec<(f64, f64)>)> = sizes
+        .iter()
+        .map(|&n| {
+            let points = validations.iter().filter_map(|v| v.scores.iter().find(|s| s.size == n).map(|s| (v.step as f64, s.exact as f64 / s.count.max(1) as f64))).collect();
+            (format!("exact, n={n}"), points)
+        })
+        .collect();
+    let cells = |v: &synth_runtime::seq2seq::ValidationReport| {
+        let (right, all) = v.scores.iter().fold((0, 0), |(r, a), s| (r + s.cells_right, a + s.cells));
+        right as f64 / all.max(1) as f64
+    };
+    named.push(("output cells right".into(), validations.iter().map(|v| (v.step as f64, cells(v))).collect()));
+    per_seed_chart("validation (greedy decoding)", "accuracy", &named)
+}
+
+/// The seq2seq baseline's exact match and right output cells against
+/// input size.
+pub fn seq2seq_accuracy(report: &synth_runtime::seq2seq::EvalReport) -> String {
+    let exact: Vec<(f64, f64)> = report.results.iter().map(|r| (r.size as f64, r.accuracy)).collect();
+    let cells: Vec<(f64, f64)> = report.results.iter().map(|r| (r.size as f64, r.cell_accuracy)).collect();
+    plot::svg(
+        &Chart {
+            title: &format!("{}: seq2seq against input size", report.task),
+            x_label: "input size",
+            y_label: "accuracy",
+            x_scale: Scale::Log,
+            y_scale: Scale::Linear,
+            y_range: Some((0.0, 1.0)),
+        },
+        &[Series { name: "exact (expect holds)", points: exact }, Series { name: "output cells right", points: cells }],
+    )
+}

@@ -44,6 +44,9 @@ pub fn run(a: EvalArgs) -> Result<(), Failure> {
     if dir.learner()? == "np" {
         return super::np::eval(&task, &dir, &sizes, a.count, a.seed, a.json);
     }
+    if dir.learner()? == "seq2seq" {
+        return super::seq2seq::eval(&task, &dir, &sizes, a.count, a.seed, a.json);
+    }
     if dir.learner()? == "nram" {
         return super::nram::eval(&task, &dir, &sizes, a.count, a.seed, a.json);
     }

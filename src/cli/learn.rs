@@ -102,27 +102,37 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
         }
         learn.settings.insert(key, value);
     }
-    if learner == "nram" || learner == "np" {
+    if learner == "nram" || learner == "np" || learner == "seq2seq" {
         let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&task.name));
-        let learn_with = if learner == "np" { super::np::learn } else { super::nram::learn };
-        return learn_with(
-            &task,
-            super::nram::LearnRequest {
-                task_arg: &a.task.task,
-                display: &source.display,
-                learn,
-                from_set: !a.set.is_empty(),
-                seed: a.seed,
-                steps: a.steps,
-                threads: a.threads,
-                time: a.time.or(task.learn.time),
-                out: &out,
-                resume: a.resume,
-                force: a.force,
-                count: a.count,
-                quiet: a.quiet,
-            },
-        );
+        let request = super::nram::LearnRequest {
+            task_arg: &a.task.task,
+            display: &source.display,
+            learn,
+            from_set: !a.set.is_empty(),
+            seed: a.seed,
+            steps: a.steps,
+            threads: a.threads,
+            time: a.time.or(task.learn.time),
+            out: &out,
+            resume: a.resume,
+            force: a.force,
+            count: a.count,
+            quiet: a.quiet,
+        };
+        return match learner.as_str() {
+            "np" => super::np::learn(&task, request),
+            "nram" => super::nram::learn(&task, request),
+            _ => {
+                // The block's settings are its own learner's; seq2seq takes
+                // only what --set gives it.
+                let mut only_set = std::collections::BTreeMap::new();
+                for s in &a.set {
+                    let (key, value) = parse_setting(s).map_err(Failure::Task)?;
+                    only_set.insert(key, value);
+                }
+                super::seq2seq::learn(&task, request, &only_set)
+            }
+        };
     }
     require_npi(&learner)?;
     let (model_cfg, mut cfg) = npi::settings(&learn).map_err(|e| {

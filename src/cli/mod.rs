@@ -29,6 +29,7 @@ mod plot;
 mod plot_tests;
 mod progress;
 mod run;
+mod seq2seq;
 mod settings;
 mod suite;
 mod task;

@@ -28,6 +28,9 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     if dir.learner()? == "np" {
         return super::np::run(&task, &dir, a.size, a.seed);
     }
+    if dir.learner()? == "seq2seq" {
+        return super::seq2seq::run(&task, &dir, a.size, a.seed);
+    }
     if dir.learner()? == "nram" {
         return super::nram::run(&task, &dir, a.size, a.seed);
     }

@@ -12,8 +12,8 @@ use synth::trained::{self, LoadError, Trained};
 
 /// A trained model (made by `synth.load`; immutable).
 ///
-/// Attributes: `path` (the run directory), `learner` ("npi", "nram" or
-/// "np"), `task` (the `Task` it runs on), `meta` (the checkpoint's
+/// Attributes: `path` (the run directory), `learner` ("npi", "nram", "np" or
+/// "seq2seq"), `task` (the `Task` it runs on), `meta` (the checkpoint's
 /// `model.json` as a dict: config, seed, step, training sizes, the
 /// validation it was kept for).
 #[pyclass(name = "Model", module = "synth", frozen)]
@@ -68,7 +68,7 @@ impl PyModel {
         &self.path
     }
 
-    /// The learner that trained it: "npi", "nram" or "np".
+    /// The learner that trained it: "npi", "nram", "np" or "seq2seq".
     #[getter]
     fn learner(&self) -> &'static str {
         self.trained.learner()
@@ -98,6 +98,9 @@ impl PyModel {
     /// - Neural Programmer: a dict: `text` (the question), `columns`, the
     ///   induced `program` and its `answer`, the `latent` program and its
     ///   answer `reference`, `correct`, `program_agrees`.
+    /// - seq2seq: a dict: the sampled pad `input` (`rows` x `cols`), the
+    ///   decoded `output` of the `output_rows`, the reference's
+    ///   `reference`, `correct`.
     ///
     /// Raises `TaskError` when the input cannot be drawn at that size.
     #[pyo3(signature = (size, seed=0))]

@@ -1,0 +1,166 @@
+//! The seq2seq baseline's two configs: [`Seq2SeqConfig`], the model's
+//! shape (which a checkpoint records), and [`TrainConfig`], the training
+//! loop's. Both come from the `learn` block's shared lines (train sizes,
+//! traces, steps, seed) and the seq2seq settings given with `--set`; a
+//! setting this learner does not know is refused by name.
+
+use crate::settings::{count, hint, number, positive, BadValue};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use synth_compiler::{LearnSpec, SettingValue};
+
+/// Largest `hidden` and `embedding`.
+const MAX_WIDTH: usize = 4096;
+/// Largest `layers`.
+const MAX_LAYERS: usize = 4;
+
+/// The settings seq2seq takes, with what they mean.
+pub const SETTINGS: &[(&str, &str)] = &[
+    ("hidden", "units of every LSTM layer (the NPI paper's baseline: 256)"),
+    ("layers", "LSTM layers of the encoder and of the decoder (the paper's: 2)"),
+    ("embedding", "token embedding size"),
+    ("batch", "examples per optimiser step"),
+    ("lr", "Adam learning rate"),
+    ("clip", "global gradient-norm cap (0: none)"),
+    ("validate_every", "steps between two validations"),
+    ("validation_sizes", "input sizes of the validation runs (default: the largest training size)"),
+    ("validation_count", "validation inputs per size"),
+    ("patience", "perfect validations in a row that end training"),
+    ("give_up", "validations in a row without more exact outputs than the best before training stops (0: never)"),
+    ("threads", "training threads (0: one per physical core)"),
+];
+
+/// The model's shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Seq2SeqConfig {
+    /// The world's base: cells are digits `0..base` and blank (`base`).
+    pub base: u16,
+    pub hidden: usize,
+    pub layers: usize,
+    pub embedding: usize,
+}
+
+impl Seq2SeqConfig {
+    /// Tokens: the `base + 1` cell values, the end of a row, and the
+    /// decoder's start.
+    pub fn vocab(&self) -> usize {
+        self.base as usize + 3
+    }
+
+    pub fn row_end(&self) -> u32 {
+        self.base as u32 + 1
+    }
+
+    pub fn go(&self) -> u32 {
+        self.base as u32 + 2
+    }
+
+    /// Whether the config describes a model that can exist.
+    pub fn is_valid(&self) -> bool {
+        self.base >= 1 && (1..=MAX_WIDTH).contains(&self.hidden) && (1..=MAX_LAYERS).contains(&self.layers) && (1..=MAX_WIDTH).contains(&self.embedding)
+    }
+}
+
+/// Settings of the training loop.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub seed: u64,
+    pub train_sizes: Vec<usize>,
+    /// Training examples in all, spread over the sizes (the `learn`
+    /// block's `traces`): a fixed set, shuffled every epoch.
+    pub examples: usize,
+    pub steps: u64,
+    pub batch: usize,
+    pub lr: f64,
+    pub clip: f64,
+    pub validate_every: u64,
+    pub validation_sizes: Vec<usize>,
+    pub validation_count: usize,
+    pub patience: usize,
+    pub give_up: usize,
+    /// 0: one per physical core.
+    pub threads: usize,
+}
+
+impl TrainConfig {
+    pub fn threads(&self) -> usize {
+        if self.threads > 0 {
+            self.threads
+        } else {
+            crate::npi::TrainConfig::default().threads()
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("unknown seq2seq setting `{key}`{}", hint(&known(), key))]
+    Unknown { key: String },
+    #[error("seq2seq setting `{key}` must be {expected}, not {found}")]
+    BadValue { key: String, expected: &'static str, found: String },
+    #[error("seq2seq needs `train sizes ...` and at least one trace in the learn block")]
+    Empty,
+}
+
+impl From<BadValue> for ConfigError {
+    fn from(b: BadValue) -> Self {
+        ConfigError::BadValue { key: b.key, expected: b.expected, found: b.found }
+    }
+}
+
+fn known() -> Vec<&'static str> {
+    SETTINGS.iter().map(|(k, _)| *k).collect()
+}
+
+/// The configs for a task of base `base`: the `learn` block's shared lines
+/// and `settings` (the `--set` values; the block's own settings belong to
+/// its learner).
+pub fn settings(base: u16, learn: &LearnSpec, settings: &BTreeMap<String, SettingValue>) -> Result<(Seq2SeqConfig, TrainConfig), ConfigError> {
+    if let Some(k) = crate::settings::unknown(settings, &known()) {
+        return Err(ConfigError::Unknown { key: k.clone() });
+    }
+    let mut model = Seq2SeqConfig { base, hidden: 256, layers: 2, embedding: 32 };
+    let largest = learn.train_sizes.iter().copied().max().unwrap_or(1);
+    let mut cfg = TrainConfig {
+        seed: learn.seed.unwrap_or(0),
+        train_sizes: learn.train_sizes.clone(),
+        examples: learn.traces,
+        steps: learn.steps.unwrap_or(20_000),
+        batch: 64,
+        lr: 1e-3,
+        clip: 5.0,
+        validate_every: 500,
+        validation_sizes: vec![largest],
+        validation_count: 32,
+        patience: 1,
+        give_up: 10,
+        threads: 0,
+    };
+    for (key, v) in settings {
+        match key.as_str() {
+            "hidden" => model.hidden = positive(key, v, MAX_WIDTH)?,
+            "layers" => model.layers = positive(key, v, MAX_LAYERS)?,
+            "embedding" => model.embedding = positive(key, v, MAX_WIDTH)?,
+            "batch" => cfg.batch = positive(key, v, 1 << 20)?,
+            "lr" => cfg.lr = number(key, v, 0.0, 10.0)?,
+            "clip" => cfg.clip = number(key, v, 0.0, 1e6)?,
+            "validate_every" => cfg.validate_every = positive(key, v, usize::MAX)? as u64,
+            "validation_sizes" => {
+                cfg.validation_sizes = match v {
+                    SettingValue::Int(i) if *i > 0 => vec![*i as usize],
+                    SettingValue::List(l) if !l.is_empty() && l.iter().all(|&s| s > 0) => l.iter().map(|&s| s as usize).collect(),
+                    _ => return Err(BadValue::new(key, "a size or a list of sizes", v).into()),
+                }
+            }
+            "validation_count" => cfg.validation_count = positive(key, v, 1 << 20)?,
+            "patience" => cfg.patience = positive(key, v, usize::MAX)?,
+            "give_up" => cfg.give_up = count(key, v)?,
+            "threads" => cfg.threads = count(key, v)?,
+            _ => unreachable!("checked above"),
+        }
+    }
+    if cfg.train_sizes.is_empty() || cfg.examples == 0 {
+        return Err(ConfigError::Empty);
+    }
+    Ok((model, cfg))
+}

@@ -1,0 +1,65 @@
+//! A seq2seq model's closed-loop results: greedy decoding of the output
+//! rows, graded by the task's own `expect` (so scratch rows a program
+//! writes, such as addition's carries, do not count), on the inputs
+//! `synth eval` draws for every learner.
+
+use super::checkpoint::SizeScore;
+use super::model::{cells, encode, Encoded, Seq2Seq};
+use crate::env::TaskError;
+use crate::npi::eval_seed;
+use serde::{Deserialize, Serialize};
+use synth_compiler::{PadExample, Task};
+
+/// Inputs decoded at once.
+const CHUNK: usize = 32;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SizeReport {
+    pub size: usize,
+    pub count: usize,
+    /// Inputs whose decoded output makes `expect` hold.
+    pub exact: usize,
+    pub accuracy: f64,
+    /// Output cells equal to the reference run's.
+    pub cell_accuracy: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    pub task: String,
+    pub learner: String,
+    pub results: Vec<SizeReport>,
+}
+
+/// Scores `model` on the inputs of `size` drawn from `seeds`.
+pub fn score(task: &Task, model: &Seq2Seq, size: usize, seeds: &[u64]) -> Result<SizeScore, TaskError> {
+    let mut s = SizeScore { size, count: seeds.len(), ..SizeScore::default() };
+    for chunk in seeds.chunks(CHUNK) {
+        let examples: Vec<PadExample> = chunk.iter().map(|&seed| task.pad_example(size, seed).map_err(|e| TaskError::new(e.to_string()))).collect::<Result<_, _>>()?;
+        let encoded: Vec<Encoded> = examples.iter().map(|e| encode(&model.config, e)).collect();
+        let inputs: Vec<&[u32]> = encoded.iter().map(|e| e.input.as_slice()).collect();
+        let lengths: Vec<usize> = encoded.iter().map(|e| e.target.len()).collect();
+        let decoded = model.decode(&inputs, &lengths).map_err(|e| TaskError::new(crate::npi::checkpoint::message(&e)))?;
+        for (e, tokens) in examples.iter().zip(&decoded) {
+            let out = cells(&model.config, e.cols, tokens);
+            s.cells += e.output.len();
+            s.cells_right += out.iter().zip(&e.output).filter(|(a, b)| a == b).count();
+            if task.check_pad_output(e.size, e.seed, &out).map_err(|e| TaskError::new(e.to_string()))? {
+                s.exact += 1;
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// `count` inputs of every size, seeds from [`eval_seed`] (those of
+/// `synth eval` for every learner).
+pub fn evaluate(task: &Task, model: &Seq2Seq, sizes: &[usize], count: usize, seed: u64) -> Result<EvalReport, TaskError> {
+    let mut results = Vec::with_capacity(sizes.len());
+    for &size in sizes {
+        let seeds: Vec<u64> = (0..count).map(|i| eval_seed(seed, size, i)).collect();
+        let s = score(task, model, size, &seeds)?;
+        results.push(SizeReport { size, count, exact: s.exact, accuracy: s.exact as f64 / count.max(1) as f64, cell_accuracy: s.cell_accuracy() });
+    }
+    Ok(EvalReport { task: task.name.clone(), learner: "seq2seq".into(), results })
+}

@@ -1,0 +1,214 @@
+//! The seq2seq baseline's side of `synth learn --learner seq2seq`, `synth
+//! eval` and `synth run`: training in `synth_runtime::seq2seq`, and here
+//! the terminal, the clock and the disk as for the other learners (the run
+//! directory, progress, Ctrl-C and the time budget, the best checkpoint
+//! saved as soon as it is found, the plots and the final table).
+
+use super::charts;
+use super::failure::Failure;
+use super::interrupt::interrupt_flag;
+use super::nram::LearnRequest;
+use super::progress::{stop_reason, INTERRUPTED};
+use super::rundir::{self, RunDir, RunDirError};
+use anyhow::anyhow;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+use synth_compiler::{SettingValue, Task};
+use synth_runtime::seq2seq::{self, model::cells, model::encode, Checkpoint, EvalReport, StepReport, ValidationReport};
+use synth_runtime::hooks::{Control, Hooks, StopReason};
+
+/// `settings` are the `--set` values only: a `learn` block's own settings
+/// belong to the learner it names.
+pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingValue>) -> Result<(), Failure> {
+    if task.is_tape() || task.is_table() {
+        return Err(Failure::Task(anyhow!(
+            "seq2seq learns scratchpad tasks (a pad in, its output rows out); `{}` has a {} world",
+            task.name,
+            task.world().name()
+        )));
+    }
+    if r.resume {
+        return Err(Failure::Task(anyhow!("seq2seq runs cannot be resumed yet; train again with --force")));
+    }
+    let base = task.pad_example(task.learn.train_sizes.first().copied().unwrap_or(1), 0).map_err(|e| Failure::Task(anyhow!("{e}")))?.blank;
+    let (model_cfg, mut cfg) = seq2seq::settings(base, &r.learn, settings).map_err(|e| Failure::Task(anyhow!("{}: --set: {e}", r.display)))?;
+    r.overrides(&mut cfg.seed, &mut cfg.steps, &mut cfg.threads);
+    let dir = RunDir::new(r.out);
+    r.claim(&dir)?;
+    r.prepare(task, &dir, &cfg.train_sizes, cfg.seed, false)?;
+    eprintln!(
+        "training seq2seq on `{}`: {} x {} LSTM encoder and decoder, {} examples of sizes {}..={}, seed {}, at most {} steps{}; writing to {}",
+        task.name,
+        model_cfg.layers,
+        model_cfg.hidden,
+        cfg.examples,
+        cfg.train_sizes.iter().min().unwrap_or(&0),
+        cfg.train_sizes.iter().max().unwrap_or(&0),
+        cfg.seed,
+        cfg.steps,
+        r.time.map(|b| format!(" or {b} s")).unwrap_or_default(),
+        dir.path.display()
+    );
+    let bar = if r.quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.steps) };
+    bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}").expect("valid template").progress_chars("=> "));
+    let mut hooks = Seq2SeqHooks { dir: &dir, bar: bar.clone(), start: Instant::now(), budget: r.time, interrupted: interrupt_flag(), losses: Vec::new(), window: (0.0, 0), validations: Vec::new(), error: None, stopped_by: None };
+    let outcome = seq2seq::train(task, &model_cfg, &cfg, &mut hooks);
+    bar.finish_and_clear();
+    if let Some(e) = hooks.error.take() {
+        return Err(e.into());
+    }
+    let outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
+    save(&dir, &outcome.best)?;
+    let why = match (outcome.stop, hooks.stopped_by) {
+        (StopReason::Converged, _) => "every validation output exact".to_string(),
+        (StopReason::Steps, _) => "step budget used".into(),
+        (StopReason::Plateau, _) => format!("no better validation for {} validations in a row", cfg.give_up),
+        (StopReason::Stopped, w) => w.unwrap_or("stopped").to_string(),
+    };
+    let (exact, count) = outcome.best.meta.validation.iter().fold((0, 0), |(e, c), s| (e + s.exact, c + s.count));
+    eprintln!(
+        "trained in {:.1} s, {} steps ({why}); best at step {}: {exact}/{count} validation outputs exact -> {}",
+        hooks.start.elapsed().as_secs_f64(),
+        outcome.steps,
+        outcome.best.meta.step,
+        dir.file(rundir::WEIGHTS).display()
+    );
+    dir.write("loss.svg", charts::loss(&hooks.losses).as_bytes())?;
+    dir.write("validation.svg", charts::seq2seq_validation(&hooks.validations).as_bytes())?;
+    if hooks.stopped_by == Some(INTERRUPTED) {
+        return Ok(());
+    }
+    let top = cfg.train_sizes.iter().copied().max().unwrap_or(1);
+    let test_sizes = if task.learn.test_sizes.is_empty() { vec![top, 5 * top] } else { task.learn.test_sizes.clone() };
+    let model = outcome.best.model().map_err(|e| Failure::Task(e.into()))?;
+    let t = Instant::now();
+    let report = seq2seq::evaluate(task, &model, &test_sizes, r.count, 0).map_err(|e| Failure::Task(e.into()))?;
+    dir.write("eval.json", serde_json::to_string_pretty(&report).expect("serialisable").as_bytes())?;
+    dir.write("accuracy.svg", charts::seq2seq_accuracy(&report).as_bytes())?;
+    println!("{}", table(&report));
+    eprintln!("evaluated in {:.1} s; plots and metrics in {}", t.elapsed().as_secs_f64(), dir.path.display());
+    Ok(())
+}
+
+fn save(dir: &RunDir, c: &Checkpoint) -> Result<(), RunDirError> {
+    dir.save_parts(&c.meta, &c.weights, c.optimizer.as_deref())
+}
+
+/// Exact outputs and right cells per size.
+pub fn table(report: &EvalReport) -> String {
+    let mut out = format!("{:>8}  {:>7}  {:>9}  {:>12}\n", "size", "exact", "accuracy", "cells right");
+    for r in &report.results {
+        out.push_str(&format!("{:>8}  {:>3}/{:<3}  {:>8.1}%  {:>11.1}%\n", r.size, r.exact, r.count, 100.0 * r.accuracy, 100.0 * r.cell_accuracy));
+    }
+    out.trim_end().to_string()
+}
+
+/// `synth eval` on a seq2seq checkpoint.
+pub fn eval(task: &Task, dir: &RunDir, sizes: &[usize], count: usize, seed: u64, json: bool) -> Result<(), Failure> {
+    let (_, model) = synth::trained::seq2seq_model(task, dir)?;
+    let report = seq2seq::evaluate(task, &model, sizes, count, seed).map_err(|e| Failure::Task(e.into()))?;
+    if json {
+        println!("{}", serde_json::to_string(&report).expect("serialisable"));
+    } else {
+        println!("{}", table(&report));
+    }
+    Ok(())
+}
+
+/// `synth run` on a seq2seq checkpoint: the pad, and the output rows the
+/// model writes beside the reference's.
+pub fn run(task: &Task, dir: &RunDir, size: usize, seed: u64) -> Result<(), Failure> {
+    let (_, model) = synth::trained::seq2seq_model(task, dir)?;
+    let e = task.pad_example(size, seed).map_err(|e| Failure::Task(anyhow!("{e}")))?;
+    let enc = encode(&model.config, &e);
+    let decoded = model.decode(&[enc.input.as_slice()], &[enc.target.len()]).map_err(|e| Failure::Task(anyhow!("{e}")))?;
+    let out = cells(&model.config, e.cols, &decoded[0]);
+    let show = |cells: &[u16]| cells.iter().map(|&v| if v >= e.blank { "_".to_string() } else { v.to_string() }).collect::<Vec<_>>().join(" ");
+    println!("// seq2seq in `{}` on `{}`, size {size}, seed {seed}", dir.path.display(), task.name);
+    println!("// the sampled pad");
+    for (r, row) in e.input.chunks(e.cols).enumerate() {
+        println!("row {r}: {}", show(row));
+    }
+    println!("// the output rows: the model's, then the reference's");
+    for (k, &r) in e.output_rows.iter().enumerate() {
+        let (ours, theirs) = (&out[k * e.cols..(k + 1) * e.cols], &e.output[k * e.cols..(k + 1) * e.cols]);
+        println!("row {r}: {}{}", show(ours), if ours == theirs { "" } else { "    <-- differs" });
+        println!("  ref: {}", show(theirs));
+    }
+    let holds = task.check_pad_output(size, seed, &out).map_err(|e| Failure::Task(anyhow!("{e}")))?;
+    println!("// result: `expect` {}", if holds { "holds" } else { "does not hold" });
+    Ok(())
+}
+
+struct Seq2SeqHooks<'a> {
+    dir: &'a RunDir,
+    bar: ProgressBar,
+    start: Instant,
+    budget: Option<u64>,
+    interrupted: Arc<AtomicBool>,
+    losses: Vec<(f64, f64)>,
+    window: (f64, usize),
+    validations: Vec<ValidationReport>,
+    error: Option<RunDirError>,
+    stopped_by: Option<&'static str>,
+}
+
+impl Hooks<StepReport, ValidationReport, Checkpoint> for Seq2SeqHooks<'_> {
+    fn on_step(&mut self, r: &StepReport) -> Control {
+        self.bar.set_position(r.step);
+        self.window = (self.window.0 + r.loss, self.window.1 + 1);
+        if r.step.is_multiple_of(10) {
+            let mean = self.window.0 / self.window.1.max(1) as f64;
+            self.window = (0.0, 0);
+            self.losses.push((r.step as f64, mean));
+            self.bar.set_message(format!("loss {mean:.4}  epoch {}", r.epoch + 1));
+            let line = json!({"step": r.step, "epoch": r.epoch, "loss": mean, "grad_norm": r.grad_norm, "seconds": self.start.elapsed().as_secs_f64()});
+            if let Err(e) = self.dir.log(&line) {
+                self.error = Some(e);
+                return Control::Stop;
+            }
+        }
+        match stop_reason(self.start, self.budget, &self.interrupted) {
+            Some(why) => {
+                self.stopped_by = Some(why);
+                Control::Stop
+            }
+            None => Control::Continue,
+        }
+    }
+
+    fn on_validation(&mut self, r: &ValidationReport, best: &Checkpoint) -> Control {
+        let sizes: Vec<String> = r.scores.iter().map(|s| format!("n={}: {}/{} ({:.1}% cells)", s.size, s.exact, s.count, 100.0 * s.cell_accuracy())).collect();
+        let text = format!(
+            "{:>7.1}s  step {:>6}  loss {:.4}  exact {}{}",
+            self.start.elapsed().as_secs_f64(),
+            r.step,
+            r.loss,
+            sizes.join(", "),
+            if r.improved { "  (best, saved)" } else { "" }
+        );
+        if self.bar.is_hidden() {
+            eprintln!("{text}");
+        } else {
+            self.bar.println(text);
+        }
+        let mut line = serde_json::to_value(r).expect("serialisable");
+        line["seconds"] = json!(self.start.elapsed().as_secs_f64());
+        let mut result = self.dir.log(&json!({"validation": line}));
+        if r.improved && result.is_ok() {
+            result = save(self.dir, best);
+        }
+        self.validations.push(r.clone());
+        match result {
+            Ok(()) => Control::Continue,
+            Err(e) => {
+                self.error = Some(e);
+                Control::Stop
+            }
+        }
+    }
+}

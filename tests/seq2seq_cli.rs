@@ -1,0 +1,73 @@
+//! `synth learn --learner seq2seq`, `eval` and `run` on a scratchpad task:
+//! the baseline trained from the task's input/output pads, its checkpoint
+//! in the run directory, the eval JSON, and what it refuses.
+
+mod common;
+
+use common::{scratch, stderr, stdout, synth};
+use synth::runtime::seq2seq::CheckpointMeta;
+
+#[test]
+fn seq2seq_trains_saves_evaluates_and_runs() {
+    let dir = scratch("seq2seq");
+    let out = dir.join("run");
+    let out_s = out.to_str().unwrap();
+    let learn = |extra: &[&str]| {
+        let mut args = vec!["learn", "bubblesort", "--learner", "seq2seq", "--out", out_s, "--steps", "40", "--count", "4", "--quiet", "--threads", "1"];
+        args.extend_from_slice(&["--set", "hidden=16", "--set", "embedding=8", "--set", "validate_every=20", "--set", "validation_count=4"]);
+        args.extend_from_slice(extra);
+        synth(&args)
+    };
+    let o = learn(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("training seq2seq on `bubblesort`: 2 x 16 LSTM"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("cells right"), "{}", stdout(&o));
+    for f in ["model.json", "model.safetensors", "metrics.jsonl", "eval.json", "loss.svg", "validation.svg", "accuracy.svg"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let meta: CheckpointMeta = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    assert_eq!((meta.learner.as_str(), meta.task.as_str(), meta.config.hidden, meta.config.base), ("seq2seq", "bubblesort", 16, 10));
+    assert!(meta.step == 20 || meta.step == 40);
+
+    // The same seed gives the same model.
+    let again = dir.join("again");
+    let o = synth(&[
+        "learn", "bubblesort", "--learner", "seq2seq", "--out", again.to_str().unwrap(), "--steps", "40", "--count", "4", "--quiet", "--threads", "1",
+        "--set", "hidden=16", "--set", "embedding=8", "--set", "validate_every=20", "--set", "validation_count=4",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(out.join("model.safetensors")).unwrap(), std::fs::read(again.join("model.safetensors")).unwrap());
+
+    let o = synth(&["eval", "bubblesort", "--model", out_s, "--sizes", "3,8", "--count", "5", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["learner"], "seq2seq");
+    assert_eq!(report["results"].as_array().unwrap().len(), 2);
+    assert_eq!(report["results"][1]["count"], 5);
+    assert!(report["results"][1]["cell_accuracy"].as_f64().is_some());
+
+    let o = synth(&["run", "bubblesort", "--model", out_s, "--size", "5", "--seed", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("// the output rows: the model's, then the reference's"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("// result: `expect`"), "{}", stdout(&o));
+
+    // A checkpoint is not silently replaced; other tasks and the NPI's
+    // commands refuse it.
+    let o = learn(&[]);
+    assert!(!o.status.success() && stderr(&o).contains("already holds a trained model"), "{}", stderr(&o));
+    let o = synth(&["eval", "add", "--model", out_s, "--sizes", "3", "--count", "2"]);
+    assert!(!o.status.success() && stderr(&o).contains("trained on task `bubblesort`, not `add`"), "{}", stderr(&o));
+}
+
+#[test]
+fn seq2seq_refuses_what_it_cannot_learn() {
+    let dir = scratch("seq2seq-refuse");
+    let out = dir.join("x");
+    let o = synth(&["learn", "bubblesort", "--learner", "seq2seq", "--out", out.to_str().unwrap(), "--set", "hiden=16"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("unknown seq2seq setting `hiden` (did you mean `hidden`?)"), "{}", stderr(&o));
+    let o = synth(&["learn", "nram_copy", "--learner", "seq2seq", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("seq2seq learns scratchpad tasks"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
