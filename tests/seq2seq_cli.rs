@@ -51,6 +51,19 @@ fn seq2seq_trains_saves_evaluates_and_runs() {
     assert!(stdout(&o).contains("// the output rows: the model's, then the reference's"), "{}", stdout(&o));
     assert!(stdout(&o).contains("// result: `expect`"), "{}", stdout(&o));
 
+    // Two models side by side: a table, the JSON of each one's eval, a plot.
+    let plot = dir.join("compare.svg");
+    let again_s = again.to_str().unwrap();
+    let o = synth(&["compare", "bubblesort", "--model", out_s, "--model", again_s, "--sizes", "3,8", "--count", "5", "--plot", plot.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let both: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(both["models"][0], report);
+    assert_eq!(both["models"][0], both["models"][1]);
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.contains("bubblesort: exact match against input size") && svg.contains(&format!("seq2seq ({again_s})")));
+    let o = synth(&["compare", "bubblesort", "--model", out_s, "--sizes", "3,8", "--count", "5", "--plot", plot.to_str().unwrap()]);
+    assert!(stdout(&o).lines().next().unwrap().contains("n=3") && stdout(&o).contains("seq2seq ("), "{}", stdout(&o));
+
     // A checkpoint is not silently replaced; other tasks and the NPI's
     // commands refuse it.
     let o = learn(&[]);

@@ -1,5 +1,5 @@
 //! The `synth` command line: check, test, trace, graph, learn, eval, run,
-//! extract, ask.
+//! compare, extract, ask.
 //!
 //! One module per command, each holding its flags (a clap `Args` struct) and
 //! a `run` function; [`failure`] maps what went wrong to an exit code, and
@@ -14,6 +14,7 @@
 
 mod charts;
 mod check;
+mod compare;
 mod eval;
 mod extract;
 mod failure;
@@ -66,6 +67,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Run a trained model on one input, its trace beside the reference's.
     Run(run::RunArgs),
+    /// Score several trained models of a task on the same inputs: a table and one plot.
+    Compare(compare::CompareArgs),
     /// Print a trained NRAM's discrete program as an NPL file over the task's tape.
     Extract(extract::ExtractArgs),
     /// Answer a typed question about a sampled table with a trained Neural Programmer, showing the program it induces.
@@ -86,6 +89,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Learn(a) => learn::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Run(a) => run::run(a),
+        Command::Compare(a) => compare::run(a),
         Command::Extract(a) => extract::run(a),
         Command::Ask(a) => np::ask(a),
     };
