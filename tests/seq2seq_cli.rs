@@ -26,7 +26,7 @@ fn seq2seq_trains_saves_evaluates_and_runs() {
         assert!(out.join(f).is_file(), "{f}");
     }
     let meta: CheckpointMeta = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
-    assert_eq!((meta.learner.as_str(), meta.task.as_str(), meta.config.hidden, meta.config.base), ("seq2seq", "bubblesort", 16, 10));
+    assert_eq!((meta.learner.as_str(), meta.task.as_str(), meta.config.hidden, meta.config.values), ("seq2seq", "bubblesort", 16, 11));
     assert!(meta.step == 20 || meta.step == 40);
 
     // The same seed gives the same model.
@@ -79,8 +79,31 @@ fn seq2seq_refuses_what_it_cannot_learn() {
     let o = synth(&["learn", "bubblesort", "--learner", "seq2seq", "--out", out.to_str().unwrap(), "--set", "hiden=16"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("unknown seq2seq setting `hiden` (did you mean `hidden`?)"), "{}", stderr(&o));
-    let o = synth(&["learn", "nram_copy", "--learner", "seq2seq", "--out", out.to_str().unwrap()]);
+    let o = synth(&["learn", "tableqa", "--learner", "seq2seq", "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("seq2seq learns scratchpad tasks"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("seq2seq learns scratchpad and tape tasks; `tableqa` has a table world"), "{}", stderr(&o));
     assert!(!out.exists());
+}
+
+/// On a tape task: the input tape in, the final tape out, graded cells
+/// scored as for NRAM.
+#[test]
+fn seq2seq_learns_a_tape_task() {
+    let dir = scratch("seq2seq-tape");
+    let out = dir.join("copy");
+    let out_s = out.to_str().unwrap();
+    let o = synth(&[
+        "learn", "nram_copy", "--learner", "seq2seq", "--out", out_s, "--steps", "20", "--count", "3", "--quiet", "--threads", "1",
+        "--set", "hidden=16", "--set", "embedding=8", "--set", "validate_every=10", "--set", "validation_count=3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta: CheckpointMeta = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    let copy = synth::compile(&synth::Source::load("nram_copy").unwrap()).unwrap().task;
+    let largest = *copy.learn.train_sizes.iter().max().unwrap();
+    assert_eq!(meta.config.values as usize, copy.tape_example(largest, 0).unwrap().cells + 1);
+    let o = synth(&["run", "nram_copy", "--model", out_s, "--size", "3", "--seed", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("graded") && stdout(&o).contains("graded cells right"), "{}", stdout(&o));
+    let o = synth(&["eval", "nram_copy", "--model", out_s, "--sizes", "3", "--count", "2", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
 }

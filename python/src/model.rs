@@ -46,9 +46,10 @@ pub enum Run {
 ///   `columns`), the induced `program` and its `answer`, the `latent`
 ///   program and its answer `reference`, `correct` and `program_agrees`
 ///   (whether the two programs give the same answers on this table).
-/// - seq2seq: the sampled pad `input` (`rows` x `cols`, blank = `blank`),
-///   the decoded `output` of the `output_rows`, the reference's
-///   `reference`, and `correct` (`expect` holds with the decoded rows).
+/// - seq2seq: the `input` (a pad: `rows` x `cols`, blank = `blank`; a
+///   tape: `cells`), the decoded `output` (a pad's `output_rows`, a final
+///   tape), the reference's `reference`, and `correct` (a pad: `expect`
+///   holds with the decoded rows; a tape: every `graded` cell right).
 pub fn run(task: &Task, trained: &Trained, size: usize, seed: u64) -> Result<Run, String> {
     match trained {
         Trained::Npi { model, .. } => {
@@ -78,24 +79,22 @@ pub fn run(task: &Task, trained: &Trained, size: usize, seed: u64) -> Result<Run
             })))
         }
         Trained::Seq2Seq { model, .. } => {
-            let e = task.pad_example(size, seed).map_err(|e| e.to_string())?;
-            let enc = seq2seq::model::encode(&model.config, &e);
+            let pair = seq2seq::Pair::of(task, size, seed).map_err(|e| e.to_string())?;
+            let enc = pair.encode(&model.config);
             let decoded = model.decode(&[enc.input.as_slice()], &[enc.target.len()]).map_err(|e| e.to_string())?;
-            let output = seq2seq::model::cells(&model.config, e.cols, &decoded[0]);
-            let correct = task.check_pad_output(size, seed, &output).map_err(|e| e.to_string())?;
-            Ok(Run::Other(json!({
-                "task": task.name,
-                "size": size,
-                "seed": seed,
-                "rows": e.rows,
-                "cols": e.cols,
-                "blank": e.blank,
-                "input": e.input,
-                "output_rows": e.output_rows,
-                "output": output,
-                "reference": e.output,
-                "correct": correct,
-            })))
+            let output = pair.cells(&model.config, &decoded[0]);
+            let (correct, _, _) = pair.grade(task, &output).map_err(|e| e.to_string())?;
+            let mut value = match &pair {
+                seq2seq::Pair::Pad(e) => json!({"rows": e.rows, "cols": e.cols, "blank": e.blank, "input": e.input, "output_rows": e.output_rows}),
+                seq2seq::Pair::Tape(e) => json!({"cells": e.cells, "input": e.input, "graded": e.graded}),
+            };
+            value["task"] = json!(task.name);
+            value["size"] = json!(size);
+            value["seed"] = json!(seed);
+            value["output"] = json!(output);
+            value["reference"] = json!(pair.reference());
+            value["correct"] = json!(correct);
+            Ok(Run::Other(value))
         }
         Trained::Np { model, .. } => {
             let e = task.table_example(size, seed).map_err(|e| e.to_string())?;

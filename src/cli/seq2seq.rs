@@ -18,24 +18,17 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 use synth_compiler::{SettingValue, Task};
-use synth_runtime::seq2seq::{self, model::cells, model::encode, Checkpoint, EvalReport, StepReport, ValidationReport};
+use synth_runtime::seq2seq::{self, Checkpoint, Pair, EvalReport, StepReport, ValidationReport};
 use synth_runtime::hooks::{Control, Hooks, StopReason};
 
 /// `settings` are the `--set` values only: a `learn` block's own settings
 /// belong to the learner it names.
 pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingValue>) -> Result<(), Failure> {
-    if task.is_tape() || task.is_table() {
-        return Err(Failure::Task(anyhow!(
-            "seq2seq learns scratchpad tasks (a pad in, its output rows out); `{}` has a {} world",
-            task.name,
-            task.world().name()
-        )));
-    }
     if r.resume {
         return Err(Failure::Task(anyhow!("seq2seq runs cannot be resumed yet; train again with --force")));
     }
-    let base = task.pad_example(task.learn.train_sizes.first().copied().unwrap_or(1), 0).map_err(|e| Failure::Task(anyhow!("{e}")))?.blank;
-    let (model_cfg, mut cfg) = seq2seq::settings(base, &r.learn, settings).map_err(|e| Failure::Task(anyhow!("{}: --set: {e}", r.display)))?;
+    let values = seq2seq::values(task, &r.learn.train_sizes).map_err(|e| Failure::Task(e.into()))?;
+    let (model_cfg, mut cfg) = seq2seq::settings(values, &r.learn, settings).map_err(|e| Failure::Task(anyhow!("{}: --set: {e}", r.display)))?;
     r.overrides(&mut cfg.seed, &mut cfg.steps, &mut cfg.threads);
     let dir = RunDir::new(r.out);
     r.claim(&dir)?;
@@ -119,28 +112,45 @@ pub fn eval(task: &Task, dir: &RunDir, sizes: &[usize], count: usize, seed: u64,
     Ok(())
 }
 
-/// `synth run` on a seq2seq checkpoint: the pad, and the output rows the
+/// `synth run` on a seq2seq checkpoint: the input, and the output the
 /// model writes beside the reference's.
 pub fn run(task: &Task, dir: &RunDir, size: usize, seed: u64) -> Result<(), Failure> {
     let (_, model) = synth::trained::seq2seq_model(task, dir)?;
-    let e = task.pad_example(size, seed).map_err(|e| Failure::Task(anyhow!("{e}")))?;
-    let enc = encode(&model.config, &e);
+    let pair = Pair::of(task, size, seed).map_err(|e| Failure::Task(e.into()))?;
+    let enc = pair.encode(&model.config);
     let decoded = model.decode(&[enc.input.as_slice()], &[enc.target.len()]).map_err(|e| Failure::Task(anyhow!("{e}")))?;
-    let out = cells(&model.config, e.cols, &decoded[0]);
-    let show = |cells: &[u16]| cells.iter().map(|&v| if v >= e.blank { "_".to_string() } else { v.to_string() }).collect::<Vec<_>>().join(" ");
+    let out = pair.cells(&model.config, &decoded[0]);
+    let (exact, right, all) = pair.grade(task, &out).map_err(|e| Failure::Task(e.into()))?;
     println!("// seq2seq in `{}` on `{}`, size {size}, seed {seed}", dir.path.display(), task.name);
-    println!("// the sampled pad");
-    for (r, row) in e.input.chunks(e.cols).enumerate() {
-        println!("row {r}: {}", show(row));
+    match &pair {
+        Pair::Pad(e) => {
+            let show = |cells: &mut dyn Iterator<Item = u32>| cells.map(|v| if v >= e.blank as u32 { "_".to_string() } else { v.to_string() }).collect::<Vec<_>>().join(" ");
+            println!("// the sampled pad");
+            for (r, row) in e.input.chunks(e.cols).enumerate() {
+                println!("row {r}: {}", show(&mut row.iter().map(|&v| v as u32)));
+            }
+            println!("// the output rows: the model's, then the reference's");
+            for (k, &r) in e.output_rows.iter().enumerate() {
+                let (ours, theirs) = (&out[k * e.cols..(k + 1) * e.cols], &e.output[k * e.cols..(k + 1) * e.cols]);
+                let same = ours.iter().zip(theirs).all(|(&a, &b)| a == b as u32);
+                println!("row {r}: {}{}", show(&mut ours.iter().copied()), if same { "" } else { "    <-- differs" });
+                println!("  ref: {}", show(&mut theirs.iter().map(|&v| v as u32)));
+            }
+            println!("// result: `expect` {} ({right}/{all} output cells as the reference's)", if exact { "holds" } else { "does not hold" });
+        }
+        Pair::Tape(e) => {
+            println!("{:>6}  {:>6}  {:>6}  {:>9}", "cell", "input", "model", "reference");
+            for (i, ((&input, &got), &want)) in e.input.iter().zip(&out).zip(&e.output).enumerate() {
+                let mark = match (e.graded.binary_search(&(i as u32)).is_ok(), got == want) {
+                    (true, true) => "  graded",
+                    (true, false) => "  graded, WRONG",
+                    (false, _) => "",
+                };
+                println!("{i:>6}  {input:>6}  {got:>6}  {want:>9}{mark}");
+            }
+            println!("// result: {right} of {all} graded cells right{}", if exact { "" } else { " (not exact)" });
+        }
     }
-    println!("// the output rows: the model's, then the reference's");
-    for (k, &r) in e.output_rows.iter().enumerate() {
-        let (ours, theirs) = (&out[k * e.cols..(k + 1) * e.cols], &e.output[k * e.cols..(k + 1) * e.cols]);
-        println!("row {r}: {}{}", show(ours), if ours == theirs { "" } else { "    <-- differs" });
-        println!("  ref: {}", show(theirs));
-    }
-    let holds = task.check_pad_output(size, seed, &out).map_err(|e| Failure::Task(anyhow!("{e}")))?;
-    println!("// result: `expect` {}", if holds { "holds" } else { "does not hold" });
     Ok(())
 }
 

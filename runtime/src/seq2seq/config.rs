@@ -33,31 +33,37 @@ pub const SETTINGS: &[(&str, &str)] = &[
 /// The model's shape.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Seq2SeqConfig {
-    /// The world's base: cells are digits `0..base` and blank (`base`).
-    pub base: u16,
+    /// Cell-value tokens `0..values`: on a pad the digits and blank (the
+    /// last); on a tape the values up to the largest training tape's
+    /// length, the last standing for itself and every larger value.
+    pub values: u32,
     pub hidden: usize,
     pub layers: usize,
     pub embedding: usize,
 }
 
 impl Seq2SeqConfig {
-    /// Tokens: the `base + 1` cell values, the end of a row, and the
-    /// decoder's start.
+    /// Tokens: the cell values, the end of a row, and the decoder's start.
     pub fn vocab(&self) -> usize {
-        self.base as usize + 3
+        self.values as usize + 2
     }
 
     pub fn row_end(&self) -> u32 {
-        self.base as u32 + 1
+        self.values
     }
 
     pub fn go(&self) -> u32 {
-        self.base as u32 + 2
+        self.values + 1
+    }
+
+    /// A cell value's token (the last value token for one too large).
+    pub fn token(&self, v: u32) -> u32 {
+        v.min(self.values - 1)
     }
 
     /// Whether the config describes a model that can exist.
     pub fn is_valid(&self) -> bool {
-        self.base >= 1 && (1..=MAX_WIDTH).contains(&self.hidden) && (1..=MAX_LAYERS).contains(&self.layers) && (1..=MAX_WIDTH).contains(&self.embedding)
+        (2..1 << 20).contains(&self.values) && (1..=MAX_WIDTH).contains(&self.hidden) && (1..=MAX_LAYERS).contains(&self.layers) && (1..=MAX_WIDTH).contains(&self.embedding)
     }
 }
 
@@ -112,14 +118,14 @@ fn known() -> Vec<&'static str> {
     SETTINGS.iter().map(|(k, _)| *k).collect()
 }
 
-/// The configs for a task of base `base`: the `learn` block's shared lines
+/// The configs for a task of `values` cell values ([`super::data::values`]): the `learn` block's shared lines
 /// and `settings` (the `--set` values; the block's own settings belong to
 /// its learner).
-pub fn settings(base: u16, learn: &LearnSpec, settings: &BTreeMap<String, SettingValue>) -> Result<(Seq2SeqConfig, TrainConfig), ConfigError> {
+pub fn settings(values: u32, learn: &LearnSpec, settings: &BTreeMap<String, SettingValue>) -> Result<(Seq2SeqConfig, TrainConfig), ConfigError> {
     if let Some(k) = crate::settings::unknown(settings, &known()) {
         return Err(ConfigError::Unknown { key: k.clone() });
     }
-    let mut model = Seq2SeqConfig { base, hidden: 256, layers: 2, embedding: 32 };
+    let mut model = Seq2SeqConfig { values, hidden: 256, layers: 2, embedding: 32 };
     let largest = learn.train_sizes.iter().copied().max().unwrap_or(1);
     let mut cfg = TrainConfig {
         seed: learn.seed.unwrap_or(0),

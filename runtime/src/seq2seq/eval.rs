@@ -1,14 +1,15 @@
-//! A seq2seq model's closed-loop results: greedy decoding of the output
-//! rows, graded by the task's own `expect` (so scratch rows a program
-//! writes, such as addition's carries, do not count), on the inputs
-//! `synth eval` draws for every learner.
+//! A seq2seq model's closed-loop results: greedy decoding of the output,
+//! graded as [`super::data`] says (a pad by the task's own `expect`, so
+//! scratch rows such as addition's carries do not count; a tape by its
+//! graded cells), on the inputs `synth eval` draws for every learner.
 
 use super::checkpoint::SizeScore;
-use super::model::{cells, encode, Encoded, Seq2Seq};
+use super::data::Pair;
+use super::model::{Encoded, Seq2Seq};
 use crate::env::TaskError;
 use crate::npi::eval_seed;
 use serde::{Deserialize, Serialize};
-use synth_compiler::{PadExample, Task};
+use synth_compiler::Task;
 
 /// Inputs decoded at once.
 const CHUNK: usize = 32;
@@ -17,10 +18,12 @@ const CHUNK: usize = 32;
 pub struct SizeReport {
     pub size: usize,
     pub count: usize,
-    /// Inputs whose decoded output makes `expect` hold.
+    /// Inputs whose decoded output is exact (a pad: `expect` holds; a
+    /// tape: every graded cell right).
     pub exact: usize,
     pub accuracy: f64,
-    /// Output cells equal to the reference run's.
+    /// Output cells equal to the reference run's (a pad: every output
+    /// cell; a tape: the graded ones).
     pub cell_accuracy: f64,
 }
 
@@ -35,18 +38,16 @@ pub struct EvalReport {
 pub fn score(task: &Task, model: &Seq2Seq, size: usize, seeds: &[u64]) -> Result<SizeScore, TaskError> {
     let mut s = SizeScore { size, count: seeds.len(), ..SizeScore::default() };
     for chunk in seeds.chunks(CHUNK) {
-        let examples: Vec<PadExample> = chunk.iter().map(|&seed| task.pad_example(size, seed).map_err(|e| TaskError::new(e.to_string()))).collect::<Result<_, _>>()?;
-        let encoded: Vec<Encoded> = examples.iter().map(|e| encode(&model.config, e)).collect();
+        let pairs: Vec<Pair> = chunk.iter().map(|&seed| Pair::of(task, size, seed)).collect::<Result<_, _>>()?;
+        let encoded: Vec<Encoded> = pairs.iter().map(|p| p.encode(&model.config)).collect();
         let inputs: Vec<&[u32]> = encoded.iter().map(|e| e.input.as_slice()).collect();
         let lengths: Vec<usize> = encoded.iter().map(|e| e.target.len()).collect();
         let decoded = model.decode(&inputs, &lengths).map_err(|e| TaskError::new(crate::npi::checkpoint::message(&e)))?;
-        for (e, tokens) in examples.iter().zip(&decoded) {
-            let out = cells(&model.config, e.cols, tokens);
-            s.cells += e.output.len();
-            s.cells_right += out.iter().zip(&e.output).filter(|(a, b)| a == b).count();
-            if task.check_pad_output(e.size, e.seed, &out).map_err(|e| TaskError::new(e.to_string()))? {
-                s.exact += 1;
-            }
+        for (p, tokens) in pairs.iter().zip(&decoded) {
+            let (exact, right, all) = p.grade(task, &p.cells(&model.config, tokens))?;
+            s.exact += usize::from(exact);
+            s.cells_right += right;
+            s.cells += all;
         }
     }
     Ok(s)

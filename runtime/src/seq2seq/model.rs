@@ -1,8 +1,9 @@
-//! The seq2seq model: an LSTM encoder reads the sampled pad, an LSTM
-//! decoder writes the output rows, one token at a time.
+//! The seq2seq model: an LSTM encoder reads the input (a sampled pad, an
+//! input tape: [`super::data`]), an LSTM decoder writes the output, one
+//! token at a time.
 //!
 //! ```text
-//! pad rows, each ended by ROW_END --embed--> LSTM x layers --> last h = context
+//! input rows, each ended by ROW_END --embed--> LSTM x layers --> last h = context
 //! GO, out[0], out[1], ... --embed--> [e; context] --> LSTM x layers --> h --head--> next token
 //! ```
 //!
@@ -21,7 +22,6 @@ use crate::params::{self, SeededInit};
 use candle_core::{Device, Module, Tensor};
 use candle_nn::{Init, Linear, VarBuilder, VarMap};
 use std::sync::Arc;
-use synth_compiler::PadExample;
 
 /// An example as token sequences.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,25 +30,6 @@ pub struct Encoded {
     pub input: Vec<u32>,
     /// Every output row after the reference run, each followed by ROW_END.
     pub target: Vec<u32>,
-}
-
-/// The tokens of `e`.
-pub fn encode(config: &Seq2SeqConfig, e: &PadExample) -> Encoded {
-    let rows = |cells: &[u16], n: usize| -> Vec<u32> {
-        let mut out = Vec::with_capacity(cells.len() + n);
-        for row in cells.chunks(e.cols.max(1)).take(n) {
-            out.extend(row.iter().map(|&v| v.min(config.base) as u32));
-            out.push(config.row_end());
-        }
-        out
-    };
-    Encoded { input: rows(&e.input, e.rows), target: rows(&e.output, e.output_rows.len()) }
-}
-
-/// The output cells of a decoded token sequence (row ends dropped; a
-/// token that is not a cell value reads as blank).
-pub fn cells(config: &Seq2SeqConfig, cols: usize, tokens: &[u32]) -> Vec<u16> {
-    tokens.chunks(cols + 1).flat_map(|row| row.iter().take(cols).map(|&t| if t <= config.base as u32 { t as u16 } else { config.base })).collect()
 }
 
 pub struct Seq2Seq {
@@ -283,10 +264,12 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::data::Pair;
     use super::*;
 
-    fn bubblesort() -> synth_compiler::Task {
-        synth_compiler::compile(include_str!("../../../stdlib/bubblesort.npl"), "bubblesort").unwrap().task
+    fn task(name: &str) -> synth_compiler::Task {
+        let src = std::fs::read_to_string(format!("{}/../stdlib/{name}.npl", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        synth_compiler::compile(&src, name).unwrap().task
     }
 
     /// Greedy decoding (plain Rust, one step at a time) agrees with the
@@ -294,10 +277,10 @@ mod tests {
     /// logits' argmax at every step is the token decoded there.
     #[test]
     fn greedy_decoding_matches_the_fused_pass() {
-        let config = Seq2SeqConfig { base: 10, hidden: 12, layers: 2, embedding: 6 };
+        let config = Seq2SeqConfig { values: 11, hidden: 12, layers: 2, embedding: 6 };
         let model = Seq2Seq::new(&config, 3).unwrap();
-        let task = bubblesort();
-        let examples: Vec<Encoded> = [(4, 1), (7, 2), (2, 3)].iter().map(|&(n, s)| encode(&config, &task.pad_example(n, s).unwrap())).collect();
+        let task = task("bubblesort");
+        let examples: Vec<Encoded> = [(4, 1), (7, 2), (2, 3)].iter().map(|&(n, s)| Pair::of(&task, n, s).unwrap().encode(&config)).collect();
         let inputs: Vec<&[u32]> = examples.iter().map(|e| e.input.as_slice()).collect();
         let lengths: Vec<usize> = examples.iter().map(|e| e.target.len()).collect();
         let decoded = model.decode(&inputs, &lengths).unwrap();
@@ -313,13 +296,32 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_through_cells() {
-        let config = Seq2SeqConfig { base: 10, hidden: 4, layers: 1, embedding: 2 };
-        let e = bubblesort().pad_example(5, 0).unwrap();
-        let enc = encode(&config, &e);
+        let config = Seq2SeqConfig { values: 11, hidden: 4, layers: 1, embedding: 2 };
+        let sort = task("bubblesort");
+        let p = Pair::of(&sort, 5, 0).unwrap();
+        let Pair::Pad(e) = &p else { panic!("a pad") };
+        let enc = p.encode(&config);
         assert_eq!(enc.input.len(), e.rows * (e.cols + 1));
         assert_eq!(enc.target.len(), e.output_rows.len() * (e.cols + 1));
-        assert_eq!(cells(&config, e.cols, &enc.target), e.output);
+        assert_eq!(p.cells(&config, &enc.target), p.reference());
+        assert_eq!(p.grade(&sort, &p.reference()).unwrap(), (true, e.output.len(), e.output.len()));
         // A token that is no cell value reads as blank.
-        assert_eq!(cells(&config, 2, &[3, config.go(), config.row_end()]), vec![3, 10]);
+        assert_eq!(p.cells(&config, &[3, config.go(), 4, 5, 6, 7, config.row_end()])[..2], [3, 10]);
+
+        // A tape: the input tape in, the final tape out, graded cells scored;
+        // values past the known ones read as the last.
+        let copy = task("nram_copy");
+        let values = super::super::data::values(&copy, &[2]).unwrap();
+        let config = Seq2SeqConfig { values, hidden: 4, layers: 1, embedding: 2 };
+        let p = Pair::of(&copy, 4, 1).unwrap();
+        let Pair::Tape(e) = &p else { panic!("a tape") };
+        let enc = p.encode(&config);
+        assert_eq!(enc.input.len(), e.cells + 1);
+        assert!(enc.input.iter().all(|&t| t < values || t == config.row_end()));
+        let (exact, right, all) = p.grade(&copy, &p.reference()).unwrap();
+        assert!(exact && right == all && all == e.graded.len());
+        let mut wrong = p.reference();
+        wrong[e.graded[0] as usize] += 1;
+        assert!(!p.grade(&copy, &wrong).unwrap().0);
     }
 }

@@ -19,7 +19,8 @@
 use super::checkpoint::{Checkpoint, CheckpointMeta, SizeScore, FORMAT};
 use super::config::{Seq2SeqConfig, TrainConfig};
 use super::eval::score;
-use super::model::{encode, Encoded, Seq2Seq};
+use super::data::Pair;
+use super::model::{Encoded, Seq2Seq};
 use crate::env::TaskError;
 pub use crate::hooks::{Control, Hooks, NoHooks, StopReason};
 use crate::hooks::Stopping;
@@ -82,8 +83,7 @@ pub fn training_set(task: &Task, config: &Seq2SeqConfig, cfg: &TrainConfig) -> R
     (0..cfg.examples)
         .map(|i| {
             let size = cfg.train_sizes[i % cfg.train_sizes.len()];
-            let e = task.pad_example(size, derive_seed(cfg.seed, STREAM_TRAIN, i as u64)).map_err(|e| TaskError::new(e.to_string()))?;
-            Ok(encode(config, &e))
+            Ok(Pair::of(task, size, derive_seed(cfg.seed, STREAM_TRAIN, i as u64))?.encode(config))
         })
         .collect()
 }
@@ -192,7 +192,7 @@ mod tests {
             .into_iter()
             .map(|(k, v)| (k.to_string(), synth_compiler::SettingValue::Int(v)))
             .collect();
-        let (config, cfg) = crate::seq2seq::settings(10, &learn, &set).unwrap();
+        let (config, cfg) = crate::seq2seq::settings(11, &learn, &set).unwrap();
         let a = train(&task, &config, &cfg, &mut NoHooks).unwrap();
         let first: f32 = a.losses[..10].iter().sum::<f32>() / 10.0;
         let last: f32 = a.losses[190..].iter().sum::<f32>() / 10.0;
