@@ -19,6 +19,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("hidden", "units of every LSTM layer (the NPI paper's baseline: 256)"),
     ("layers", "LSTM layers of the encoder and of the decoder (the paper's: 2)"),
     ("embedding", "token embedding size"),
+    ("attention", "`none`, or `dot`: each output step attends over the encoder's states (Luong et al. 2015)"),
     ("batch", "examples per optimiser step"),
     ("lr", "Adam learning rate"),
     ("clip", "global gradient-norm cap (0: none)"),
@@ -40,6 +41,10 @@ pub struct Seq2SeqConfig {
     pub hidden: usize,
     pub layers: usize,
     pub embedding: usize,
+    /// Dot-product attention over the encoder's top-layer states at every
+    /// output step.
+    #[serde(default)]
+    pub attention: bool,
 }
 
 impl Seq2SeqConfig {
@@ -125,7 +130,7 @@ pub fn settings(values: u32, learn: &LearnSpec, settings: &BTreeMap<String, Sett
     if let Some(k) = crate::settings::unknown(settings, &known()) {
         return Err(ConfigError::Unknown { key: k.clone() });
     }
-    let mut model = Seq2SeqConfig { values, hidden: 256, layers: 2, embedding: 32 };
+    let mut model = Seq2SeqConfig { values, hidden: 256, layers: 2, embedding: 32, attention: false };
     let largest = learn.train_sizes.iter().copied().max().unwrap_or(1);
     let mut cfg = TrainConfig {
         seed: learn.seed.unwrap_or(0),
@@ -147,6 +152,13 @@ pub fn settings(values: u32, learn: &LearnSpec, settings: &BTreeMap<String, Sett
             "hidden" => model.hidden = positive(key, v, MAX_WIDTH)?,
             "layers" => model.layers = positive(key, v, MAX_LAYERS)?,
             "embedding" => model.embedding = positive(key, v, MAX_WIDTH)?,
+            "attention" => {
+                model.attention = match v {
+                    SettingValue::Word(w) if w == "dot" => true,
+                    SettingValue::Word(w) if w == "none" => false,
+                    _ => return Err(BadValue::new(key, "`none` or `dot`", v).into()),
+                }
+            }
             "batch" => cfg.batch = positive(key, v, 1 << 20)?,
             "lr" => cfg.lr = number(key, v, 0.0, 10.0)?,
             "clip" => cfg.clip = number(key, v, 0.0, 1e6)?,

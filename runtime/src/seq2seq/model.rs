@@ -41,6 +41,9 @@ pub struct Seq2Seq {
     pub decoder: Vec<Lstm>,
     /// `hidden -> vocab`.
     pub head: Linear,
+    /// With attention: `[context; h] (2 hidden) -> hidden`, then tanh,
+    /// before the head.
+    pub attend: Option<Linear>,
     threads: usize,
     cpu: Cpu,
 }
@@ -77,16 +80,17 @@ impl Seq2Seq {
         let encoder = layers("encoder", c.embedding)?;
         let decoder = layers("decoder", c.embedding + c.hidden)?;
         let head = linear(vb.pp("head"), c.hidden, c.vocab())?;
-        Ok(Seq2Seq { config: c.clone(), varmap, embedding, encoder, decoder, head, threads: 1, cpu: Cpu::default() })
+        let attend = if c.attention { Some(linear(vb.pp("attend"), 2 * c.hidden, c.hidden)?) } else { None };
+        Ok(Seq2Seq { config: c.clone(), varmap, embedding, encoder, decoder, head, attend, threads: 1, cpu: Cpu::default() })
     }
 
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
     }
 
-    /// The encoder over `inputs`: the top layer's output rows, the packing,
-    /// and each input's last row (its context).
-    fn encode_batch(&self, inputs: &[&[u32]]) -> candle_core::Result<(Tensor, Vec<u32>)> {
+    /// The encoder over `inputs`: the top layer's output rows, each input's
+    /// last row (its context), and each input's rows in order.
+    fn encode_batch(&self, inputs: &[&[u32]]) -> candle_core::Result<(Tensor, Vec<u32>, Vec<Vec<u32>>)> {
         let mut order: Vec<usize> = (0..inputs.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(inputs[i].len()));
         let lens: Vec<usize> = order.iter().map(|&i| inputs[i].len()).collect();
@@ -99,11 +103,44 @@ impl Seq2Seq {
         for l in &self.encoder {
             x = l.forward(&x, &packing, self.threads, self.cpu)?;
         }
-        let mut last = vec![0u32; inputs.len()];
+        let mut rows = vec![Vec::new(); inputs.len()];
         for (b, &i) in order.iter().enumerate() {
-            last[i] = packing.row(lens[b] - 1, b) as u32;
+            rows[i] = (0..lens[b]).map(|t| packing.row(t, b) as u32).collect();
         }
-        Ok((x, last))
+        let last = rows.iter().map(|r| *r.last().expect("no empty input")).collect();
+        Ok((x, last, rows))
+    }
+
+    /// Dot-product attention of the decoder's top rows `x` (packed as
+    /// `packing`, example `order[b]` in slot `b`) over the encoder's rows
+    /// `enc` of each example (`rows`): `tanh(W [context; h] + b)` per row.
+    fn attention(&self, attend: &Linear, x: &Tensor, packing: &Packing, order: &[usize], enc: &Tensor, rows: &[Vec<u32>]) -> candle_core::Result<Tensor> {
+        let (n, h) = (order.len(), self.config.hidden);
+        let te = rows.iter().map(Vec::len).max().unwrap_or(1);
+        let td = packing.steps();
+        let mut enc_idx = vec![0u32; n * te];
+        let mut mask = vec![-1e9f32; n * te];
+        for (i, r) in rows.iter().enumerate() {
+            for (k, &row) in r.iter().enumerate() {
+                enc_idx[i * te + k] = row;
+                mask[i * te + k] = 0.0;
+            }
+        }
+        let (mut dec_idx, mut back) = (vec![0u32; n * td], vec![0u32; packing.rows()]);
+        for t in 0..td {
+            for (b, &i) in order[..packing.batch_size(t)].iter().enumerate() {
+                let row = packing.row(t, b);
+                dec_idx[i * td + t] = row as u32;
+                back[row] = (i * td + t) as u32;
+            }
+        }
+        let e_pad = enc.index_select(&Tensor::new(enc_idx, &Device::Cpu)?, 0)?.reshape((n, te, h))?;
+        let d_pad = x.index_select(&Tensor::new(dec_idx, &Device::Cpu)?, 0)?.reshape((n, td, h))?;
+        let mask = Tensor::from_vec(mask, (n, 1, te), &Device::Cpu)?;
+        let scores = d_pad.matmul(&e_pad.transpose(1, 2)?.contiguous()?)?.broadcast_add(&mask)?;
+        let weights = candle_nn::ops::softmax(&scores, candle_core::D::Minus1)?;
+        let ctx = weights.matmul(&e_pad)?.reshape((n * td, h))?.index_select(&Tensor::new(back, &Device::Cpu)?, 0)?;
+        attend.forward(&Tensor::cat(&[&ctx, x], 1)?)?.tanh()
     }
 
     /// Mean cross-entropy of the targets, teacher-forced.
@@ -116,7 +153,7 @@ impl Seq2Seq {
     /// the targets, both packed (time-major, longest target first).
     pub fn logits(&self, batch: &[&Encoded]) -> candle_core::Result<(Tensor, Vec<u32>)> {
         let inputs: Vec<&[u32]> = batch.iter().map(|e| e.input.as_slice()).collect();
-        let (enc, last) = self.encode_batch(&inputs)?;
+        let (enc, last, enc_rows) = self.encode_batch(&inputs)?;
         let mut order: Vec<usize> = (0..batch.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(batch[i].target.len()));
         let lens: Vec<usize> = order.iter().map(|&i| batch[i].target.len()).collect();
@@ -136,6 +173,9 @@ impl Seq2Seq {
         for l in &self.decoder {
             x = l.forward(&x, &packing, self.threads, self.cpu)?;
         }
+        if let Some(attend) = &self.attend {
+            x = self.attention(attend, &x, &packing, &order, &enc, &enc_rows)?;
+        }
         Ok((self.head.forward(&x)?, want))
     }
 
@@ -154,10 +194,16 @@ impl Seq2Seq {
     /// Greedy decoding: `lengths[i]` tokens for `inputs[i]`, each step fed
     /// the previous step's most likely token.
     pub fn decode(&self, inputs: &[&[u32]], lengths: &[usize]) -> candle_core::Result<Vec<Vec<u32>>> {
-        let (enc, last) = self.encode_batch(inputs)?;
+        let (enc, last, enc_rows) = self.encode_batch(inputs)?;
         let n = inputs.len();
         let h = self.config.hidden;
         let ctx = enc.index_select(&Tensor::new(last, &Device::Cpu)?, 0)?.flatten_all()?.to_vec1::<f32>()?;
+        let attend = match &self.attend {
+            Some(a) => Some((enc.flatten_all()?.to_vec1::<f32>()?, a.weight().flatten_all()?.to_vec1::<f32>()?, a.bias().expect("a bias").to_vec1::<f32>()?)),
+            None => None,
+        };
+        let mut combined = vec![0f32; h];
+        let mut scores = Vec::new();
         let emb = self.embedding.flatten_all()?.to_vec1::<f32>()?;
         let layers: Vec<Step> = self.decoder.iter().map(Step::of).collect::<candle_core::Result<_>>()?;
         let head_w = self.head.weight().flatten_all()?.to_vec1::<f32>()?;
@@ -184,7 +230,29 @@ impl Seq2Seq {
                 input = hs[k].clone();
             }
             for b in 0..n {
-                let top = &input[b * h..(b + 1) * h];
+                let mut top = &input[b * h..(b + 1) * h];
+                if let Some((enc, w, bias)) = &attend {
+                    // Softmax of the dot products with this input's encoder
+                    // rows, their weighted sum, and the combining layer.
+                    scores.clear();
+                    scores.extend(enc_rows[b].iter().map(|&r| dot(&enc[r as usize * h..(r as usize + 1) * h], top)));
+                    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let sum: f32 = scores.iter_mut().map(|s| {
+                        *s = (*s - max).exp();
+                        *s
+                    }).sum();
+                    let mut ctx_b = vec![0f32; h];
+                    for (&r, &s) in enc_rows[b].iter().zip(&scores) {
+                        for (c, &e) in ctx_b.iter_mut().zip(&enc[r as usize * h..(r as usize + 1) * h]) {
+                            *c += s / sum * e;
+                        }
+                    }
+                    for (j, out) in combined.iter_mut().enumerate() {
+                        let row = &w[j * 2 * h..(j + 1) * 2 * h];
+                        *out = (bias[j] + dot(&row[..h], &ctx_b) + dot(&row[h..], top)).tanh();
+                    }
+                    top = &combined;
+                }
                 let mut best = (f32::NEG_INFINITY, 0u32);
                 for j in 0..v {
                     let s = head_b[j] + dot(&head_w[j * h..(j + 1) * h], top);
@@ -277,7 +345,14 @@ mod tests {
     /// logits' argmax at every step is the token decoded there.
     #[test]
     fn greedy_decoding_matches_the_fused_pass() {
-        let config = Seq2SeqConfig { values: 11, hidden: 12, layers: 2, embedding: 6 };
+        for attention in [false, true] {
+            let config = Seq2SeqConfig { values: 11, hidden: 12, layers: 2, embedding: 6, attention };
+            decoding_matches(&config);
+        }
+    }
+
+    fn decoding_matches(config: &Seq2SeqConfig) {
+        let config = config.clone();
         let model = Seq2Seq::new(&config, 3).unwrap();
         let task = task("bubblesort");
         let examples: Vec<Encoded> = [(4, 1), (7, 2), (2, 3)].iter().map(|&(n, s)| Pair::of(&task, n, s).unwrap().encode(&config)).collect();
@@ -296,7 +371,7 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_through_cells() {
-        let config = Seq2SeqConfig { values: 11, hidden: 4, layers: 1, embedding: 2 };
+        let config = Seq2SeqConfig { values: 11, hidden: 4, layers: 1, embedding: 2, attention: false };
         let sort = task("bubblesort");
         let p = Pair::of(&sort, 5, 0).unwrap();
         let Pair::Pad(e) = &p else { panic!("a pad") };
@@ -312,7 +387,7 @@ mod tests {
         // values past the known ones read as the last.
         let copy = task("nram_copy");
         let values = super::super::data::values(&copy, &[2]).unwrap();
-        let config = Seq2SeqConfig { values, hidden: 4, layers: 1, embedding: 2 };
+        let config = Seq2SeqConfig { values, hidden: 4, layers: 1, embedding: 2, attention: false };
         let p = Pair::of(&copy, 4, 1).unwrap();
         let Pair::Tape(e) = &p else { panic!("a tape") };
         let enc = p.encode(&config);

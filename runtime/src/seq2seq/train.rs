@@ -201,5 +201,15 @@ mod tests {
         let b = train(&task, &config, &cfg, &mut NoHooks).unwrap();
         assert_eq!(a.losses, b.losses);
         assert_eq!(a.best.weights, b.best.weights);
+        // With attention, too: the loss falls and the attention layer's
+        // weights move from their initial values (they get gradients).
+        let attention = crate::seq2seq::Seq2SeqConfig { attention: true, ..config.clone() };
+        let c = train(&task, &attention, &cfg, &mut NoHooks).unwrap();
+        let last_c: f32 = c.losses[190..].iter().sum::<f32>() / 10.0;
+        assert!(last_c < 0.6 * first, "attention: loss {first} -> {last_c}");
+        let trained = c.best.model().unwrap().attend.unwrap().weight().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let fresh = Seq2Seq::new(&attention, derive_seed(cfg.seed, STREAM_INIT, 0)).unwrap();
+        let initial = fresh.attend.unwrap().weight().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert!(trained.iter().zip(&initial).filter(|(a, b)| a != b).count() > trained.len() / 2);
     }
 }
