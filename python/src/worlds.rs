@@ -9,7 +9,7 @@ use crate::learn::{Array, Data};
 use serde::Serialize;
 use synth_compiler::{Answer, TableExample, TapeExample, Task};
 use synth_runtime::env::TableEnvironment;
-use synth_runtime::npi::eval_seed;
+use synth_runtime::env::eval_seed;
 use synth_runtime::npi::train::derive_seed;
 
 /// The seed stream of [`tape_batches`]' examples.
@@ -133,7 +133,7 @@ pub fn evaluate_tape<E>(
     }
     let mut results = Vec::with_capacity(sizes.len());
     for &size in sizes {
-        let examples = (0..count).map(|i| task.tape_example(size, eval_seed(seed, size, i)).map_err(|e| EvalError::Task(e.to_string()))).collect::<Result<Vec<_>, _>>()?;
+        let examples = (0..count).map(|i| task.tape_example(size, eval_seed(task, seed, size, i)).map_err(|e| EvalError::Task(e.to_string()))).collect::<Result<Vec<_>, _>>()?;
         let tapes = policy(&examples).map_err(EvalError::Policy)?;
         if tapes.len() != examples.len() {
             return Err(EvalError::Policy(bad(format!("the policy returned {} tapes for {} inputs", tapes.len(), examples.len()))));
@@ -210,7 +210,7 @@ pub fn evaluate_table<E>(
     let mut per_question = vec![(0usize, 0usize); names.len()];
     let mut results = Vec::with_capacity(sizes.len());
     for &size in sizes {
-        let examples = (0..count).map(|i| task.table_example(size, eval_seed(seed, size, i)).map_err(|e| EvalError::Task(e.to_string()))).collect::<Result<Vec<_>, _>>()?;
+        let examples = (0..count).map(|i| task.table_example(size, eval_seed(task, seed, size, i)).map_err(|e| EvalError::Task(e.to_string()))).collect::<Result<Vec<_>, _>>()?;
         let asked: Vec<TableExample> = examples.iter().map(question_only).collect();
         let answers = policy(&asked).map_err(EvalError::Policy)?;
         if answers.len() != examples.len() {
@@ -285,7 +285,7 @@ mod tests {
         let mut wrong = 0;
         let mut graded = 0;
         for i in 0..5 {
-            let e = rev.tape_example(8, eval_seed(1, 8, i)).unwrap();
+            let e = rev.tape_example(8, eval_seed(&rev, 1, 8, i)).unwrap();
             graded += e.graded.len();
             wrong += e.graded.iter().filter(|&&g| e.input[g as usize] != e.output[g as usize]).count();
         }

@@ -162,3 +162,27 @@ def test_a_model_refuses_another_task(runs):
         synth.load(runs["nram_access"], task="nram_copy")
     with pytest.raises(synth.SynthError, match="cannot use"):
         synth.load(runs["tableqa"], task="tableqa_sales")
+
+
+@needs_cli
+def test_task_evaluate_draws_the_inputs_synth_eval_draws(runs):
+    """A policy that answers as the trained model does scores what the
+    model's own evaluation scores: the same inputs, counted the same way."""
+    nram = synth.load(runs["nram_access"])
+
+    def machine(inputs):
+        out = [nram.run(int(n), int(s))["output"] for n, s in zip(inputs["size"], inputs["seed"])]
+        width = inputs["input"].shape[1]
+        return [o + [-1] * (width - len(o)) for o in out]
+
+    ours = nram.task.evaluate(machine, sizes=[4, 7], count=6, seed=3)
+    theirs = nram.evaluate(sizes=[4, 7], count=6, seed=3)
+    assert [r["exact"] for r in ours["results"]] == [r["exact"] for r in theirs["results"]]
+    assert [r["error"] for r in ours["results"]] == pytest.approx([r["discrete_error"] for r in theirs["results"]])
+
+    np_model = synth.load(runs["tableqa"])
+    answers = lambda qs: [np_model.run(q["size"], q["seed"])["answer"] for q in qs]
+    ours = np_model.task.evaluate(answers, sizes=[6], count=8, seed=1)
+    theirs = np_model.evaluate(sizes=[6], count=8, seed=1)
+    assert ours["results"][0]["exact"] == theirs["results"][0]["exact"]
+    assert [q["exact"] for q in ours["questions"]] == [q["exact"] for q in theirs["questions"]]

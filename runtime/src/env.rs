@@ -229,3 +229,18 @@ impl TableEnvironment for synth_compiler::Task {
         self.latent_programs().into_iter().map(|p| p.templates.into_iter().next().unwrap_or_default()).collect()
     }
 }
+
+/// The seed of evaluation input `i` of size `size` from `seed` for a task
+/// of `task`'s world: those its own learner's `synth eval` draws (the NPI's
+/// for a scratchpad, NRAM's for a tape, the Neural Programmer's for a
+/// table), so that every learner, and a model outside synth, is scored on
+/// the same inputs.
+pub fn eval_seed(task: &synth_compiler::Task, seed: u64, size: usize, i: usize) -> u64 {
+    if task.is_tape() {
+        crate::nram::eval::eval_seed(seed, size, i)
+    } else if task.is_table() {
+        crate::np::eval::eval_seed(seed, size, i)
+    } else {
+        crate::npi::eval_seed(seed, size, i)
+    }
+}

@@ -243,7 +243,7 @@ impl PyTask {
     #[pyo3(signature = (size, count=32, seed=0))]
     fn eval_seeds(&self, size: u64, count: usize, seed: u64) -> PyResult<Vec<u64>> {
         let size = size_arg(size)?;
-        Ok((0..count).map(|i| synth_runtime::npi::eval_seed(seed, size, i)).collect())
+        Ok((0..count).map(|i| synth_runtime::env::eval_seed(&self.task, seed, size, i)).collect())
     }
 
     fn __repr__(&self) -> String {

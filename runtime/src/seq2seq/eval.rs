@@ -7,7 +7,7 @@ use super::checkpoint::SizeScore;
 use super::data::Pair;
 use super::model::{Encoded, Seq2Seq};
 use crate::env::TaskError;
-use crate::npi::eval_seed;
+use crate::env::eval_seed;
 use serde::{Deserialize, Serialize};
 use synth_compiler::Task;
 
@@ -53,12 +53,12 @@ pub fn score(task: &Task, model: &Seq2Seq, size: usize, seeds: &[u64]) -> Result
     Ok(s)
 }
 
-/// `count` inputs of every size, seeds from [`eval_seed`] (those of
-/// `synth eval` for every learner).
+/// `count` inputs of every size, seeds from [`eval_seed`] (those the
+/// world's own learner is evaluated on).
 pub fn evaluate(task: &Task, model: &Seq2Seq, sizes: &[usize], count: usize, seed: u64) -> Result<EvalReport, TaskError> {
     let mut results = Vec::with_capacity(sizes.len());
     for &size in sizes {
-        let seeds: Vec<u64> = (0..count).map(|i| eval_seed(seed, size, i)).collect();
+        let seeds: Vec<u64> = (0..count).map(|i| eval_seed(task, seed, size, i)).collect();
         let s = score(task, model, size, &seeds)?;
         results.push(SizeReport { size, count, exact: s.exact, accuracy: s.exact as f64 / count.max(1) as f64, cell_accuracy: s.cell_accuracy() });
     }
