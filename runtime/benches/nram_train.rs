@@ -8,6 +8,7 @@
 //! cargo bench -p synth-runtime --bench nram_train            # all
 //! cargo bench -p synth-runtime --bench nram_train -- train   # training only
 //! cargo bench -p synth-runtime --bench nram_train -- discrete
+//! SYNTH_CPU=avx2 cargo bench -p synth-runtime --bench nram_train -- train   # the AVX2 kernels
 //! ```
 //!
 //! Single-threaded, as a seed trains. Prints the median of several timed
@@ -19,6 +20,7 @@ use std::time::Instant;
 use synth_compiler::TapeExample;
 use synth_runtime::nram::toy::Toy;
 use synth_runtime::nram::{Controller, Nram, NramConfig, Options, Runner, Workspace};
+use synth_runtime::kernels::{self, Cpu};
 use synth_runtime::optim::FlatAdam;
 
 mod timing;
@@ -88,6 +90,16 @@ fn bench_discrete(cells: usize) {
 }
 
 fn main() {
+    // `SYNTH_CPU=avx2` (or `portable`) measures that kernel path on a
+    // machine that has a wider one, as the `synth` binary does.
+    if let Ok(isa) = std::env::var("SYNTH_CPU") {
+        let cpu = isa.parse().map_err(|e| format!("{e:?}")).and_then(|isa| Cpu::new(isa).map_err(|e| format!("{e:?}")));
+        match cpu {
+            Ok(cpu) => kernels::set_default(cpu),
+            Err(e) => panic!("SYNTH_CPU={isa}: {e}"),
+        }
+        eprintln!("kernels: {isa}");
+    }
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let want = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     if want("train") {
