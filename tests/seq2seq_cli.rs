@@ -79,6 +79,9 @@ fn seq2seq_refuses_what_it_cannot_learn() {
     let o = synth(&["learn", "bubblesort", "--learner", "seq2seq", "--out", out.to_str().unwrap(), "--set", "hiden=16"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("unknown seq2seq setting `hiden` (did you mean `hidden`?)"), "{}", stderr(&o));
+    let o = synth(&["learn", "nram_copy", "--out", out.to_str().unwrap(), "--traces", "5"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("NRAM draws fresh examples every step"), "{}", stderr(&o));
     let o = synth(&["learn", "tableqa", "--learner", "seq2seq", "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("seq2seq learns scratchpad and tape tasks; `tableqa` has a table world"), "{}", stderr(&o));
@@ -93,7 +96,7 @@ fn seq2seq_learns_a_tape_task() {
     let out = dir.join("copy");
     let out_s = out.to_str().unwrap();
     let o = synth(&[
-        "learn", "nram_copy", "--learner", "seq2seq", "--out", out_s, "--steps", "20", "--count", "3", "--quiet", "--threads", "1",
+        "learn", "nram_copy", "--learner", "seq2seq", "--out", out_s, "--steps", "20", "--traces", "12", "--count", "3", "--quiet", "--threads", "1",
         "--set", "hidden=16", "--set", "embedding=8", "--set", "validate_every=10", "--set", "validation_count=3",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -101,6 +104,7 @@ fn seq2seq_learns_a_tape_task() {
     let copy = synth::compile(&synth::Source::load("nram_copy").unwrap()).unwrap().task;
     let largest = *copy.learn.train_sizes.iter().max().unwrap();
     assert_eq!(meta.config.values as usize, copy.tape_example(largest, 0).unwrap().cells + 1);
+    assert_eq!(meta.examples, 12);
     let o = synth(&["run", "nram_copy", "--model", out_s, "--size", "3", "--seed", "2"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("graded") && stdout(&o).contains("graded cells right"), "{}", stdout(&o));

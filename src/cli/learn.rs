@@ -102,6 +102,13 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
         }
         learn.settings.insert(key, value);
     }
+    if let Some(t) = a.traces {
+        match learner.as_str() {
+            "nram" => return Err(Failure::Task(anyhow!("--traces is for learners trained on a fixed set (npi, seq2seq); NRAM draws fresh examples every step"))),
+            "np" => return Err(Failure::Task(anyhow!("--traces is for learners trained on traces or pairs; the Neural Programmer's training set is `--set questions=N`"))),
+            _ => learn.traces = t,
+        }
+    }
     if learner == "nram" || learner == "np" || learner == "seq2seq" {
         let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&task.name));
         let request = super::nram::LearnRequest {
