@@ -186,3 +186,17 @@ def test_task_evaluate_draws_the_inputs_synth_eval_draws(runs):
     theirs = np_model.evaluate(sizes=[6], count=8, seed=1)
     assert ours["results"][0]["exact"] == theirs["results"][0]["exact"]
     assert [q["exact"] for q in ours["questions"]] == [q["exact"] for q in theirs["questions"]]
+
+
+@needs_cli
+def test_a_model_of_several_tasks_loads_per_task(tmp_path):
+    multi = tmp_path / "multi"
+    cli("learn", "increment", "reverse", "--out", str(multi), "--steps", "10", "--count", "1", "--quiet", "--threads", "1")
+    with pytest.raises(synth.SynthError, match=r"several tasks \(increment, reverse\)"):
+        synth.load(multi)
+    for name in ["increment", "reverse"]:
+        m = synth.load(multi, task=name)
+        assert m.learner == "npi" and m.task.name == name
+        ours = m.evaluate(sizes=[3], count=4, threads=1)
+        assert ours == json.loads(cli("eval", name, "--model", str(multi), "--sizes", "3", "--count", "4", "--json"))
+        assert m.run(3, 1).learned

@@ -38,7 +38,9 @@ pub struct LearnArgs {
     /// model's old tasks cannot change. `core` is the only value.
     #[arg(long, value_name = "WHAT", requires = "from")]
     freeze: Option<Freeze>,
-    /// The learner (default: the `learn` block's).
+    /// The learner (default: the `learn` block's); `seq2seq` trains the
+    /// baseline on any scratchpad or tape task, its settings from --set
+    /// (docs/seq2seq.md).
     #[arg(long)]
     learner: Option<String>,
     /// Where the checkpoint, metrics and plots go (default: runs/<task>).
