@@ -230,15 +230,15 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
         None => npi::train(&task, &model_cfg, &cfg, &mut hooks),
     };
     bar.finish_and_clear();
-    if let Some(e) = hooks.error.take() {
+    if let Some(e) = hooks.watch.error.take() {
         return Err(e.into());
     }
     let outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
     let mut best = outcome.best.clone();
     best.meta.step += offset;
     dir.save(&best)?;
-    let seconds = hooks.start.elapsed().as_secs_f64();
-    let why = match (outcome.stop, hooks.stopped_by) {
+    let seconds = hooks.watch.start.elapsed().as_secs_f64();
+    let why = match (outcome.stop, hooks.watch.stopped_by) {
         (StopReason::Converged, _) => "validation perfect".to_string(),
         (StopReason::Steps, _) => "step budget used".to_string(),
         (StopReason::Plateau, _) => format!("validation stopped improving: no more exact matches than its best for {} validations in a row", cfg.give_up),
@@ -269,7 +269,7 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
     }
     dir.write("loss.svg", charts::loss(&hooks.losses).as_bytes())?;
     dir.write("validation.svg", charts::validation(&hooks.validations, offset).as_bytes())?;
-    if hooks.stopped_by == Some(INTERRUPTED) {
+    if hooks.watch.stopped_by == Some(INTERRUPTED) {
         return Ok(());
     }
 

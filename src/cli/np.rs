@@ -9,7 +9,7 @@ use super::charts;
 use super::failure::Failure;
 use super::interrupt::interrupt_flag;
 use super::nram::LearnRequest;
-use super::progress::{stop_reason, why_stopped, INTERRUPTED};
+use super::progress::{why_stopped, Watch, INTERRUPTED};
 use super::rundir::{self, RunDir, RunDirError};
 use super::task::{compile, load, TaskArg};
 use anyhow::anyhow;
@@ -69,7 +69,7 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
         None => np::train(task, &model_cfg, &cfg, &mut hooks),
     };
     bar.finish_and_clear();
-    if let Some(e) = hooks.error.take() {
+    if let Some(e) = hooks.watch.error.take() {
         return Err(e.into());
     }
     let outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
@@ -78,9 +78,9 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
         _ => &outcome.best,
     };
     save(&dir, best)?;
-    let seconds = hooks.start.elapsed().as_secs_f64();
+    let seconds = hooks.watch.start.elapsed().as_secs_f64();
     for s in &outcome.seeds {
-        let why = why_stopped(s.stop, hooks.stopped_by, cfg.give_up).unwrap_or_else(|| "stopped".into());
+        let why = why_stopped(s.stop, hooks.watch.stopped_by, cfg.give_up).unwrap_or_else(|| "stopped".into());
         let (right, count) = (s.best.meta.validation.iter().map(|v| v.right).sum::<usize>(), s.best.meta.validation.iter().map(|v| v.count).sum::<usize>());
         eprintln!(
             "  seed {}: {} after {} steps ({why}); best at step {}: {right}/{count} validation answers right",
@@ -93,7 +93,7 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     eprintln!("trained in {seconds:.1} s; kept seed {} (step {}) -> {}", best.meta.seed, best.meta.step, dir.file(rundir::WEIGHTS).display());
     dir.write("loss.svg", charts::seed_loss(&hooks.losses).as_bytes())?;
     dir.write("validation.svg", charts::np_validation(&hooks.validations).as_bytes())?;
-    if hooks.stopped_by == Some(INTERRUPTED) {
+    if hooks.watch.stopped_by == Some(INTERRUPTED) {
         return Ok(());
     }
     let top = cfg.train_sizes.iter().copied().max().unwrap_or(1);
@@ -297,79 +297,54 @@ pub fn ask(a: AskArgs) -> Result<(), Failure> {
 /// What training shows and records: a progress bar, `metrics.jsonl`, a
 /// line per validation, the best checkpoint saved as soon as it is found.
 struct NpHooks<'a> {
-    dir: &'a RunDir,
-    bar: ProgressBar,
-    start: Instant,
-    budget: Option<u64>,
-    interrupted: Arc<AtomicBool>,
+    watch: Watch<'a>,
     losses: Vec<(u64, Vec<(f64, f64)>)>,
     window: (f64, usize),
     validations: Vec<ValidationReport>,
     saved: Option<(bool, usize)>,
-    error: Option<RunDirError>,
-    stopped_by: Option<&'static str>,
 }
 
 impl<'a> NpHooks<'a> {
     fn new(dir: &'a RunDir, bar: ProgressBar, budget: Option<u64>, interrupted: Arc<AtomicBool>) -> NpHooks<'a> {
-        NpHooks { dir, bar, start: Instant::now(), budget, interrupted, losses: Vec::new(), window: (0.0, 0), validations: Vec::new(), saved: None, error: None, stopped_by: None }
-    }
-
-    fn fail(&mut self, e: RunDirError) -> Control {
-        self.error = Some(e);
-        Control::Stop
-    }
-
-    fn say(&self, text: String) {
-        if self.bar.is_hidden() {
-            eprintln!("{text}");
-        } else {
-            self.bar.println(text);
-        }
+        NpHooks { watch: Watch::new(dir, bar, budget, interrupted), losses: Vec::new(), window: (0.0, 0), validations: Vec::new(), saved: None }
     }
 }
 
 impl TrainHooks for NpHooks<'_> {
     fn on_data(&mut self, questions: usize, vocab: usize) {
-        self.say(format!("{:>7.1}s  {questions} training questions, {vocab} words", self.start.elapsed().as_secs_f64()));
+        self.watch.say(format!("{:>7.1}s  {questions} training questions, {vocab} words", self.watch.seconds()));
     }
 }
 
 impl Hooks<StepReport, ValidationReport, Checkpoint> for NpHooks<'_> {
     fn on_step(&mut self, r: &StepReport) -> Control {
-        self.bar.inc(1);
+        self.watch.bar.inc(1);
         if self.losses.last().is_none_or(|(s, _)| *s != r.seed) {
             self.losses.push((r.seed, Vec::new()));
             self.window = (0.0, 0);
         }
         self.window = (self.window.0 + r.loss, self.window.1 + 1);
-        if r.step % 10 == 0 {
+        if r.step.is_multiple_of(10) {
             let mean = self.window.0 / self.window.1.max(1) as f64;
             self.window = (0.0, 0);
             if let Some((_, points)) = self.losses.last_mut() {
                 points.push((r.step as f64, mean));
             }
-            self.bar.set_message(format!("loss {mean:.4}  epoch {}", r.epoch + 1));
-            let line = json!({"seed": r.seed, "step": r.step, "epoch": r.epoch, "loss": mean, "grad_norm": r.grad_norm, "seconds": self.start.elapsed().as_secs_f64()});
-            if let Err(e) = self.dir.log(&line) {
-                return self.fail(e);
+            self.watch.bar.set_message(format!("loss {mean:.4}  epoch {}", r.epoch + 1));
+            let line = json!({"seed": r.seed, "step": r.step, "epoch": r.epoch, "loss": mean, "grad_norm": r.grad_norm, "seconds": self.watch.seconds()});
+            if let Err(e) = self.watch.dir.log(&line) {
+                return self.watch.fail(e);
             }
         }
-        match stop_reason(self.start, self.budget, &self.interrupted) {
-            Some(why) => {
-                self.stopped_by = Some(why);
-                Control::Stop
-            }
-            None => Control::Continue,
-        }
+        self.watch.check()
     }
 
     fn on_validation(&mut self, r: &ValidationReport, best: &Checkpoint) -> Control {
         let (right, count) = r.right();
         let sizes: Vec<String> = r.scores.iter().map(|s| format!("{}:{}/{}", s.size, s.right, s.count)).collect();
-        self.say(format!(
+        self.watch.say(format!(
             "{:>7.1}s  seed {}  step {:>6}  loss {:.4}  answers right {right}/{count} ({:.1}%)  [{}]{}{}{}",
-            self.start.elapsed().as_secs_f64(),
+            self.watch.seconds(),
             r.seed,
             r.step,
             r.loss,
@@ -380,17 +355,17 @@ impl Hooks<StepReport, ValidationReport, Checkpoint> for NpHooks<'_> {
             if r.searched > 0 { format!("  programs found {}/{} searched", r.found, r.searched) } else { String::new() },
         ));
         let mut line = serde_json::to_value(r).expect("serialisable");
-        line["seconds"] = json!(self.start.elapsed().as_secs_f64());
-        if let Err(e) = self.dir.log(&json!({"validation": line})) {
-            return self.fail(e);
+        line["seconds"] = json!(self.watch.seconds());
+        if let Err(e) = self.watch.dir.log(&json!({"validation": line})) {
+            return self.watch.fail(e);
         }
         self.validations.push(r.clone());
         if r.improved {
             let rank = best.rank();
             if self.saved.is_none_or(|s| rank < s) {
                 self.saved = Some(rank);
-                if let Err(e) = save(self.dir, best) {
-                    return self.fail(e);
+                if let Err(e) = save(self.watch.dir, best) {
+                    return self.watch.fail(e);
                 }
             }
         }

@@ -9,7 +9,7 @@
 use super::charts;
 use super::failure::Failure;
 use super::interrupt::interrupt_flag;
-use super::progress::{stop_reason, why_stopped, INTERRUPTED};
+use super::progress::{why_stopped, Watch, INTERRUPTED};
 use super::rundir::{self, RunDir, RunDirError};
 use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -141,7 +141,7 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
         None => nram::train(task, &model_cfg, &cfg, &mut hooks),
     };
     bar.finish_and_clear();
-    if let Some(e) = hooks.error.take() {
+    if let Some(e) = hooks.watch.error.take() {
         return Err(e.into());
     }
     let outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
@@ -152,9 +152,9 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
         _ => &outcome.best,
     };
     save(&dir, best)?;
-    let seconds = hooks.start.elapsed().as_secs_f64();
+    let seconds = hooks.watch.start.elapsed().as_secs_f64();
     for s in &outcome.seeds {
-        let why = why_stopped(s.stop, hooks.stopped_by, cfg.give_up).unwrap_or_else(|| {
+        let why = why_stopped(s.stop, hooks.watch.stopped_by, cfg.give_up).unwrap_or_else(|| {
             if outcome.enough {
                 format!("stopped: {} seed{} converged, `enough {}`", cfg.enough, if cfg.enough == 1 { "" } else { "s" }, cfg.enough)
             } else {
@@ -189,7 +189,7 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     );
     dir.write("loss.svg", charts::seed_loss(&hooks.losses).as_bytes())?;
     dir.write("validation.svg", charts::nram_validation(&hooks.validations).as_bytes())?;
-    if hooks.stopped_by == Some(INTERRUPTED) {
+    if hooks.watch.stopped_by == Some(INTERRUPTED) {
         return Ok(());
     }
     let top = cfg.train_sizes.iter().copied().max().unwrap_or(1);
@@ -374,11 +374,7 @@ fn timestep(table: Option<&CircuitTable>, modules: &[Module], t: usize, step: &T
 /// steps, `metrics.jsonl`, a line per validation, and the best checkpoint
 /// of all seeds saved as soon as it is found.
 struct NramHooks<'a> {
-    dir: &'a RunDir,
-    bar: ProgressBar,
-    start: Instant,
-    budget: Option<u64>,
-    interrupted: Arc<AtomicBool>,
+    watch: Watch<'a>,
     seeds: usize,
     /// Per seed: `(step, mean loss)` every 10 steps, and the running window.
     losses: Vec<(u64, Vec<(f64, f64)>)>,
@@ -386,26 +382,18 @@ struct NramHooks<'a> {
     validations: Vec<ValidationReport>,
     /// The rank of the checkpoint on disk: not converged, then wrong cells.
     saved: Option<(bool, usize)>,
-    error: Option<RunDirError>,
-    stopped_by: Option<&'static str>,
 }
 
 impl<'a> NramHooks<'a> {
     fn new(dir: &'a RunDir, bar: ProgressBar, budget: Option<u64>, interrupted: Arc<AtomicBool>, cfg: &TrainConfig) -> NramHooks<'a> {
         let seeds = cfg.seeds.max(1);
         NramHooks {
-            dir,
-            bar,
-            start: Instant::now(),
-            budget,
-            interrupted,
+            watch: Watch::new(dir, bar, budget, interrupted),
             seeds,
             losses: (0..seeds as u64).map(|k| (cfg.seed.wrapping_add(k), Vec::new())).collect(),
             windows: vec![(0.0, 0); seeds],
             validations: Vec::new(),
             saved: None,
-            error: None,
-            stopped_by: None,
         }
     }
 
@@ -413,37 +401,27 @@ impl<'a> NramHooks<'a> {
         self.losses.iter().position(|(s, _)| *s == seed).unwrap_or(0)
     }
 
-    fn fail(&mut self, e: RunDirError) -> Control {
-        self.error = Some(e);
-        Control::Stop
-    }
 }
 
 impl Hooks<StepReport, ValidationReport, Checkpoint> for NramHooks<'_> {
     fn on_step(&mut self, r: &StepReport) -> Control {
-        self.bar.inc(1);
+        self.watch.bar.inc(1);
         let k = self.slot(r.seed);
         let w = &mut self.windows[k];
         *w = (w.0 + r.loss, w.1 + 1);
-        if r.step % 10 == 0 {
+        if r.step.is_multiple_of(10) {
             let mean = w.0 / w.1.max(1) as f64;
             *w = (0.0, 0);
             self.losses[k].1.push((r.step as f64, mean));
             if self.seeds == 1 {
-                self.bar.set_message(format!("loss {mean:.4}  level {}", r.level + 1));
+                self.watch.bar.set_message(format!("loss {mean:.4}  level {}", r.level + 1));
             }
-            let line = json!({"seed": r.seed, "step": r.step, "loss": mean, "entropy": r.entropy, "error": r.error, "grad_norm": r.grad_norm, "level": r.level, "seconds": self.start.elapsed().as_secs_f64()});
-            if let Err(e) = self.dir.log(&line) {
-                return self.fail(e);
+            let line = json!({"seed": r.seed, "step": r.step, "loss": mean, "entropy": r.entropy, "error": r.error, "grad_norm": r.grad_norm, "level": r.level, "seconds": self.watch.seconds()});
+            if let Err(e) = self.watch.dir.log(&line) {
+                return self.watch.fail(e);
             }
         }
-        match stop_reason(self.start, self.budget, &self.interrupted) {
-            Some(why) => {
-                self.stopped_by = Some(why);
-                Control::Stop
-            }
-            None => Control::Continue,
-        }
+        self.watch.check()
     }
 
     fn on_validation(&mut self, r: &ValidationReport, best: &Checkpoint) -> Control {
@@ -452,7 +430,7 @@ impl Hooks<StepReport, ValidationReport, Checkpoint> for NramHooks<'_> {
         let discrete: usize = r.scores.iter().map(|s| s.discrete_exact).sum();
         let text = format!(
             "{:>7.1}s  seed {}  step {:>6}  level {:>2}/{}  loss {:.4}  error {:>5.1}%  exact {exact}/{count}, discrete {discrete}/{count}{}{}",
-            self.start.elapsed().as_secs_f64(),
+            self.watch.seconds(),
             r.seed,
             r.step,
             r.level + 1,
@@ -462,23 +440,19 @@ impl Hooks<StepReport, ValidationReport, Checkpoint> for NramHooks<'_> {
             if r.converged { "  converged" } else { "" },
             if r.improved { "  (best of seed)" } else { "" },
         );
-        if self.bar.is_hidden() {
-            eprintln!("{text}");
-        } else {
-            self.bar.println(text);
-        }
+        self.watch.say(text);
         let mut line = serde_json::to_value(r).expect("serialisable");
-        line["seconds"] = json!(self.start.elapsed().as_secs_f64());
-        if let Err(e) = self.dir.log(&json!({"validation": line})) {
-            return self.fail(e);
+        line["seconds"] = json!(self.watch.seconds());
+        if let Err(e) = self.watch.dir.log(&json!({"validation": line})) {
+            return self.watch.fail(e);
         }
         self.validations.push(r.clone());
         if r.improved {
             let rank = best.rank();
             if self.saved.is_none_or(|s| rank < s) {
                 self.saved = Some(rank);
-                if let Err(e) = save(self.dir, best) {
-                    return self.fail(e);
+                if let Err(e) = save(self.watch.dir, best) {
+                    return self.watch.fail(e);
                 }
             }
         }

@@ -17,12 +17,7 @@ pub const INTERRUPTED: &str = "interrupted";
 const TIME_BUDGET: &str = "time budget reached";
 
 pub struct CliHooks<'a> {
-    pub dir: &'a RunDir,
-    pub bar: ProgressBar,
-    pub start: Instant,
-    /// Wall-clock budget in seconds.
-    pub budget: Option<u64>,
-    pub interrupted: Arc<AtomicBool>,
+    pub watch: Watch<'a>,
     /// Steps already taken by the checkpoint being resumed.
     pub offset: u64,
     /// `(step, mean loss)` every `every` steps, for the plot.
@@ -30,26 +25,70 @@ pub struct CliHooks<'a> {
     window: (f64, usize),
     every: u64,
     pub validations: Vec<ValidationReport>,
-    /// The first failure to write the run directory; training stops on it.
-    pub error: Option<RunDirError>,
-    pub stopped_by: Option<&'static str>,
 }
 
 impl<'a> CliHooks<'a> {
     pub fn new(dir: &'a RunDir, bar: ProgressBar, budget: Option<u64>, interrupted: Arc<AtomicBool>, offset: u64) -> CliHooks<'a> {
-        CliHooks {
-            dir,
-            bar,
-            start: Instant::now(),
-            budget,
-            interrupted,
-            offset,
-            losses: Vec::new(),
-            window: (0.0, 0),
-            every: 10,
-            validations: Vec::new(),
-            error: None,
-            stopped_by: None,
+        CliHooks { watch: Watch::new(dir, bar, budget, interrupted), offset, losses: Vec::new(), window: (0.0, 0), every: 10, validations: Vec::new() }
+    }
+}
+
+/// What every learner's training hooks share: the run directory, the
+/// progress bar, the clock and the time budget, Ctrl-C, the first failure
+/// to write the run directory (training stops on it) and why the hooks
+/// stopped training.
+pub struct Watch<'a> {
+    pub dir: &'a RunDir,
+    pub bar: ProgressBar,
+    pub start: Instant,
+    /// Wall-clock budget in seconds.
+    pub budget: Option<u64>,
+    pub interrupted: Arc<AtomicBool>,
+    pub error: Option<RunDirError>,
+    pub stopped_by: Option<&'static str>,
+}
+
+impl<'a> Watch<'a> {
+    pub fn new(dir: &'a RunDir, bar: ProgressBar, budget: Option<u64>, interrupted: Arc<AtomicBool>) -> Watch<'a> {
+        Watch { dir, bar, start: Instant::now(), budget, interrupted, error: None, stopped_by: None }
+    }
+
+    pub fn seconds(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+
+    /// Records a failure to write the run directory: training stops.
+    pub fn fail(&mut self, e: RunDirError) -> Control {
+        self.error = Some(e);
+        Control::Stop
+    }
+
+    /// Appends `line` to `metrics.jsonl`; stops training if it cannot.
+    pub fn log(&mut self, line: &serde_json::Value) -> Control {
+        match self.dir.log(line) {
+            Ok(()) => Control::Continue,
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Stops training on Ctrl-C or when the time budget is used up.
+    pub fn check(&mut self) -> Control {
+        match stop_reason(self.start, self.budget, &self.interrupted) {
+            Some(why) => {
+                self.stopped_by = Some(why);
+                Control::Stop
+            }
+            None => Control::Continue,
+        }
+    }
+
+    /// A line above the bar (or on stderr when the bar is hidden: not a
+    /// terminal, or --quiet).
+    pub fn say(&self, text: String) {
+        if self.bar.is_hidden() {
+            eprintln!("{text}");
+        } else {
+            self.bar.println(text);
         }
     }
 }
@@ -87,26 +126,19 @@ impl SaveBest for SuiteCheckpoint {
 impl<C: SaveBest> Hooks<StepReport, ValidationReport, C> for CliHooks<'_> {
     fn on_step(&mut self, r: &StepReport) -> Control {
         let step = r.step + self.offset;
-        self.bar.set_position(r.step);
+        self.watch.bar.set_position(r.step);
         self.window = (self.window.0 + r.loss, self.window.1 + 1);
-        if r.step % self.every == 0 {
+        if r.step.is_multiple_of(self.every) {
             let mean = self.window.0 / self.window.1.max(1) as f64;
             self.window = (0.0, 0);
             self.losses.push((step as f64, mean));
-            self.bar.set_message(format!("loss {mean:.4}"));
-            let line = json!({"step": step, "loss": mean, "lr": r.lr, "grad_norm": r.grad_norm, "seconds": self.start.elapsed().as_secs_f64()});
-            if let Err(e) = self.dir.log(&line) {
-                self.error = Some(e);
+            self.watch.bar.set_message(format!("loss {mean:.4}"));
+            let line = json!({"step": step, "loss": mean, "lr": r.lr, "grad_norm": r.grad_norm, "seconds": self.watch.seconds()});
+            if self.watch.log(&line) == Control::Stop {
                 return Control::Stop;
             }
         }
-        match stop_reason(self.start, self.budget, &self.interrupted) {
-            Some(why) => {
-                self.stopped_by = Some(why);
-                Control::Stop
-            }
-            None => Control::Continue,
-        }
+        self.watch.check()
     }
 
     fn on_validation(&mut self, r: &ValidationReport, best: &C) -> Control {
@@ -121,32 +153,24 @@ impl<C: SaveBest> Hooks<StepReport, ValidationReport, C> for CliHooks<'_> {
             .collect();
         let text = format!(
             "{:>7.1}s  step {step:>6}  loss {:.4}  frames right {:.3}  closed loop {}{}",
-            self.start.elapsed().as_secs_f64(),
+            self.watch.seconds(),
             r.loss,
             r.frame_accuracy,
             scores.join(", "),
             if r.improved { "  (best, saved)" } else { "" }
         );
-        // A hidden bar (not a terminal, or --quiet) swallows println.
-        if self.bar.is_hidden() {
-            eprintln!("{text}");
-        } else {
-            self.bar.println(text);
-        }
+        self.watch.say(text);
         let mut line = serde_json::to_value(r).expect("serialisable");
         line["step"] = json!(step);
-        line["seconds"] = json!(self.start.elapsed().as_secs_f64());
-        let mut result = self.dir.log(&json!({"validation": line}));
+        line["seconds"] = json!(self.watch.seconds());
+        let mut result = self.watch.dir.log(&json!({"validation": line}));
         if r.improved && result.is_ok() {
-            result = best.save_best(self.dir, self.offset);
+            result = best.save_best(self.watch.dir, self.offset);
         }
         self.validations.push(r.clone());
         match result {
             Ok(()) => Control::Continue,
-            Err(e) => {
-                self.error = Some(e);
-                Control::Stop
-            }
+            Err(e) => self.watch.fail(e),
         }
     }
 }

@@ -8,14 +8,12 @@ use super::charts;
 use super::failure::Failure;
 use super::interrupt::interrupt_flag;
 use super::nram::LearnRequest;
-use super::progress::{stop_reason, INTERRUPTED};
+use super::progress::{Watch, INTERRUPTED};
 use super::rundir::{self, RunDir, RunDirError};
 use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Instant;
 use synth_compiler::{SettingValue, Task};
 use synth_runtime::seq2seq::{self, Checkpoint, Pair, EvalReport, StepReport, ValidationReport};
@@ -48,15 +46,15 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
     );
     let bar = if r.quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.steps) };
     bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}").expect("valid template").progress_chars("=> "));
-    let mut hooks = Seq2SeqHooks { dir: &dir, bar: bar.clone(), start: Instant::now(), budget: r.time, interrupted: interrupt_flag(), losses: Vec::new(), window: (0.0, 0), validations: Vec::new(), error: None, stopped_by: None };
+    let mut hooks = Seq2SeqHooks { watch: Watch::new(&dir, bar.clone(), r.time, interrupt_flag()), losses: Vec::new(), window: (0.0, 0), validations: Vec::new() };
     let outcome = seq2seq::train(task, &model_cfg, &cfg, &mut hooks);
     bar.finish_and_clear();
-    if let Some(e) = hooks.error.take() {
+    if let Some(e) = hooks.watch.error.take() {
         return Err(e.into());
     }
     let outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
     save(&dir, &outcome.best)?;
-    let why = match (outcome.stop, hooks.stopped_by) {
+    let why = match (outcome.stop, hooks.watch.stopped_by) {
         (StopReason::Converged, _) => "every validation output exact".to_string(),
         (StopReason::Steps, _) => "step budget used".into(),
         (StopReason::Plateau, _) => format!("no better validation for {} validations in a row", cfg.give_up),
@@ -65,14 +63,14 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
     let (exact, count) = outcome.best.meta.validation.iter().fold((0, 0), |(e, c), s| (e + s.exact, c + s.count));
     eprintln!(
         "trained in {:.1} s, {} steps ({why}); best at step {}: {exact}/{count} validation outputs exact -> {}",
-        hooks.start.elapsed().as_secs_f64(),
+        hooks.watch.seconds(),
         outcome.steps,
         outcome.best.meta.step,
         dir.file(rundir::WEIGHTS).display()
     );
     dir.write("loss.svg", charts::loss(&hooks.losses).as_bytes())?;
     dir.write("validation.svg", charts::seq2seq_validation(&hooks.validations).as_bytes())?;
-    if hooks.stopped_by == Some(INTERRUPTED) {
+    if hooks.watch.stopped_by == Some(INTERRUPTED) {
         return Ok(());
     }
     let top = cfg.train_sizes.iter().copied().max().unwrap_or(1);
@@ -155,70 +153,50 @@ pub fn run(task: &Task, dir: &RunDir, size: usize, seed: u64) -> Result<(), Fail
 }
 
 struct Seq2SeqHooks<'a> {
-    dir: &'a RunDir,
-    bar: ProgressBar,
-    start: Instant,
-    budget: Option<u64>,
-    interrupted: Arc<AtomicBool>,
+    watch: Watch<'a>,
     losses: Vec<(f64, f64)>,
     window: (f64, usize),
     validations: Vec<ValidationReport>,
-    error: Option<RunDirError>,
-    stopped_by: Option<&'static str>,
 }
 
 impl Hooks<StepReport, ValidationReport, Checkpoint> for Seq2SeqHooks<'_> {
     fn on_step(&mut self, r: &StepReport) -> Control {
-        self.bar.set_position(r.step);
+        self.watch.bar.set_position(r.step);
         self.window = (self.window.0 + r.loss, self.window.1 + 1);
         if r.step.is_multiple_of(10) {
             let mean = self.window.0 / self.window.1.max(1) as f64;
             self.window = (0.0, 0);
             self.losses.push((r.step as f64, mean));
-            self.bar.set_message(format!("loss {mean:.4}  epoch {}", r.epoch + 1));
-            let line = json!({"step": r.step, "epoch": r.epoch, "loss": mean, "grad_norm": r.grad_norm, "seconds": self.start.elapsed().as_secs_f64()});
-            if let Err(e) = self.dir.log(&line) {
-                self.error = Some(e);
+            self.watch.bar.set_message(format!("loss {mean:.4}  epoch {}", r.epoch + 1));
+            let line = json!({"step": r.step, "epoch": r.epoch, "loss": mean, "grad_norm": r.grad_norm, "seconds": self.watch.seconds()});
+            if self.watch.log(&line) == Control::Stop {
                 return Control::Stop;
             }
         }
-        match stop_reason(self.start, self.budget, &self.interrupted) {
-            Some(why) => {
-                self.stopped_by = Some(why);
-                Control::Stop
-            }
-            None => Control::Continue,
-        }
+        self.watch.check()
     }
 
     fn on_validation(&mut self, r: &ValidationReport, best: &Checkpoint) -> Control {
         let sizes: Vec<String> = r.scores.iter().map(|s| format!("n={}: {}/{} ({:.1}% cells)", s.size, s.exact, s.count, 100.0 * s.cell_accuracy())).collect();
-        let text = format!(
+        self.watch.say(format!(
             "{:>7.1}s  step {:>6}  loss {:.4}  exact {}{}",
-            self.start.elapsed().as_secs_f64(),
+            self.watch.seconds(),
             r.step,
             r.loss,
             sizes.join(", "),
             if r.improved { "  (best, saved)" } else { "" }
-        );
-        if self.bar.is_hidden() {
-            eprintln!("{text}");
-        } else {
-            self.bar.println(text);
-        }
+        ));
         let mut line = serde_json::to_value(r).expect("serialisable");
-        line["seconds"] = json!(self.start.elapsed().as_secs_f64());
-        let mut result = self.dir.log(&json!({"validation": line}));
-        if r.improved && result.is_ok() {
-            result = save(self.dir, best);
-        }
+        line["seconds"] = json!(self.watch.seconds());
         self.validations.push(r.clone());
-        match result {
-            Ok(()) => Control::Continue,
-            Err(e) => {
-                self.error = Some(e);
-                Control::Stop
+        if self.watch.log(&json!({"validation": line})) == Control::Stop {
+            return Control::Stop;
+        }
+        if r.improved {
+            if let Err(e) = save(self.watch.dir, best) {
+                return self.watch.fail(e);
             }
         }
+        Control::Continue
     }
 }

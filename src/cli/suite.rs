@@ -196,13 +196,13 @@ pub fn learn(r: SuiteRequest) -> Result<(), Failure> {
     let before = base.as_ref().map(old_weights).transpose()?;
     let outcome = npi::train_suite(suite, &jobs, trainable, &cfg, trained, &mut hooks);
     bar.finish_and_clear();
-    if let Some(e) = hooks.error.take() {
+    if let Some(e) = hooks.watch.error.take() {
         return Err(e.into());
     }
     let outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
     dir.save_parts(&outcome.best.meta, &outcome.best.weights, None)?;
-    let seconds = hooks.start.elapsed().as_secs_f64();
-    let why = why_stopped(outcome.stop, hooks.stopped_by, cfg.give_up).unwrap_or_else(|| "stopped".into());
+    let seconds = hooks.watch.start.elapsed().as_secs_f64();
+    let why = why_stopped(outcome.stop, hooks.watch.stopped_by, cfg.give_up).unwrap_or_else(|| "stopped".into());
     eprintln!("stopped after {} steps in {seconds:.1} s ({why}); best checkpoint: step {} -> {}", outcome.steps, outcome.best.meta.step, dir.path.display());
     dir.write("loss.svg", charts::loss(&hooks.losses).as_bytes())?;
     dir.write("validation.svg", charts::validation(&hooks.validations, 0).as_bytes())?;
@@ -217,7 +217,7 @@ pub fn learn(r: SuiteRequest) -> Result<(), Failure> {
         }
         eprintln!("the old tasks' weights are the same bits as in {}: {}", r.from.unwrap().display(), before.keys().cloned().collect::<Vec<_>>().join(", "));
     }
-    if hooks.stopped_by == Some(INTERRUPTED) {
+    if hooks.watch.stopped_by == Some(INTERRUPTED) {
         return Ok(());
     }
     let mut reports = BTreeMap::new();
