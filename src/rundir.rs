@@ -115,7 +115,7 @@ impl RunDir {
 
     /// `model.json` read as `M`: a learner's metadata, a part of it, or the
     /// whole as a JSON value.
-    fn meta_as<M: DeserializeOwned>(&self) -> Result<M, RunDirError> {
+    pub fn meta_as<M: DeserializeOwned>(&self) -> Result<M, RunDirError> {
         let meta_path = self.file(META);
         if !meta_path.is_file() {
             return Err(RunDirError::NoModel { path: self.path.display().to_string() });

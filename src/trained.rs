@@ -61,7 +61,7 @@ pub fn load(task: &Task, dir: &RunDir) -> Result<Trained, LoadError> {
 }
 
 impl Trained {
-    /// `npi`, `nram` or `np`.
+    /// `npi`, `nram`, `np` or `seq2seq`.
     pub fn learner(&self) -> &'static str {
         match self {
             Trained::Npi { .. } => "npi",
@@ -85,7 +85,8 @@ impl Trained {
     /// What `synth eval --json` prints: the model's closed-loop results per
     /// size on `count` inputs of each size (NPI: exact match and steps;
     /// NRAM: the fuzzy and the discrete machine's errors; Neural
-    /// Programmer: answers and programs, per size and per question).
+    /// Programmer: answers and programs, per size and per question;
+    /// seq2seq: exact outputs and right cells).
     pub fn evaluate(&self, task: &Task, sizes: &[usize], count: usize, seed: u64, threads: usize) -> Result<serde_json::Value, String> {
         let value = match self {
             Trained::Npi { model, .. } => {
@@ -100,8 +101,8 @@ impl Trained {
     }
 }
 
-/// The learners the NPI code paths serve; `nram` and `np` have their own
-/// and the others are refused by name.
+/// The learners the NPI code paths serve; `nram`, `np` and `seq2seq` have
+/// their own and the others are refused by name.
 pub fn require_npi(learner: &str) -> Result<(), LoadError> {
     match learner {
         "npi" => Ok(()),

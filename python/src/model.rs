@@ -11,8 +11,7 @@ use synth_runtime::{np, npi, nram, seq2seq};
 /// The task a run directory's model was trained on (`model.json`'s
 /// `task`), or why there is no single one.
 pub fn task_name(dir: &RunDir) -> Result<String, String> {
-    let meta = std::fs::read(dir.file(synth::rundir::META)).map_err(|_| format!("`{}` holds no model (no {}); train one with `synth learn`", dir.path.display(), synth::rundir::META))?;
-    let meta: Value = serde_json::from_slice(&meta).map_err(|e| format!("`{}` is not a synth checkpoint: {e}", dir.file(synth::rundir::META).display()))?;
+    let meta: Value = dir.meta_as().map_err(|e| e.to_string())?;
     if meta.get("suite").is_some() {
         // A model of several tasks lists what it was trained on.
         let names: Vec<&str> = meta.get("trained").and_then(Value::as_array).map(|t| t.iter().filter_map(|x| x.get("task").and_then(Value::as_str)).collect()).unwrap_or_default();
@@ -80,9 +79,7 @@ pub fn run(task: &Task, trained: &Trained, size: usize, seed: u64) -> Result<Run
         }
         Trained::Seq2Seq { model, .. } => {
             let pair = seq2seq::Pair::of(task, size, seed).map_err(|e| e.to_string())?;
-            let enc = pair.encode(&model.config);
-            let decoded = model.decode(&[enc.input.as_slice()], &[enc.target.len()]).map_err(|e| e.to_string())?;
-            let output = pair.cells(&model.config, &decoded[0]);
+            let output = seq2seq::eval::outputs(model, std::slice::from_ref(&pair)).map_err(|e| e.to_string())?.remove(0);
             let (correct, _, _) = pair.grade(task, &output).map_err(|e| e.to_string())?;
             let mut value = match &pair {
                 seq2seq::Pair::Pad(e) => json!({"rows": e.rows, "cols": e.cols, "blank": e.blank, "input": e.input, "output_rows": e.output_rows}),

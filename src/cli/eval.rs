@@ -41,14 +41,11 @@ pub fn run(a: EvalArgs) -> Result<(), Failure> {
     if sizes.is_empty() {
         return Err(Failure::Task(anyhow!("no sizes to evaluate: pass --sizes or add `test sizes [...]` to the learn block")));
     }
-    if dir.learner()? == "np" {
-        return super::np::eval(&task, &dir, &sizes, a.count, a.seed, a.json);
-    }
-    if dir.learner()? == "seq2seq" {
-        return super::seq2seq::eval(&task, &dir, &sizes, a.count, a.seed, a.json);
-    }
-    if dir.learner()? == "nram" {
-        return super::nram::eval(&task, &dir, &sizes, a.count, a.seed, a.json);
+    match dir.learner()?.as_str() {
+        "np" => return super::np::eval(&task, &dir, &sizes, a.count, a.seed, a.json),
+        "seq2seq" => return super::seq2seq::eval(&task, &dir, &sizes, a.count, a.seed, a.json),
+        "nram" => return super::nram::eval(&task, &dir, &sizes, a.count, a.seed, a.json),
+        _ => {}
     }
     let (_, model) = load_model(&task, &dir, a.count)?;
     let engine = Engine::new(&model).map_err(|e| Failure::Task(e.into()))?;

@@ -93,8 +93,12 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
     let task = compile(&source)?;
     let learner = a.learner.clone().unwrap_or_else(|| task.learn.learner.clone());
     let mut learn = task.learn.clone();
+    // The --set values by themselves too: seq2seq takes only these (a
+    // learn block's own settings belong to the learner it names).
+    let mut only_set = std::collections::BTreeMap::new();
     for s in &a.set {
         let (key, value) = parse_setting(s).map_err(Failure::Task)?;
+        only_set.insert(key.clone(), value.clone());
         if key == "timesteps" && learner == "nram" {
             // The budget is an expression of the size that the compiler checks
             // and lowers with the task; a number here would be silently unused.
@@ -131,16 +135,7 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
         return match learner.as_str() {
             "np" => super::np::learn(&task, request),
             "nram" => super::nram::learn(&task, request),
-            _ => {
-                // The block's settings are its own learner's; seq2seq takes
-                // only what --set gives it.
-                let mut only_set = std::collections::BTreeMap::new();
-                for s in &a.set {
-                    let (key, value) = parse_setting(s).map_err(Failure::Task)?;
-                    only_set.insert(key, value);
-                }
-                super::seq2seq::learn(&task, request, &only_set)
-            }
+            _ => super::seq2seq::learn(&task, request, &only_set),
         };
     }
     require_npi(&learner)?;

@@ -25,14 +25,11 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let task = compile(&source)?;
     let dir = RunDir::new(&a.model);
-    if dir.learner()? == "np" {
-        return super::np::run(&task, &dir, a.size, a.seed);
-    }
-    if dir.learner()? == "seq2seq" {
-        return super::seq2seq::run(&task, &dir, a.size, a.seed);
-    }
-    if dir.learner()? == "nram" {
-        return super::nram::run(&task, &dir, a.size, a.seed);
+    match dir.learner()?.as_str() {
+        "np" => return super::np::run(&task, &dir, a.size, a.seed),
+        "seq2seq" => return super::seq2seq::run(&task, &dir, a.size, a.seed),
+        "nram" => return super::nram::run(&task, &dir, a.size, a.seed),
+        _ => {}
     }
     let (_, model) = load_model(&task, &dir, 1)?;
     let engine = Engine::new(&model).map_err(|e| Failure::Task(e.into()))?;

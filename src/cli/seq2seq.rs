@@ -115,9 +115,7 @@ pub fn eval(task: &Task, dir: &RunDir, sizes: &[usize], count: usize, seed: u64,
 pub fn run(task: &Task, dir: &RunDir, size: usize, seed: u64) -> Result<(), Failure> {
     let (_, model) = synth::trained::seq2seq_model(task, dir)?;
     let pair = Pair::of(task, size, seed).map_err(|e| Failure::Task(e.into()))?;
-    let enc = pair.encode(&model.config);
-    let decoded = model.decode(&[enc.input.as_slice()], &[enc.target.len()]).map_err(|e| Failure::Task(anyhow!("{e}")))?;
-    let out = pair.cells(&model.config, &decoded[0]);
+    let out = seq2seq::eval::outputs(&model, std::slice::from_ref(&pair)).map_err(|e| Failure::Task(e.into()))?.remove(0);
     let (exact, right, all) = pair.grade(task, &out).map_err(|e| Failure::Task(e.into()))?;
     println!("// seq2seq in `{}` on `{}`, size {size}, seed {seed}", dir.path.display(), task.name);
     match &pair {

@@ -34,17 +34,23 @@ pub struct EvalReport {
     pub results: Vec<SizeReport>,
 }
 
+/// `model`'s output cells for each of `pairs`, decoded greedily as one
+/// batch (what `synth run` shows and [`score`] grades).
+pub fn outputs(model: &Seq2Seq, pairs: &[Pair]) -> Result<Vec<Vec<u32>>, TaskError> {
+    let encoded: Vec<Encoded> = pairs.iter().map(|p| p.encode(&model.config)).collect();
+    let inputs: Vec<&[u32]> = encoded.iter().map(|e| e.input.as_slice()).collect();
+    let lengths: Vec<usize> = encoded.iter().map(|e| e.target.len()).collect();
+    let decoded = model.decode(&inputs, &lengths).map_err(|e| TaskError::new(crate::npi::checkpoint::message(&e)))?;
+    Ok(pairs.iter().zip(&decoded).map(|(p, tokens)| p.cells(&model.config, tokens)).collect())
+}
+
 /// Scores `model` on the inputs of `size` drawn from `seeds`.
 pub fn score(task: &Task, model: &Seq2Seq, size: usize, seeds: &[u64]) -> Result<SizeScore, TaskError> {
     let mut s = SizeScore { size, count: seeds.len(), ..SizeScore::default() };
     for chunk in seeds.chunks(CHUNK) {
         let pairs: Vec<Pair> = chunk.iter().map(|&seed| Pair::of(task, size, seed)).collect::<Result<_, _>>()?;
-        let encoded: Vec<Encoded> = pairs.iter().map(|p| p.encode(&model.config)).collect();
-        let inputs: Vec<&[u32]> = encoded.iter().map(|e| e.input.as_slice()).collect();
-        let lengths: Vec<usize> = encoded.iter().map(|e| e.target.len()).collect();
-        let decoded = model.decode(&inputs, &lengths).map_err(|e| TaskError::new(crate::npi::checkpoint::message(&e)))?;
-        for (p, tokens) in pairs.iter().zip(&decoded) {
-            let (exact, right, all) = p.grade(task, &p.cells(&model.config, tokens))?;
+        for (p, cells) in pairs.iter().zip(outputs(model, &pairs)?) {
+            let (exact, right, all) = p.grade(task, &cells)?;
             s.exact += usize::from(exact);
             s.cells_right += right;
             s.cells += all;

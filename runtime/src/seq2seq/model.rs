@@ -291,10 +291,11 @@ impl Step {
         let mut g = vec![0f32; 4 * hd];
         for b in 0..n {
             let xb = &x[b * inp..(b + 1) * inp];
-            let hb = h[b * hd..(b + 1) * hd].to_vec();
+            // Every gate is computed before `h` is written.
+            let hb = &h[b * hd..(b + 1) * hd];
             for (j, gj) in g.iter_mut().enumerate() {
                 let w = &self.w[j * cols..(j + 1) * cols];
-                *gj = dot(&w[..inp], xb) + w[inp] + dot(&w[inp + 1..], &hb);
+                *gj = dot(&w[..inp], xb) + w[inp] + dot(&w[inp + 1..], hb);
             }
             for k in 0..hd {
                 let i = sigmoid(g[k]);
