@@ -79,7 +79,7 @@ fn usage(task: &Task, nram: &Nram, table: &CircuitTable, opts: &ExtractOptions) 
     let mut runs = 0;
     for &size in &sizes {
         for seed in 0..opts.seeds {
-            let e = task.tape_example(size, seed).map_err(|e| ExtractError::Run(e.to_string()))?;
+            let e = task.nram_example(size, seed).map_err(|e| ExtractError::Run(e.to_string()))?;
             runner.run_observed(nram, &e, &mut tally).map_err(ExtractError::Run)?;
             runs += 1;
         }

@@ -6,7 +6,7 @@
 
 use crate::rundir::{RunDir, RunDirError, META, OPTIMIZER, WEIGHTS};
 use synth_compiler::Task;
-use synth_runtime::{np, npi, nram, seq2seq};
+use synth_runtime::{np, npi, nram, ntm, seq2seq};
 
 /// Memory cells up to which `evaluate` also scores an NRAM's fuzzy machine
 /// (it costs O(T M^2) per example); the discrete one runs at any size.
@@ -33,8 +33,10 @@ pub enum Trained {
     Nram { checkpoint: nram::Checkpoint, machine: nram::Nram },
     /// A Neural Programmer (a table world).
     Np { checkpoint: np::Checkpoint, model: np::Np },
-    /// The seq2seq baseline (a scratchpad world's pads).
+    /// The seq2seq baseline (a scratchpad's pads or a tape).
     Seq2Seq { checkpoint: seq2seq::Checkpoint, model: seq2seq::Seq2Seq },
+    /// The Neural Turing Machine baseline (a tape world).
+    Ntm { checkpoint: ntm::Checkpoint, machine: ntm::Ntm },
 }
 
 /// The model in `dir`, checked against `task`, whichever learner it is.
@@ -52,6 +54,10 @@ pub fn load(task: &Task, dir: &RunDir) -> Result<Trained, LoadError> {
             let (checkpoint, model) = seq2seq_model(task, dir)?;
             Ok(Trained::Seq2Seq { checkpoint, model })
         }
+        "ntm" => {
+            let (checkpoint, machine) = ntm_machine(task, dir)?;
+            Ok(Trained::Ntm { checkpoint, machine })
+        }
         _ => {
             let checkpoint = npi_checkpoint(task, dir)?;
             let model = checkpoint.model().map_err(|e| npi_refusal(dir, &e))?;
@@ -61,13 +67,14 @@ pub fn load(task: &Task, dir: &RunDir) -> Result<Trained, LoadError> {
 }
 
 impl Trained {
-    /// `npi`, `nram`, `np` or `seq2seq`.
+    /// `npi`, `nram`, `np`, `seq2seq` or `ntm`.
     pub fn learner(&self) -> &'static str {
         match self {
             Trained::Npi { .. } => "npi",
             Trained::Nram { .. } => "nram",
             Trained::Np { .. } => "np",
             Trained::Seq2Seq { .. } => "seq2seq",
+            Trained::Ntm { .. } => "ntm",
         }
     }
 
@@ -78,6 +85,7 @@ impl Trained {
             Trained::Nram { checkpoint, .. } => serde_json::to_value(&checkpoint.meta),
             Trained::Np { checkpoint, .. } => serde_json::to_value(&checkpoint.meta),
             Trained::Seq2Seq { checkpoint, .. } => serde_json::to_value(&checkpoint.meta),
+            Trained::Ntm { checkpoint, .. } => serde_json::to_value(&checkpoint.meta),
         };
         value.expect("metadata serialises")
     }
@@ -86,7 +94,7 @@ impl Trained {
     /// size on `count` inputs of each size (NPI: exact match and steps;
     /// NRAM: the fuzzy and the discrete machine's errors; Neural
     /// Programmer: answers and programs, per size and per question;
-    /// seq2seq: exact outputs and right cells).
+    /// seq2seq and NTM: exact outputs and right cells).
     pub fn evaluate(&self, task: &Task, sizes: &[usize], count: usize, seed: u64, threads: usize) -> Result<serde_json::Value, String> {
         let value = match self {
             Trained::Npi { model, .. } => {
@@ -96,12 +104,13 @@ impl Trained {
             Trained::Nram { machine, .. } => serde_json::to_value(nram::evaluate(task, machine, sizes, count, seed, FUZZY_CELLS).map_err(|e| e.to_string())?),
             Trained::Np { model, .. } => serde_json::to_value(np::evaluate(task, model, sizes, count, seed).map_err(|e| e.to_string())?),
             Trained::Seq2Seq { model, .. } => serde_json::to_value(seq2seq::evaluate(task, model, sizes, count, seed).map_err(|e| e.to_string())?),
+            Trained::Ntm { machine, .. } => serde_json::to_value(ntm::evaluate(task, machine, sizes, count, seed, threads).map_err(|e| e.to_string())?),
         };
         Ok(value.expect("reports serialise"))
     }
 }
 
-/// The learners the NPI code paths serve; `nram`, `np` and `seq2seq` have
+/// The learners the NPI code paths serve; `nram`, `np`, `seq2seq` and `ntm` have
 /// their own and the others are refused by name.
 pub fn require_npi(learner: &str) -> Result<(), LoadError> {
     match learner {
@@ -109,8 +118,9 @@ pub fn require_npi(learner: &str) -> Result<(), LoadError> {
         "nram" => Err(LoadError::Refused("this is an NRAM checkpoint or task; the NPI commands cannot use it".into())),
         "np" => Err(LoadError::Refused("this is a Neural Programmer checkpoint or task; the NPI commands cannot use it".into())),
         "seq2seq" => Err(LoadError::Refused("this is a seq2seq checkpoint; the NPI commands cannot use it".into())),
+        "ntm" => Err(LoadError::Refused("this is a Neural Turing Machine checkpoint or task; the NPI commands cannot use it".into())),
         _ => Err(LoadError::Refused(format!(
-            "learner `{learner}` is not available yet; synth trains `npi` (the Neural Programmer-Interpreter), `nram` (the Neural Random-Access Machine) and `np` (the Neural Programmer) today"
+            "learner `{learner}` is not available yet; synth trains `npi` (the Neural Programmer-Interpreter), `nram` (the Neural Random-Access Machine), `np` (the Neural Programmer), and the baselines `seq2seq` and `ntm` (the Neural Turing Machine) today"
         ))),
     }
 }
@@ -157,27 +167,34 @@ fn npi_checked(task: &Task, dir: &RunDir, ckpt: npi::Checkpoint) -> Result<npi::
     Ok(ckpt)
 }
 
+/// The checkpoint of a flat-file learner in `dir` (metadata and weights,
+/// made into a checkpoint by `make`), and what `build` makes of it after
+/// checking it against the task; a refusal names the run directory.
+fn checked<Meta: serde::de::DeserializeOwned, C, T, E: std::fmt::Display>(dir: &RunDir, make: impl FnOnce(Meta, Vec<u8>) -> C, build: impl FnOnce(&C) -> Result<T, E>) -> Result<(C, T), LoadError> {
+    let (meta, weights): (Meta, _) = dir.load_parts()?;
+    let ckpt = make(meta, weights);
+    let built = build(&ckpt).map_err(|e| LoadError::Refused(format!("cannot use `{}`: {e}", dir.path.display())))?;
+    Ok((ckpt, built))
+}
+
 /// The NRAM checkpoint in `dir`, checked against `task`, and its machine.
 pub fn nram_machine(task: &Task, dir: &RunDir) -> Result<(nram::Checkpoint, nram::Nram), LoadError> {
-    let (meta, weights): (nram::CheckpointMeta, _) = dir.load_parts()?;
-    let ckpt = nram::Checkpoint { meta, weights, optimizer: None };
-    let machine = ckpt.load(task).map_err(|e| LoadError::Refused(format!("cannot use `{}`: {e}", dir.path.display())))?;
-    Ok((ckpt, machine))
+    checked(dir, |meta, weights| nram::Checkpoint { meta, weights, optimizer: None }, |c| c.load(task))
 }
 
 /// The Neural Programmer checkpoint in `dir`, checked against `task`, and
 /// its model.
 pub fn np_model(task: &Task, dir: &RunDir) -> Result<(np::Checkpoint, np::Np), LoadError> {
-    let (meta, weights): (np::CheckpointMeta, _) = dir.load_parts()?;
-    let ckpt = np::Checkpoint { meta, weights, optimizer: None };
-    let model = ckpt.load(task).map_err(|e| LoadError::Refused(format!("cannot use `{}`: {e}", dir.path.display())))?;
-    Ok((ckpt, model))
+    checked(dir, |meta, weights| np::Checkpoint { meta, weights, optimizer: None }, |c| c.load(task))
 }
 
 /// The seq2seq checkpoint in `dir`, checked against `task`, and its model.
 pub fn seq2seq_model(task: &Task, dir: &RunDir) -> Result<(seq2seq::Checkpoint, seq2seq::Seq2Seq), LoadError> {
-    let (meta, weights): (seq2seq::CheckpointMeta, _) = dir.load_parts()?;
-    let ckpt = seq2seq::Checkpoint { meta, weights, optimizer: None };
-    let model = ckpt.load(task).map_err(|e| LoadError::Refused(format!("cannot use `{}`: {e}", dir.path.display())))?;
-    Ok((ckpt, model))
+    checked(dir, |meta, weights| seq2seq::Checkpoint { meta, weights, optimizer: None }, |c| c.load(task))
+}
+
+/// The Neural Turing Machine checkpoint in `dir`, checked against `task`,
+/// and its machine.
+pub fn ntm_machine(task: &Task, dir: &RunDir) -> Result<(ntm::Checkpoint, ntm::Ntm), LoadError> {
+    checked(dir, |meta, weights| ntm::Checkpoint { meta, weights, optimizer: None }, |c| c.load(task))
 }

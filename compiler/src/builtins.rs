@@ -157,6 +157,7 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "abs", kind: Pure, params: &[p("x", Int)], variadic: false, ret: Int, world: None, doc: "the absolute value" },
     Builtin { name: "sorted", kind: Pure, params: &[p("list", List)], variadic: false, ret: List, world: None, doc: "the list in ascending order" },
     Builtin { name: "reversed", kind: Pure, params: &[p("list", List)], variadic: false, ret: List, world: None, doc: "the list in reverse order" },
+    Builtin { name: "repeat", kind: Pure, params: &[p("list", List), p("times", Int)], variadic: false, ret: List, world: None, doc: "the list written `times` times, one copy after another" },
     Builtin { name: "random_permutation", kind: Sampler, params: &[p("n", Int)], variadic: false, ret: List, world: None, doc: "the integers 0..n in a random order" },
     Builtin { name: "random_distinct", kind: Sampler, params: &[p("k", Int), p("range", Range)], variadic: false, ret: List, world: None, doc: "k distinct integers from the range, in a random order" },
     // Scratchpad.

@@ -314,13 +314,26 @@ impl Task {
 
     /// The input/output pair of a tape world at this size and seed: the
     /// sampled tape, the reference run's final tape, the cells it wrote
-    /// (graded), and the `learn nram` block's `timesteps` at this size.
+    /// (graded), and the `learn nram` block's `timesteps` at this size (0
+    /// for a task without one: the NTM and seq2seq need no budget;
+    /// [`Task::nram_example`] refuses it).
     pub fn tape_example(&self, size: usize, seed: u64) -> Result<TapeExample, RunError> {
         let (inst, input) = self.run_tape(size, seed, false, "input/output pairs")?;
         let cells = inst.tape.len();
-        let timesteps = self.timesteps(size, cells, seed)?;
+        let timesteps = if self.module.timesteps.is_some() { self.timesteps(size, cells, seed)? } else { 0 };
         let graded = inst.tape.graded();
         Ok(TapeExample { size, seed, cells, timesteps, input, output: inst.tape.cells, graded })
+    }
+
+    /// [`Task::tape_example`] for NRAM, which runs `timesteps` steps: an
+    /// error naming the missing line when the task has no `learn nram`
+    /// block with `timesteps`.
+    pub fn nram_example(&self, size: usize, seed: u64) -> Result<TapeExample, RunError> {
+        let e = self.tape_example(size, seed)?;
+        if self.module.timesteps.is_none() {
+            self.timesteps(size, e.cells, seed)?;
+        }
+        Ok(e)
     }
 
     /// A scratchpad task's input/output pair, for learners that see only

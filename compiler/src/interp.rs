@@ -465,6 +465,12 @@ fn call_on(f: Func, vals: &[Value], cx: &mut Cx) -> FaultResult<Value> {
             items.reverse();
             Value::list(items)
         }
+        Func::Repeat => {
+            let items = list_arg(&vals[0], "repeat")?;
+            let times = count_arg(&vals[1], "repeat", "number of copies")?;
+            cx.meter.list((items.len() as u64).saturating_mul(times as u64))?;
+            Value::list(items.iter().cloned().cycle().take(items.len() * times).collect())
+        }
         Func::ReadNumber => cx.pad.read_number(cx.pad.row_index(&vals[0])?, cx.meter)?,
         Func::ReadList => cx.pad.read_list(cx.pad.row_index(&vals[0])?, cx.meter)?,
         Func::ReadTape => cx.tape.read_list(&vals[0], &vals[1], cx.meter)?,

@@ -59,6 +59,7 @@ pub(crate) enum Func {
     Abs,
     Sorted,
     Reversed,
+    Repeat,
     ReadNumber,
     ReadList,
     RandomPermutation,

@@ -241,7 +241,8 @@ pub(crate) fn lower_learn<'f>(
 /// Whether `learner` learns `world`; reports the mismatch if not.
 fn fits_world(learner: &Learner, name: &ast::Ident, world: WorldKind, diags: &mut Vec<Diagnostic>) -> bool {
     let wanted = default_learner(world);
-    if learner.name == wanted {
+    // The NTM is the other learner of tape worlds (a baseline beside NRAM).
+    if learner.name == wanted || (learner.name == "ntm" && world == WorldKind::Tape) {
         return true;
     }
     let (why, hint) = match world {

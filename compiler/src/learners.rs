@@ -184,6 +184,23 @@ const NP: &[Setting] = &[
     setting("threads", Count, "training threads (0: one per physical core)"),
 ];
 
+/// The Neural Turing Machine's settings (docs/ntm.md has the model and its
+/// defaults).
+const NTM: &[Setting] = &[
+    setting("hidden", Positive, "units of the LSTM controller"),
+    setting("memory", Positive, "memory locations (more when an episode has more steps)"),
+    setting("width", Positive, "width of a memory word"),
+    setting("batch", Positive, "examples per optimiser step"),
+    setting("lr", Number, "Adam learning rate"),
+    setting("clip", Number, "global gradient-norm cap (0: none)"),
+    setting("validate_every", Positive, "steps between two validations"),
+    setting("validation_sizes", Sizes, "input sizes of the validation runs (default: the largest training size)"),
+    setting("validation_count", Positive, "validation inputs per size"),
+    setting("patience", Positive, "perfect validations in a row that end training"),
+    setting("give_up", Count, "validations in a row without improvement before training stops (0: never)"),
+    setting("threads", Count, "training threads (0: one per physical core)"),
+];
+
 /// Every learner, the implemented ones first.
 pub const LEARNERS: &[Learner] = &[
     Learner {
@@ -203,6 +220,12 @@ pub const LEARNERS: &[Learner] = &[
         doc: "the Neural Programmer, trained on table questions and their answers",
         implemented: true,
         settings: NP,
+    },
+    Learner {
+        name: "ntm",
+        doc: "the Neural Turing Machine, a baseline trained on input/output pairs of tape worlds",
+        implemented: true,
+        settings: NTM,
     },
 ];
 

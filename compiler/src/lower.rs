@@ -1176,6 +1176,7 @@ impl<'a> Lowerer<'a> {
                     "abs" => Func::Abs,
                     "sorted" => Func::Sorted,
                     "reversed" => Func::Reversed,
+                    "repeat" => Func::Repeat,
                     "read_number" => Func::ReadNumber,
                     "read_list" if b.world == Some(WorldKind::Tape) => Func::ReadTape,
                     "read_list" => Func::ReadList,

@@ -211,6 +211,14 @@ pub struct TapeExample {
     pub graded: Vec<u32>,
 }
 
+impl TapeExample {
+    /// Graded cells that a learner's final `tape` has right (a cell past
+    /// its end is wrong): how every tape learner is scored.
+    pub fn right_cells(&self, tape: &[u32]) -> usize {
+        self.graded.iter().filter(|&&g| tape.get(g as usize) == Some(&self.output[g as usize])).count()
+    }
+}
+
 /// One input/output pair of a scratchpad world, for a learner that maps
 /// pads to pads (the seq2seq baseline): the sampled pad, and the rows the
 /// programs write as the reference run leaves them. Cells hold digits

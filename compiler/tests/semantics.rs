@@ -50,6 +50,8 @@ fn big_integers() {
 #[test]
 fn lists_and_built_ins() {
     yes("let xs = [3, 1, 2]", "sorted(xs) == [1, 2, 3] && reversed(xs) == [2, 1, 3]");
+    yes("let xs = [3, 1]", "repeat(xs, 3) == [3, 1, 3, 1, 3, 1] && repeat(xs, 0) == [] && repeat([], n) == []");
+    assert!(holds("let xs = repeat([1], -1)", "true").unwrap_err().contains("`repeat` needs a number of copies in 0..="));
     yes("let xs = [3, 1, 2]", "min(xs) == 1 && max(xs) == 3 && min(4, 2, 8) == 2 && max(4, 9) == 9");
     yes("let xs = [3, 1, 2]\nxs[1] = 7", "xs == [3, 7, 2] && xs[0] == 3 && len(xs) == 3");
     yes("let xs = random_list(n, 5..6)", "xs == [5, 5, 5]");

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use synth::rundir::RunDir;
 use synth::trained::Trained;
 use synth_compiler::{Task, Trace};
-use synth_runtime::{np, npi, nram, seq2seq};
+use synth_runtime::{np, npi, nram, ntm, seq2seq};
 
 /// The task a run directory's model was trained on (`model.json`'s
 /// `task`), or why there is no single one.
@@ -58,7 +58,7 @@ pub fn run(task: &Task, trained: &Trained, size: usize, seed: u64) -> Result<Run
             Ok(Run::Npi { trace, correct: outcome.correct, failure: outcome.failure.map(|f| f.to_string()) })
         }
         Trained::Nram { machine, .. } => {
-            let e = task.tape_example(size, seed).map_err(|e| e.to_string())?;
+            let e = task.nram_example(size, seed).map_err(|e| e.to_string())?;
             let (out, trace) = nram::Runner::new().run_traced(machine, &e)?;
             let wrong: Vec<u32> = e.graded.iter().copied().filter(|&c| out.tape[c as usize] != e.output[c as usize]).collect();
             Ok(Run::Other(json!({
@@ -92,6 +92,21 @@ pub fn run(task: &Task, trained: &Trained, size: usize, seed: u64) -> Result<Run
             value["reference"] = json!(pair.reference());
             value["correct"] = json!(correct);
             Ok(Run::Other(value))
+        }
+        Trained::Ntm { machine, .. } => {
+            let e = task.tape_example(size, seed).map_err(|e| e.to_string())?;
+            let output = ntm::eval::output(machine, &e, &mut ntm::model::Episode::default());
+            Ok(Run::Other(json!({
+                "task": task.name,
+                "size": size,
+                "seed": seed,
+                "cells": e.cells,
+                "input": e.input,
+                "output": output,
+                "reference": e.output,
+                "graded": e.graded,
+                "correct": e.right_cells(&output) == e.graded.len(),
+            })))
         }
         Trained::Np { model, .. } => {
             let e = task.table_example(size, seed).map_err(|e| e.to_string())?;

@@ -177,7 +177,7 @@ impl TapeEnvironment for synth_compiler::Task {
         &self.learn
     }
     fn example(&self, size: usize, seed: u64) -> Result<TapeExample, TaskError> {
-        Ok(self.tape_example(size, seed)?)
+        Ok(self.nram_example(size, seed)?)
     }
     fn program_modules(&self) -> Vec<String> {
         self.nram_modules().into_iter().map(String::from).collect()

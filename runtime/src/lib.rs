@@ -39,6 +39,7 @@ pub mod kernels;
 pub mod npi;
 pub mod np;
 pub mod nram;
+pub mod ntm;
 pub mod optim;
 pub mod pair;
 pub mod params;

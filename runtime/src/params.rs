@@ -195,6 +195,19 @@ pub fn read_f32(st: &safetensors::SafeTensors, name: &str, shape: &[usize]) -> R
     }
 }
 
+/// The flat parameter vector `params` as safetensors, one tensor per
+/// `(name, shape, offset)` of `tensors`: how NRAM, the Neural Programmer
+/// and the NTM save their parameters ([`read_flat`] reads them back).
+///
+/// # Panics
+/// If a tensor reaches past `params` (a layout that does not fit its
+/// model: a programming error).
+pub fn write_flat(params: &[f32], tensors: &[(&str, [usize; 2], usize)]) -> Vec<u8> {
+    let slices: Vec<(&str, &[usize], &[f32])> = tensors.iter().map(|(name, shape, off)| (*name, &shape[..], &params[*off..*off + shape[0] * shape[1]])).collect();
+    // In-memory f32 slices of consistent shapes always serialise.
+    slices_to_safetensors(&slices).expect("consistent shapes serialise")
+}
+
 /// Why flat parameters did not load: the bytes are not safetensors or hold
 /// values that are not finite, or they are not the tensors the config
 /// makes.

@@ -155,9 +155,10 @@ pub fn np_accuracy(report: &synth_runtime::np::EvalReport) -> String {
     )
 }
 
-/// The seq2seq baseline's validation: exact outputs per validation size
-/// and the share of right output cells, against the step.
-pub fn seq2seq_validation(validations: &[synth_runtime::seq2seq::ValidationReport]) -> String {
+/// The validation of a learner trained on pairs (seq2seq, the NTM): exact
+/// outputs per validation size and the share of right output cells,
+/// against the step.
+pub fn pairs_validation(validations: &[synth_runtime::seq2seq::ValidationReport]) -> String {
     let mut sizes: Vec<usize> = validations.iter().flat_map(|v| v.scores.iter().map(|s| s.size)).collect();
     sizes.sort_unstable();
     sizes.dedup();
@@ -173,23 +174,23 @@ pub fn seq2seq_validation(validations: &[synth_runtime::seq2seq::ValidationRepor
         right as f64 / all.max(1) as f64
     };
     named.push(("output cells right".into(), validations.iter().map(|v| (v.step as f64, cells(v))).collect()));
-    per_seed_chart("validation (greedy decoding)", "accuracy", &named)
+    per_seed_chart("validation (most likely outputs)", "accuracy", &named)
 }
 
-/// The seq2seq baseline's exact match and right output cells against
-/// input size.
-pub fn seq2seq_accuracy(report: &synth_runtime::seq2seq::EvalReport) -> String {
+/// The exact match and right output cells of a learner trained on pairs
+/// (seq2seq, the NTM) against input size.
+pub fn pairs_accuracy(report: &synth_runtime::seq2seq::EvalReport) -> String {
     let exact: Vec<(f64, f64)> = report.results.iter().map(|r| (r.size as f64, r.accuracy)).collect();
     let cells: Vec<(f64, f64)> = report.results.iter().map(|r| (r.size as f64, r.cell_accuracy)).collect();
     plot::svg(
         &Chart {
-            title: &format!("{}: seq2seq against input size", report.task),
+            title: &format!("{}: {} against input size", report.task, report.learner),
             x_label: "input size",
             y_label: "accuracy",
             x_scale: Scale::Log,
             y_scale: Scale::Linear,
             y_range: Some((0.0, 1.0)),
         },
-        &[Series { name: "exact (expect holds)", points: exact }, Series { name: "output cells right", points: cells }],
+        &[Series { name: "exact outputs", points: exact }, Series { name: "output cells right", points: cells }],
     )
 }

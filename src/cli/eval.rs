@@ -45,6 +45,7 @@ pub fn run(a: EvalArgs) -> Result<(), Failure> {
         "np" => return super::np::eval(&task, &dir, &sizes, a.count, a.seed, a.json),
         "seq2seq" => return super::seq2seq::eval(&task, &dir, &sizes, a.count, a.seed, a.json),
         "nram" => return super::nram::eval(&task, &dir, &sizes, a.count, a.seed, a.json),
+        "ntm" => return super::ntm::eval(&task, &dir, &sizes, a.count, a.seed, a.json, threads(a.threads)),
         _ => {}
     }
     let (_, model) = load_model(&task, &dir, a.count)?;

@@ -39,8 +39,9 @@ pub struct LearnArgs {
     #[arg(long, value_name = "WHAT", requires = "from")]
     freeze: Option<Freeze>,
     /// The learner (default: the `learn` block's); `seq2seq` trains the
-    /// baseline on any scratchpad or tape task, its settings from --set
-    /// (docs/seq2seq.md).
+    /// baseline on any scratchpad or tape task, `ntm` the Neural Turing
+    /// Machine on any tape task, their settings from --set (unless the
+    /// block is theirs; docs/seq2seq.md, docs/ntm.md).
     #[arg(long)]
     learner: Option<String>,
     /// Where the checkpoint, metrics and plots go (default: runs/<task>).
@@ -110,12 +111,12 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
     }
     if let Some(t) = a.traces {
         match learner.as_str() {
-            "nram" => return Err(Failure::Task(anyhow!("--traces is for learners trained on a fixed set (npi, seq2seq); NRAM draws fresh examples every step"))),
+            "nram" | "ntm" => return Err(Failure::Task(anyhow!("--traces is for learners trained on a fixed set (npi, seq2seq); {} draws fresh examples every step", learner.to_uppercase()))),
             "np" => return Err(Failure::Task(anyhow!("--traces is for learners trained on traces or pairs; the Neural Programmer's training set is `--set questions=N`"))),
             _ => learn.traces = t,
         }
     }
-    if learner == "nram" || learner == "np" || learner == "seq2seq" {
+    if learner == "nram" || learner == "np" || learner == "seq2seq" || learner == "ntm" {
         let out = a.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&task.name));
         let request = super::nram::LearnRequest {
             task_arg: &a.task.task,
@@ -135,6 +136,12 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
         return match learner.as_str() {
             "np" => super::np::learn(&task, request),
             "nram" => super::nram::learn(&task, request),
+            "ntm" => {
+                // A `learn ntm` block's settings are the NTM's; another
+                // learner's block gives it only the --set values.
+                let settings = if task.learn.learner == "ntm" { request.learn.settings.clone() } else { only_set };
+                super::ntm::learn(&task, request, &settings)
+            }
             _ => super::seq2seq::learn(&task, request, &only_set),
         };
     }

@@ -30,6 +30,7 @@ mod plot;
 mod plot_tests;
 mod progress;
 mod run;
+mod ntm;
 mod seq2seq;
 mod settings;
 mod suite;

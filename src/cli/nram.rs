@@ -286,7 +286,7 @@ const TAIL: usize = 10;
 /// cells that differ marked.
 pub fn run(task: &Task, dir: &RunDir, size: usize, seed: u64) -> Result<(), Failure> {
     let (_, machine) = load(task, dir)?;
-    let e = task.tape_example(size, seed).map_err(|e| Failure::Task(anyhow!("{e}")))?;
+    let e = task.nram_example(size, seed).map_err(|e| Failure::Task(anyhow!("{e}")))?;
     let (out, trace) = nram::Runner::new().run_traced(&machine, &e).map_err(|e| Failure::Task(anyhow!("{e}")))?;
     let halted = trace.last().is_some_and(|s| s.halt);
     let ran = if halted { format!("halted after {} of {} timesteps", out.steps, e.timesteps) } else { format!("ran all {} timesteps without halting", e.timesteps) };

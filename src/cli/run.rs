@@ -29,6 +29,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
         "np" => return super::np::run(&task, &dir, a.size, a.seed),
         "seq2seq" => return super::seq2seq::run(&task, &dir, a.size, a.seed),
         "nram" => return super::nram::run(&task, &dir, a.size, a.seed),
+        "ntm" => return super::ntm::run(&task, &dir, a.size, a.seed),
         _ => {}
     }
     let (_, model) = load_model(&task, &dir, 1)?;

@@ -46,7 +46,7 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
     );
     let bar = if r.quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.steps) };
     bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}").expect("valid template").progress_chars("=> "));
-    let mut hooks = Seq2SeqHooks { watch: Watch::new(&dir, bar.clone(), r.time, interrupt_flag()), losses: Vec::new(), window: (0.0, 0), validations: Vec::new() };
+    let mut hooks = PairHooks::new(Watch::new(&dir, bar.clone(), r.time, interrupt_flag()));
     let outcome = seq2seq::train(task, &model_cfg, &cfg, &mut hooks);
     bar.finish_and_clear();
     if let Some(e) = hooks.watch.error.take() {
@@ -69,7 +69,7 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
         dir.file(rundir::WEIGHTS).display()
     );
     dir.write("loss.svg", charts::loss(&hooks.losses).as_bytes())?;
-    dir.write("validation.svg", charts::seq2seq_validation(&hooks.validations).as_bytes())?;
+    dir.write("validation.svg", charts::pairs_validation(&hooks.validations).as_bytes())?;
     if hooks.watch.stopped_by == Some(INTERRUPTED) {
         return Ok(());
     }
@@ -79,7 +79,7 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
     let t = Instant::now();
     let report = seq2seq::evaluate(task, &model, &test_sizes, r.count, 0).map_err(|e| Failure::Task(e.into()))?;
     dir.write("eval.json", serde_json::to_string_pretty(&report).expect("serialisable").as_bytes())?;
-    dir.write("accuracy.svg", charts::seq2seq_accuracy(&report).as_bytes())?;
+    dir.write("accuracy.svg", charts::pairs_accuracy(&report).as_bytes())?;
     println!("{}", table(&report));
     eprintln!("evaluated in {:.1} s; plots and metrics in {}", t.elapsed().as_secs_f64(), dir.path.display());
     Ok(())
@@ -134,39 +134,89 @@ pub fn run(task: &Task, dir: &RunDir, size: usize, seed: u64) -> Result<(), Fail
             }
             println!("// result: `expect` {} ({right}/{all} output cells as the reference's)", if exact { "holds" } else { "does not hold" });
         }
-        Pair::Tape(e) => {
-            println!("{:>6}  {:>6}  {:>6}  {:>9}", "cell", "input", "model", "reference");
-            for (i, ((&input, &got), &want)) in e.input.iter().zip(&out).zip(&e.output).enumerate() {
-                let mark = match (e.graded.binary_search(&(i as u32)).is_ok(), got == want) {
-                    (true, true) => "  graded",
-                    (true, false) => "  graded, WRONG",
-                    (false, _) => "",
-                };
-                println!("{i:>6}  {input:>6}  {got:>6}  {want:>9}{mark}");
-            }
-            println!("// result: {right} of {all} graded cells right{}", if exact { "" } else { " (not exact)" });
-        }
+        Pair::Tape(e) => print_tape(e, &out),
     }
     Ok(())
 }
 
-struct Seq2SeqHooks<'a> {
-    watch: Watch<'a>,
-    losses: Vec<(f64, f64)>,
-    window: (f64, usize),
-    validations: Vec<ValidationReport>,
+/// A tape pair's cells: the input, the learner's final tape and the
+/// reference's, graded cells marked, and the count of right ones.
+pub fn print_tape(e: &synth_compiler::TapeExample, out: &[u32]) {
+    println!("{:>6}  {:>6}  {:>6}  {:>9}", "cell", "input", "model", "reference");
+    for (i, ((&input, &got), &want)) in e.input.iter().zip(out).zip(&e.output).enumerate() {
+        let mark = match (e.graded.binary_search(&(i as u32)).is_ok(), got == want) {
+            (true, true) => "  graded",
+            (true, false) => "  graded, WRONG",
+            (false, _) => "",
+        };
+        println!("{i:>6}  {input:>6}  {got:>6}  {want:>9}{mark}");
+    }
+    let right = e.right_cells(out);
+    println!("// result: {right} of {} graded cells right{}", e.graded.len(), if right == e.graded.len() { "" } else { " (not exact)" });
 }
 
-impl Hooks<StepReport, ValidationReport, Checkpoint> for Seq2SeqHooks<'_> {
-    fn on_step(&mut self, r: &StepReport) -> Control {
-        self.watch.bar.set_position(r.step);
-        self.window = (self.window.0 + r.loss, self.window.1 + 1);
-        if r.step.is_multiple_of(10) {
+/// What the hooks of a learner trained on input/output pairs (seq2seq,
+/// the NTM) need of its step report.
+pub trait PairStep {
+    fn step(&self) -> u64;
+    fn loss(&self) -> f64;
+    /// The metrics.jsonl line of a mean `loss` at this step.
+    fn line(&self, loss: f64, seconds: f64) -> serde_json::Value;
+    /// The progress bar's message.
+    fn message(&self, loss: f64) -> String;
+}
+
+impl PairStep for StepReport {
+    fn step(&self) -> u64 {
+        self.step
+    }
+    fn loss(&self) -> f64 {
+        self.loss
+    }
+    fn line(&self, loss: f64, seconds: f64) -> serde_json::Value {
+        json!({"step": self.step, "epoch": self.epoch, "loss": loss, "grad_norm": self.grad_norm, "seconds": seconds})
+    }
+    fn message(&self, loss: f64) -> String {
+        format!("loss {loss:.4}  epoch {}", self.epoch + 1)
+    }
+}
+
+/// A checkpoint the hooks save as soon as it is the best.
+pub trait Saved {
+    fn save_to(&self, dir: &RunDir) -> Result<(), RunDirError>;
+}
+
+impl Saved for Checkpoint {
+    fn save_to(&self, dir: &RunDir) -> Result<(), RunDirError> {
+        save(dir, self)
+    }
+}
+
+/// The training hooks of the learners trained on pairs: the loss every 10
+/// steps, validations printed and logged, the best checkpoint saved.
+pub struct PairHooks<'a> {
+    pub watch: Watch<'a>,
+    pub losses: Vec<(f64, f64)>,
+    window: (f64, usize),
+    pub validations: Vec<ValidationReport>,
+}
+
+impl<'a> PairHooks<'a> {
+    pub fn new(watch: Watch<'a>) -> PairHooks<'a> {
+        PairHooks { watch, losses: Vec::new(), window: (0.0, 0), validations: Vec::new() }
+    }
+}
+
+impl<S: PairStep, C: Saved> Hooks<S, ValidationReport, C> for PairHooks<'_> {
+    fn on_step(&mut self, r: &S) -> Control {
+        self.watch.bar.set_position(r.step());
+        self.window = (self.window.0 + r.loss(), self.window.1 + 1);
+        if r.step().is_multiple_of(10) {
             let mean = self.window.0 / self.window.1.max(1) as f64;
             self.window = (0.0, 0);
-            self.losses.push((r.step as f64, mean));
-            self.watch.bar.set_message(format!("loss {mean:.4}  epoch {}", r.epoch + 1));
-            let line = json!({"step": r.step, "epoch": r.epoch, "loss": mean, "grad_norm": r.grad_norm, "seconds": self.watch.seconds()});
+            self.losses.push((r.step() as f64, mean));
+            self.watch.bar.set_message(r.message(mean));
+            let line = r.line(mean, self.watch.seconds());
             if self.watch.log(&line) == Control::Stop {
                 return Control::Stop;
             }
@@ -174,7 +224,7 @@ impl Hooks<StepReport, ValidationReport, Checkpoint> for Seq2SeqHooks<'_> {
         self.watch.check()
     }
 
-    fn on_validation(&mut self, r: &ValidationReport, best: &Checkpoint) -> Control {
+    fn on_validation(&mut self, r: &ValidationReport, best: &C) -> Control {
         let sizes: Vec<String> = r.scores.iter().map(|s| format!("n={}: {}/{} ({:.1}% cells)", s.size, s.exact, s.count, 100.0 * s.cell_accuracy())).collect();
         self.watch.say(format!(
             "{:>7.1}s  step {:>6}  loss {:.4}  exact {}{}",
@@ -191,7 +241,7 @@ impl Hooks<StepReport, ValidationReport, Checkpoint> for Seq2SeqHooks<'_> {
             return Control::Stop;
         }
         if r.improved {
-            if let Err(e) = save(self.watch.dir, best) {
+            if let Err(e) = best.save_to(self.watch.dir) {
                 return self.watch.fail(e);
             }
         }

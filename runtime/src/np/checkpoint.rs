@@ -96,10 +96,7 @@ impl Checkpoint {
     /// `np`'s parameters with `meta` (whose config is taken from it).
     pub fn save(np: &Np, mut meta: CheckpointMeta) -> Checkpoint {
         meta.config = np.config.clone();
-        let tensors = np.layout.tensors();
-        let slices: Vec<(&str, &[usize], &[f32])> = tensors.iter().map(|(name, shape, off)| (*name, &shape[..], &np.params[*off..*off + shape[0] * shape[1]])).collect();
-        // In-memory f32 slices of consistent shapes always serialise.
-        let weights = crate::params::slices_to_safetensors(&slices).expect("consistent shapes serialise");
+        let weights = crate::params::write_flat(&np.params, &np.layout.tensors());
         Checkpoint { meta, weights, optimizer: None }
     }
 

@@ -120,10 +120,7 @@ impl Checkpoint {
     /// `nram`'s parameters with `meta` (whose config is taken from it).
     pub fn save(nram: &Nram, mut meta: CheckpointMeta) -> Checkpoint {
         meta.config = nram.config.clone();
-        let tensors = nram.layout.tensors();
-        let slices: Vec<(&str, &[usize], &[f32])> = tensors.iter().map(|(name, shape, off)| (*name, &shape[..], &nram.params[*off..*off + shape[0] * shape[1]])).collect();
-        // Serialising in-memory f32 slices of consistent shapes cannot fail.
-        let weights = crate::params::slices_to_safetensors(&slices).expect("consistent shapes serialise");
+        let weights = crate::params::write_flat(&nram.params, &nram.layout.tensors());
         Checkpoint { meta, weights, optimizer: None }
     }
 

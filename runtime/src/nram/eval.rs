@@ -102,7 +102,7 @@ pub fn score(nram: &Nram, size: usize, examples: &[TapeExample], fuzzy: Option<&
     }
     for e in examples {
         let out = runner.run(nram, e).map_err(TrainError::Example)?;
-        let wrong = e.graded.iter().filter(|&&g| out.tape[g as usize] != e.output[g as usize]).count();
+        let wrong = e.graded.len() - e.right_cells(&out.tape);
         s.graded += e.graded.len();
         s.discrete_wrong += wrong;
         s.discrete_exact += (wrong == 0) as usize;

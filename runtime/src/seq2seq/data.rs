@@ -122,7 +122,7 @@ impl Pair {
                 Ok((exact, right, e.output.len()))
             }
             Pair::Tape(e) => {
-                let right = e.graded.iter().filter(|&&g| cells.get(g as usize) == Some(&e.output[g as usize])).count();
+                let right = e.right_cells(cells);
                 Ok((right == e.graded.len(), right, e.graded.len()))
             }
         }

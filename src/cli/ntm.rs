@@ -1,0 +1,153 @@
+//! The Neural Turing Machine's side of `synth learn --learner ntm` (or a
+//! task whose block is `learn ntm`), `synth eval` and `synth run`: training
+//! in `synth_runtime::ntm`; here the run directory, progress, Ctrl-C and
+//! the time budget, the best checkpoint saved as soon as it is found, the
+//! plots and the final table, shared with the seq2seq baseline.
+
+use super::charts;
+use super::failure::Failure;
+use super::interrupt::interrupt_flag;
+use super::nram::LearnRequest;
+use super::progress::{Watch, INTERRUPTED};
+use super::rundir::{self, RunDir, RunDirError};
+use super::seq2seq::{table, PairHooks, PairStep, Saved};
+use anyhow::anyhow;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::time::Instant;
+use synth_compiler::{SettingValue, Task};
+use synth_runtime::hooks::StopReason;
+use synth_runtime::ntm::{self, Checkpoint, StepReport};
+
+impl PairStep for StepReport {
+    fn step(&self) -> u64 {
+        self.step
+    }
+    fn loss(&self) -> f64 {
+        self.loss
+    }
+    fn line(&self, loss: f64, seconds: f64) -> serde_json::Value {
+        json!({"step": self.step, "loss": loss, "grad_norm": self.grad_norm, "seconds": seconds})
+    }
+    fn message(&self, loss: f64) -> String {
+        format!("loss {loss:.4}")
+    }
+}
+
+impl Saved for Checkpoint {
+    fn save_to(&self, dir: &RunDir) -> Result<(), RunDirError> {
+        save(dir, self)
+    }
+}
+
+fn save(dir: &RunDir, c: &Checkpoint) -> Result<(), RunDirError> {
+    dir.save_parts(&c.meta, &c.weights, c.optimizer.as_deref())
+}
+
+/// `settings`: the block's own when it is `learn ntm`, and `--set`.
+pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingValue>) -> Result<(), Failure> {
+    if !task.is_tape() {
+        return Err(Failure::Task(anyhow!("the NTM learns tape worlds; `{}` has a {} world (seq2seq learns any task: --learner seq2seq)", task.name, if task.is_table() { "table" } else { "scratchpad" })));
+    }
+    if r.resume {
+        return Err(Failure::Task(anyhow!("NTM runs cannot be resumed yet; train again with --force")));
+    }
+    let values = synth_runtime::seq2seq::values(task, &r.learn.train_sizes).map_err(|e| Failure::Task(e.into()))?;
+    let (model_cfg, mut cfg) = ntm::settings(values, &r.learn, settings).map_err(|e| Failure::Task(anyhow!("{}: {e}", r.display)))?;
+    r.overrides(&mut cfg.seed, &mut cfg.steps, &mut cfg.threads);
+    let dir = RunDir::new(r.out);
+    r.claim(&dir)?;
+    r.prepare(task, &dir, &cfg.train_sizes, cfg.seed, false)?;
+    eprintln!(
+        "training an NTM on `{}`: LSTM controller of {}, memory {} x {}, {} cell values, batches of {} fresh examples of sizes {}..={}, seed {}, at most {} steps{}; writing to {}",
+        task.name,
+        model_cfg.hidden,
+        model_cfg.memory,
+        model_cfg.width,
+        model_cfg.values,
+        cfg.batch,
+        cfg.train_sizes.iter().min().unwrap_or(&0),
+        cfg.train_sizes.iter().max().unwrap_or(&0),
+        cfg.seed,
+        cfg.steps,
+        r.time.map(|b| format!(" or {b} s")).unwrap_or_default(),
+        dir.path.display()
+    );
+    let bar = if r.quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.steps) };
+    bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}").expect("valid template").progress_chars("=> "));
+    let mut hooks = PairHooks::new(Watch::new(&dir, bar.clone(), r.time, interrupt_flag()));
+    let outcome = ntm::train(task, &model_cfg, &cfg, &mut hooks);
+    bar.finish_and_clear();
+    if let Some(e) = hooks.watch.error.take() {
+        return Err(e.into());
+    }
+    let outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
+    save(&dir, &outcome.best)?;
+    let why = match (outcome.stop, hooks.watch.stopped_by) {
+        (StopReason::Converged, _) => "every validation output exact".to_string(),
+        (StopReason::Steps, _) => "step budget used".into(),
+        (StopReason::Plateau, _) => format!("no better validation for {} validations in a row", cfg.give_up),
+        (StopReason::Stopped, w) => w.unwrap_or("stopped").to_string(),
+    };
+    let (exact, count) = outcome.best.meta.validation.iter().fold((0, 0), |(e, c), s| (e + s.exact, c + s.count));
+    eprintln!(
+        "trained in {:.1} s, {} steps ({why}); best at step {}: {exact}/{count} validation outputs exact -> {}",
+        hooks.watch.seconds(),
+        outcome.steps,
+        outcome.best.meta.step,
+        dir.file(rundir::WEIGHTS).display()
+    );
+    dir.write("loss.svg", charts::loss(&hooks.losses).as_bytes())?;
+    dir.write("validation.svg", charts::pairs_validation(&hooks.validations).as_bytes())?;
+    if hooks.watch.stopped_by == Some(INTERRUPTED) {
+        return Ok(());
+    }
+    let model = outcome.best.model().map_err(|e| Failure::Task(e.into()))?;
+    let t = Instant::now();
+    let report = ntm::evaluate(task, &model, &task.learn.test_sizes, r.count, 0, cfg.threads()).map_err(|e| Failure::Task(e.into()))?;
+    dir.write("eval.json", serde_json::to_string_pretty(&report).expect("serialisable").as_bytes())?;
+    dir.write("accuracy.svg", charts::pairs_accuracy(&report).as_bytes())?;
+    println!("{}", table(&report));
+    eprintln!("evaluated in {:.1} s; plots and metrics in {}", t.elapsed().as_secs_f64(), dir.path.display());
+    Ok(())
+}
+
+/// `synth eval` on an NTM checkpoint.
+pub fn eval(task: &Task, dir: &RunDir, sizes: &[usize], count: usize, seed: u64, json: bool, threads: usize) -> Result<(), Failure> {
+    let (_, machine) = synth::trained::ntm_machine(task, dir)?;
+    let report = ntm::evaluate(task, &machine, sizes, count, seed, threads).map_err(|e| Failure::Task(e.into()))?;
+    if json {
+        println!("{}", serde_json::to_string(&report).expect("serialisable"));
+    } else {
+        println!("{}", table(&report));
+    }
+    Ok(())
+}
+
+/// `synth run` on an NTM checkpoint: the input tape, the machine's final
+/// tape beside the reference's, graded cells marked.
+pub fn run(task: &Task, dir: &RunDir, size: usize, seed: u64) -> Result<(), Failure> {
+    let (_, machine) = synth::trained::ntm_machine(task, dir)?;
+    let e = task.tape_example(size, seed).map_err(|e| Failure::Task(anyhow!("{e}")))?;
+    let mut episode = ntm::model::Episode::default();
+    let out = ntm::eval::output(&machine, &e, &mut episode);
+    let seq = ntm::data::encode(&machine.config, &e);
+    let steps = seq.tokens.len();
+    println!("// NTM in `{}` on `{}`, size {size}, seed {seed}: {} input steps (the tape to its last nonzero cell), a delimiter, {} answer steps; {} memory locations", dir.path.display(), task.name, steps - 1 - e.graded.len(), e.graded.len(), machine.locations(steps));
+    println!("// per step: the input, where each head looks (its most weighted location and that weight), the answer");
+    println!("{:>5}  {:>9}  {:>13}  {:>13}  {:>6}", "step", "input", "read head", "write head", "answer");
+    let mut answers = e.graded.iter().zip(e.graded.iter().map(|&g| out[g as usize]));
+    for (t, (token, [read, write])) in seq.tokens.iter().zip(episode.focus()).enumerate() {
+        let input = match *token {
+            v if v < machine.config.values => v.to_string(),
+            v if v == machine.config.values => "delimiter".into(),
+            _ => "answer".into(),
+        };
+        let answer = if *token == machine.config.values + 1 { answers.next().map(|(g, v)| format!("{v} (cell {g})")).unwrap_or_default() } else { String::new() };
+        println!("{t:>5}  {input:>9}  {:>5} ({:.2})  {:>6} ({:.2})  {answer}", read.location, read.weight, write.location, write.weight);
+    }
+    println!("// the final tape");
+    super::seq2seq::print_tape(&e, &out);
+    Ok(())
+}

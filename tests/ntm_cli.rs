@@ -1,0 +1,84 @@
+//! `synth learn` of a `learn ntm` task and `--learner ntm` on an NRAM task,
+//! `eval` and `run`: the Neural Turing Machine baseline trained from a
+//! tape's input/output pairs, its checkpoint, and what it refuses.
+
+mod common;
+
+use common::{scratch, stderr, stdout, synth};
+use synth::runtime::ntm::CheckpointMeta;
+
+fn small(task: &str, out: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["learn", task, "--out", out, "--steps", "30", "--count", "4", "--quiet", "--threads", "1"];
+    args.extend_from_slice(&["--set", "hidden=12", "--set", "width=6", "--set", "memory=16", "--set", "batch=4", "--set", "validate_every=15", "--set", "validation_count=4"]);
+    args.extend_from_slice(extra);
+    synth(&args)
+}
+
+#[test]
+fn ntm_trains_saves_evaluates_and_runs() {
+    let dir = scratch("ntm");
+    let out = dir.join("run");
+    let out_s = out.to_str().unwrap();
+    let o = small("copy", out_s, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("training an NTM on `copy`: LSTM controller of 12, memory 16 x 6"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("cells right"), "{}", stdout(&o));
+    for f in ["model.json", "model.safetensors", "metrics.jsonl", "eval.json", "loss.svg", "validation.svg", "accuracy.svg"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let meta: CheckpointMeta = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    assert_eq!((meta.learner.as_str(), meta.task.as_str(), meta.config.hidden, meta.config.width), ("ntm", "copy", 12, 6));
+    assert!(meta.step == 15 || meta.step == 30);
+
+    // The same seed gives the same machine, on one thread or two.
+    let again = dir.join("again");
+    let o = small("copy", again.to_str().unwrap(), &["--threads", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(out.join("model.safetensors")).unwrap(), std::fs::read(again.join("model.safetensors")).unwrap());
+
+    // Eval at sizes past the memory (16 locations): it grows to fit.
+    let o = synth(&["eval", "copy", "--model", out_s, "--sizes", "3,40", "--count", "5", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["learner"], "ntm");
+    assert_eq!(report["results"][1]["size"], 40);
+    assert_eq!(report["results"][1]["count"], 5);
+    assert!(report["results"][1]["cell_accuracy"].as_f64().is_some());
+
+    let o = synth(&["run", "copy", "--model", out_s, "--size", "4", "--seed", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("4 input steps") && stdout(&o).contains("graded cells right"), "{}", stdout(&o));
+
+    // Side by side with another model in `synth compare`.
+    let o = synth(&["compare", "copy", "--model", out_s, "--model", again.to_str().unwrap(), "--sizes", "3", "--count", "3", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Other tasks and the NPI's commands refuse the checkpoint; so does a
+    // second run into the same directory.
+    let o = synth(&["eval", "nram_copy", "--model", out_s, "--sizes", "3", "--count", "2"]);
+    assert!(!o.status.success() && stderr(&o).contains("trained on task `copy`, not `nram_copy`"), "{}", stderr(&o));
+    let o = small("copy", out_s, &[]);
+    assert!(!o.status.success() && stderr(&o).contains("already holds a trained model"), "{}", stderr(&o));
+}
+
+#[test]
+fn ntm_learns_an_nram_task_and_refuses_what_it_cannot() {
+    let dir = scratch("ntm-other");
+    let out = dir.join("reverse");
+    let o = small("nram_reverse", out.to_str().unwrap(), &["--learner", "ntm"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A learn nram block's settings are NRAM's: the NTM takes --set only.
+    let meta: CheckpointMeta = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    assert_eq!(meta.config.hidden, 12);
+
+    let o = synth(&["learn", "copy", "--out", dir.join("x").to_str().unwrap(), "--set", "hiden=16"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("unknown NTM setting `hiden` (did you mean `hidden`?)"), "{}", stderr(&o));
+    let o = synth(&["learn", "bubblesort", "--learner", "ntm", "--out", dir.join("y").to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("the NTM learns tape worlds; `bubblesort` has a scratchpad world"), "{}", stderr(&o));
+    let o = synth(&["learn", "copy", "--traces", "10", "--out", dir.join("z").to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("NTM draws fresh examples every step"), "{}", stderr(&o));
+    // NRAM needs a step budget the copy task does not declare.
+    let o = synth(&["learn", "copy", "--learner", "nram", "--out", dir.join("w").to_str().unwrap(), "--steps", "1"]);
+    assert!(!o.status.success() && stderr(&o).contains("has no `timesteps` in a `learn nram` block"), "{}", stderr(&o));
+}
