@@ -8,7 +8,11 @@ use common::{scratch, stderr, stdout, synth};
 use synth::runtime::ntm::CheckpointMeta;
 
 fn small(task: &str, out: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["learn", task, "--out", out, "--steps", "30", "--count", "4", "--quiet", "--threads", "1"];
+    small_on(task, out, "1", extra)
+}
+
+fn small_on(task: &str, out: &str, threads: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["learn", task, "--out", out, "--steps", "30", "--count", "4", "--quiet", "--threads", threads];
     args.extend_from_slice(&["--set", "hidden=12", "--set", "width=6", "--set", "memory=16", "--set", "batch=4", "--set", "validate_every=15", "--set", "validation_count=4"]);
     args.extend_from_slice(extra);
     synth(&args)
@@ -19,9 +23,9 @@ fn ntm_trains_saves_evaluates_and_runs() {
     let dir = scratch("ntm");
     let out = dir.join("run");
     let out_s = out.to_str().unwrap();
-    let o = small("copy", out_s, &[]);
+    let o = small("copy", out_s, &["--set", "controller=lstm"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("training an NTM on `copy`: LSTM controller of 12, memory 16 x 6"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("training an NTM on `copy`: lstm controller of 12, memory 16 x 6"), "{}", stderr(&o));
     assert!(stdout(&o).contains("cells right"), "{}", stdout(&o));
     for f in ["model.json", "model.safetensors", "metrics.jsonl", "eval.json", "loss.svg", "validation.svg", "accuracy.svg"] {
         assert!(out.join(f).is_file(), "{f}");
@@ -32,7 +36,7 @@ fn ntm_trains_saves_evaluates_and_runs() {
 
     // The same seed gives the same machine, on one thread or two.
     let again = dir.join("again");
-    let o = small("copy", again.to_str().unwrap(), &["--threads", "2"]);
+    let o = small_on("copy", again.to_str().unwrap(), "2", &["--set", "controller=lstm"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read(out.join("model.safetensors")).unwrap(), std::fs::read(again.join("model.safetensors")).unwrap());
 
@@ -70,6 +74,15 @@ fn ntm_learns_an_nram_task_and_refuses_what_it_cannot() {
     // A learn nram block's settings are NRAM's: the NTM takes --set only.
     let meta: CheckpointMeta = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
     assert_eq!(meta.config.hidden, 12);
+
+    // Several seeds, one after another: none converges in 30 steps, so
+    // all three train, and the best is kept.
+    let seeds = dir.join("seeds");
+    let o = small("copy", seeds.to_str().unwrap(), &["--set", "seeds=3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("seeds: 0 did not, 1 did not, 2 did not (0 of 3 converged); keeping seed"), "{}", stderr(&o));
+    let metrics = std::fs::read_to_string(seeds.join("metrics.jsonl")).unwrap();
+    assert!(metrics.contains("\"seed\":2"), "{metrics}");
 
     let o = synth(&["learn", "copy", "--out", dir.join("x").to_str().unwrap(), "--set", "hiden=16"]);
     assert!(!o.status.success());

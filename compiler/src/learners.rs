@@ -187,7 +187,8 @@ const NP: &[Setting] = &[
 /// The Neural Turing Machine's settings (docs/ntm.md has the model and its
 /// defaults).
 const NTM: &[Setting] = &[
-    setting("hidden", Positive, "units of the LSTM controller"),
+    setting("controller", Word(&["lstm", "mlp"]), "the controller network"),
+    setting("hidden", Positive, "units of the controller"),
     setting("memory", Positive, "memory locations (more when an episode has more steps)"),
     setting("width", Positive, "width of a memory word"),
     setting("batch", Positive, "examples per optimiser step"),
@@ -198,6 +199,8 @@ const NTM: &[Setting] = &[
     setting("validation_count", Positive, "validation inputs per size"),
     setting("patience", Positive, "perfect validations in a row that end training"),
     setting("give_up", Count, "validations in a row without improvement before training stops (0: never)"),
+    setting("seeds", Positive, "machines trained from different seeds, one after another, the best kept"),
+    setting("enough", Count, "converged seeds after which no more are trained (0: train every seed)"),
     setting("threads", Count, "training threads (0: one per physical core)"),
 ];
 

@@ -1,8 +1,8 @@
 //! NTM speed: training episodes per second (forward, loss, backward and
-//! Adam) on the stdlib `copy` task, in the NTM paper's shape (an LSTM
-//! controller of 100, memory 128 x 20, one read and one write head),
-//! batches of 16 episodes all of one list length, as `bench/ntm_torch.py`
-//! times its PyTorch twin.
+//! Adam) on the stdlib `copy` task, in the NTM paper's shape (a controller
+//! of 100, a one-layer tanh or an LSTM, memory 128 x 20, one read and one
+//! write head), batches of 16 episodes all of one list length, as
+//! `bench/ntm_torch.py` times its PyTorch twin.
 //!
 //! ```text
 //! cargo bench -p synth-runtime --bench ntm_train
@@ -16,7 +16,7 @@ use mimalloc::MiMalloc;
 use std::time::Instant;
 use synth_runtime::ntm::data::{encode, Sequence};
 use synth_runtime::ntm::train::Stepper;
-use synth_runtime::ntm::{Ntm, NtmConfig};
+use synth_runtime::ntm::{Controller, Ntm, NtmConfig};
 use synth_runtime::optim::FlatAdam;
 
 mod timing;
@@ -52,7 +52,8 @@ fn bench(task: &synth_compiler::Task, config: &NtmConfig, n: usize, threads: usi
     }
     let ms = median(rounds);
     println!(
-        "train copy n={n:3} ({steps_per_episode:3} steps) B={BATCH} threads={threads}: {ms:7.2} ms/step, {:6.0} episodes/s, {:7.0} episode-steps/s",
+        "train copy {:4} n={n:3} ({steps_per_episode:3} steps) B={BATCH} threads={threads}: {ms:7.2} ms/step, {:6.0} episodes/s, {:7.0} episode-steps/s",
+        config.controller.name(),
         BATCH as f64 * 1e3 / ms,
         (BATCH * steps_per_episode) as f64 * 1e3 / ms
     );
@@ -66,10 +67,12 @@ fn main() {
     };
     let task = synth_compiler::compile(include_str!("../../stdlib/copy.npl"), "copy").expect("copy compiles").task;
     let values = synth_runtime::seq2seq::values(&task, &(1..=20).collect::<Vec<_>>()).expect("copy runs");
-    let config = NtmConfig { values, hidden: 100, memory: 128, width: 20 };
-    for &t in &threads {
-        for n in [10, 20] {
-            bench(&task, &config, n, t);
+    for controller in [Controller::Mlp, Controller::Lstm] {
+        let config = NtmConfig { values, hidden: 100, memory: 128, width: 20, controller };
+        for &t in &threads {
+            for n in [10, 20] {
+                bench(&task, &config, n, t);
+            }
         }
     }
 }

@@ -10,7 +10,7 @@ use super::interrupt::interrupt_flag;
 use super::nram::LearnRequest;
 use super::progress::{Watch, INTERRUPTED};
 use super::rundir::{self, RunDir, RunDirError};
-use super::seq2seq::{table, PairHooks, PairStep, Saved};
+use super::seq2seq::{table, PairHooks, PairStep, Ranked, Saved};
 use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -21,6 +21,9 @@ use synth_runtime::hooks::StopReason;
 use synth_runtime::ntm::{self, Checkpoint, StepReport};
 
 impl PairStep for StepReport {
+    fn seed(&self) -> u64 {
+        self.seed
+    }
     fn step(&self) -> u64 {
         self.step
     }
@@ -28,16 +31,23 @@ impl PairStep for StepReport {
         self.loss
     }
     fn line(&self, loss: f64, seconds: f64) -> serde_json::Value {
-        json!({"step": self.step, "loss": loss, "grad_norm": self.grad_norm, "seconds": seconds})
+        json!({"seed": self.seed, "step": self.step, "loss": loss, "grad_norm": self.grad_norm, "seconds": seconds})
     }
     fn message(&self, loss: f64) -> String {
-        format!("loss {loss:.4}")
+        format!("seed {}  loss {loss:.4}", self.seed)
     }
 }
 
 impl Saved for Checkpoint {
     fn save_to(&self, dir: &RunDir) -> Result<(), RunDirError> {
         save(dir, self)
+    }
+}
+
+impl Ranked for Checkpoint {
+    fn rank_key(&self) -> Vec<u64> {
+        let (c, e, r, l) = self.rank();
+        vec![u64::from(c), e as u64, r as u64, l]
     }
 }
 
@@ -60,8 +70,9 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
     r.claim(&dir)?;
     r.prepare(task, &dir, &cfg.train_sizes, cfg.seed, false)?;
     eprintln!(
-        "training an NTM on `{}`: LSTM controller of {}, memory {} x {}, {} cell values, batches of {} fresh examples of sizes {}..={}, seed {}, at most {} steps{}; writing to {}",
+        "training an NTM on `{}`: {} controller of {}, memory {} x {}, {} cell values, batches of {} fresh examples of sizes {}..={}, seed {}, at most {} steps{}; writing to {}",
         task.name,
+        model_cfg.controller.name(),
         model_cfg.hidden,
         model_cfg.memory,
         model_cfg.width,
@@ -82,28 +93,34 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
     if let Some(e) = hooks.watch.error.take() {
         return Err(e.into());
     }
-    let outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
-    save(&dir, &outcome.best)?;
+    let run = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
+    save(&dir, &run.best)?;
+    let outcome = &run.seeds[run.best_seed];
+    if run.seeds.len() > 1 || cfg.seeds > 1 {
+        let tried: Vec<String> = run.seeds.iter().map(|s| format!("{} {}", s.seed, if s.converged { "converged" } else { "did not" })).collect();
+        eprintln!("seeds: {} ({} of {} converged); keeping seed {}", tried.join(", "), run.converged(), run.seeds.len(), outcome.seed);
+    }
     let why = match (outcome.stop, hooks.watch.stopped_by) {
         (StopReason::Converged, _) => "every validation output exact".to_string(),
         (StopReason::Steps, _) => "step budget used".into(),
         (StopReason::Plateau, _) => format!("no better validation for {} validations in a row", cfg.give_up),
         (StopReason::Stopped, w) => w.unwrap_or("stopped").to_string(),
     };
-    let (exact, count) = outcome.best.meta.validation.iter().fold((0, 0), |(e, c), s| (e + s.exact, c + s.count));
+    let (exact, count) = run.best.meta.validation.iter().fold((0, 0), |(e, c), s| (e + s.exact, c + s.count));
     eprintln!(
         "trained in {:.1} s, {} steps ({why}); best at step {}: {exact}/{count} validation outputs exact -> {}",
         hooks.watch.seconds(),
         outcome.steps,
-        outcome.best.meta.step,
+        run.best.meta.step,
         dir.file(rundir::WEIGHTS).display()
     );
-    dir.write("loss.svg", charts::loss(&hooks.losses).as_bytes())?;
-    dir.write("validation.svg", charts::pairs_validation(&hooks.validations).as_bytes())?;
+    let (losses, validations) = hooks.curves(outcome.seed);
+    dir.write("loss.svg", charts::loss(losses).as_bytes())?;
+    dir.write("validation.svg", charts::pairs_validation(validations).as_bytes())?;
     if hooks.watch.stopped_by == Some(INTERRUPTED) {
         return Ok(());
     }
-    let model = outcome.best.model().map_err(|e| Failure::Task(e.into()))?;
+    let model = run.best.model().map_err(|e| Failure::Task(e.into()))?;
     let t = Instant::now();
     let report = ntm::evaluate(task, &model, &task.learn.test_sizes, r.count, 0, cfg.threads()).map_err(|e| Failure::Task(e.into()))?;
     dir.write("eval.json", serde_json::to_string_pretty(&report).expect("serialisable").as_bytes())?;

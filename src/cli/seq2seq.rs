@@ -68,8 +68,9 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
         outcome.best.meta.step,
         dir.file(rundir::WEIGHTS).display()
     );
-    dir.write("loss.svg", charts::loss(&hooks.losses).as_bytes())?;
-    dir.write("validation.svg", charts::pairs_validation(&hooks.validations).as_bytes())?;
+    let (losses, validations) = hooks.curves(outcome.seed);
+    dir.write("loss.svg", charts::loss(losses).as_bytes())?;
+    dir.write("validation.svg", charts::pairs_validation(validations).as_bytes())?;
     if hooks.watch.stopped_by == Some(INTERRUPTED) {
         return Ok(());
     }
@@ -158,6 +159,10 @@ pub fn print_tape(e: &synth_compiler::TapeExample, out: &[u32]) {
 /// What the hooks of a learner trained on input/output pairs (seq2seq,
 /// the NTM) need of its step report.
 pub trait PairStep {
+    /// The seed being trained (learners of one seed: 0).
+    fn seed(&self) -> u64 {
+        0
+    }
     fn step(&self) -> u64;
     fn loss(&self) -> f64;
     /// The metrics.jsonl line of a mean `loss` at this step.
@@ -186,35 +191,68 @@ pub trait Saved {
     fn save_to(&self, dir: &RunDir) -> Result<(), RunDirError>;
 }
 
+/// A checkpoint's rank among those of a run, smaller first: how the hooks
+/// compare the best of two seeds.
+pub trait Ranked {
+    fn rank_key(&self) -> Vec<u64>;
+}
+
 impl Saved for Checkpoint {
     fn save_to(&self, dir: &RunDir) -> Result<(), RunDirError> {
         save(dir, self)
     }
 }
 
-/// The training hooks of the learners trained on pairs: the loss every 10
-/// steps, validations printed and logged, the best checkpoint saved.
-pub struct PairHooks<'a> {
-    pub watch: Watch<'a>,
-    pub losses: Vec<(f64, f64)>,
-    window: (f64, usize),
-    pub validations: Vec<ValidationReport>,
-}
-
-impl<'a> PairHooks<'a> {
-    pub fn new(watch: Watch<'a>) -> PairHooks<'a> {
-        PairHooks { watch, losses: Vec::new(), window: (0.0, 0), validations: Vec::new() }
+impl Ranked for Checkpoint {
+    fn rank_key(&self) -> Vec<u64> {
+        let (c, e, r) = self.rank();
+        vec![u64::from(c), e as u64, r as u64]
     }
 }
 
-impl<S: PairStep, C: Saved> Hooks<S, ValidationReport, C> for PairHooks<'_> {
+/// The training hooks of the learners trained on pairs: the loss every 10
+/// steps, validations printed and logged, the best checkpoint saved (of
+/// any seed: a later seed's is saved only when it ranks better).
+pub struct PairHooks<'a, C> {
+    pub watch: Watch<'a>,
+    /// Per seed trained, in order: the seed, its mean losses by step and
+    /// its validations.
+    pub seeds: Vec<(u64, Vec<(f64, f64)>, Vec<ValidationReport>)>,
+    window: (f64, usize),
+    saved: Option<C>,
+}
+
+impl<'a, C> PairHooks<'a, C> {
+    pub fn new(watch: Watch<'a>) -> PairHooks<'a, C> {
+        PairHooks { watch, seeds: Vec::new(), window: (0.0, 0), saved: None }
+    }
+
+    /// The loss curve and validations of `seed`.
+    pub fn curves(&self, seed: u64) -> (&[(f64, f64)], &[ValidationReport]) {
+        self.seeds.iter().find(|s| s.0 == seed).map_or((&[], &[]), |s| (&s.1[..], &s.2[..]))
+    }
+
+    fn current(&mut self, seed: u64) -> &mut (u64, Vec<(f64, f64)>, Vec<ValidationReport>) {
+        if self.seeds.last().is_none_or(|s| s.0 != seed) {
+            if !self.seeds.is_empty() {
+                self.watch.say(format!("seed {seed}"));
+            }
+            self.seeds.push((seed, Vec::new(), Vec::new()));
+            self.window = (0.0, 0);
+        }
+        self.seeds.last_mut().expect("pushed above")
+    }
+}
+
+impl<S: PairStep, C: Saved + Clone + Ranked> Hooks<S, ValidationReport, C> for PairHooks<'_, C> {
     fn on_step(&mut self, r: &S) -> Control {
+        self.current(r.seed());
         self.watch.bar.set_position(r.step());
         self.window = (self.window.0 + r.loss(), self.window.1 + 1);
         if r.step().is_multiple_of(10) {
             let mean = self.window.0 / self.window.1.max(1) as f64;
             self.window = (0.0, 0);
-            self.losses.push((r.step() as f64, mean));
+            self.current(r.seed()).1.push((r.step() as f64, mean));
             self.watch.bar.set_message(r.message(mean));
             let line = r.line(mean, self.watch.seconds());
             if self.watch.log(&line) == Control::Stop {
@@ -225,6 +263,8 @@ impl<S: PairStep, C: Saved> Hooks<S, ValidationReport, C> for PairHooks<'_> {
     }
 
     fn on_validation(&mut self, r: &ValidationReport, best: &C) -> Control {
+        // A seed's new best is saved unless an earlier seed's ranks better.
+        let save = r.improved && self.saved.as_ref().is_none_or(|s| best.rank_key() < s.rank_key());
         let sizes: Vec<String> = r.scores.iter().map(|s| format!("n={}: {}/{} ({:.1}% cells)", s.size, s.exact, s.count, 100.0 * s.cell_accuracy())).collect();
         self.watch.say(format!(
             "{:>7.1}s  step {:>6}  loss {:.4}  exact {}{}",
@@ -232,18 +272,25 @@ impl<S: PairStep, C: Saved> Hooks<S, ValidationReport, C> for PairHooks<'_> {
             r.step,
             r.loss,
             sizes.join(", "),
-            if r.improved { "  (best, saved)" } else { "" }
+            match (save, r.improved) {
+                (true, _) => "  (best, saved)",
+                (false, true) => "  (this seed's best)",
+                _ => "",
+            }
         ));
         let mut line = serde_json::to_value(r).expect("serialisable");
         line["seconds"] = json!(self.watch.seconds());
-        self.validations.push(r.clone());
+        let seed = self.seeds.last().map_or(0, |s| s.0);
+        line["seed"] = json!(seed);
+        self.current(seed).2.push(r.clone());
         if self.watch.log(&json!({"validation": line})) == Control::Stop {
             return Control::Stop;
         }
-        if r.improved {
+        if save {
             if let Err(e) = best.save_to(self.watch.dir) {
                 return self.watch.fail(e);
             }
+            self.saved = Some(best.clone());
         }
         Control::Continue
     }

@@ -46,10 +46,15 @@ pub enum LoadError {
 impl Checkpoint {
     /// Whether this checkpoint ranks before another of the same run:
     /// converged first, then more exact validation outputs, then more
-    /// right cells (smaller is better).
-    pub fn rank(&self) -> (bool, usize, usize) {
+    /// right cells, then a lower training loss since the last validation
+    /// (smaller is better). The loss decides between perfect validations:
+    /// training on after the first one sharpens the heads, which is what
+    /// carries a machine past its training lengths.
+    pub fn rank(&self) -> (bool, usize, usize, u64) {
         let v = &self.meta.validation;
-        (!self.meta.converged, usize::MAX - v.iter().map(|s| s.exact).sum::<usize>(), usize::MAX - v.iter().map(|s| s.cells_right).sum::<usize>())
+        // A non-negative finite f64's bits order as its values do.
+        let loss = if self.meta.loss.is_finite() && self.meta.loss >= 0.0 { self.meta.loss.to_bits() } else { u64::MAX };
+        (!self.meta.converged, usize::MAX - v.iter().map(|s| s.exact).sum::<usize>(), usize::MAX - v.iter().map(|s| s.cells_right).sum::<usize>(), loss)
     }
 
     pub fn save(ntm: &Ntm, meta: CheckpointMeta) -> Checkpoint {
@@ -90,7 +95,7 @@ mod tests {
 
     #[test]
     fn round_trips_and_refuses_garbage() {
-        let config = NtmConfig { values: 6, hidden: 5, memory: 8, width: 3 };
+        let config = NtmConfig { values: 6, hidden: 5, memory: 8, width: 3, controller: crate::ntm::config::Controller::Mlp };
         let ntm = Ntm::new(&config, 4);
         let meta = CheckpointMeta {
             format: FORMAT,

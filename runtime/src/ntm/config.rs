@@ -25,6 +25,29 @@ pub struct NtmConfig {
     pub memory: usize,
     /// Width of a memory word.
     pub width: usize,
+    pub controller: Controller,
+}
+
+/// The controller network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Controller {
+    /// An LSTM: it can remember by itself, as well as in the memory.
+    Lstm,
+    /// One tanh layer of the input and the read vector: everything it
+    /// remembers is in the memory (the NTM paper's feed-forward
+    /// controller). The default: with an LSTM the machine learns copy by
+    /// remembering in the controller and does not generalise (docs/ntm.md).
+    Mlp,
+}
+
+impl Controller {
+    pub fn name(self) -> &'static str {
+        match self {
+            Controller::Lstm => "lstm",
+            Controller::Mlp => "mlp",
+        }
+    }
 }
 
 impl NtmConfig {
@@ -52,6 +75,10 @@ pub struct TrainConfig {
     pub validation_count: usize,
     pub patience: usize,
     pub give_up: usize,
+    /// Seeds trained one after another, the best kept.
+    pub seeds: usize,
+    /// Converged seeds after which no more are trained (0: all).
+    pub enough: usize,
     /// 0: one per physical core.
     pub threads: usize,
 }
@@ -93,20 +120,22 @@ pub fn settings(values: u32, learn: &LearnSpec, settings: &BTreeMap<String, Sett
     if let Some(k) = crate::settings::unknown(settings, &known()) {
         return Err(ConfigError::Unknown { key: k.clone() });
     }
-    let mut model = NtmConfig { values, hidden: 100, memory: 128, width: 20 };
+    let mut model = NtmConfig { values, hidden: 100, memory: 128, width: 20, controller: Controller::Mlp };
     let largest = learn.train_sizes.iter().copied().max().unwrap_or(1);
     let mut cfg = TrainConfig {
         seed: learn.seed.unwrap_or(0),
         train_sizes: learn.train_sizes.clone(),
         steps: learn.steps.unwrap_or(20_000),
-        batch: 16,
+        batch: 4,
         lr: 1e-3,
         clip: 10.0,
-        validate_every: 250,
+        validate_every: 1000,
         validation_sizes: vec![largest],
         validation_count: 32,
-        patience: 1,
+        patience: 10,
         give_up: 20,
+        seeds: 1,
+        enough: 1,
         threads: 0,
     };
     for (key, v) in settings {
@@ -114,6 +143,13 @@ pub fn settings(values: u32, learn: &LearnSpec, settings: &BTreeMap<String, Sett
             "hidden" => model.hidden = positive(key, v, MAX_WIDTH)?,
             "memory" => model.memory = positive(key, v, MAX_MEMORY)?,
             "width" => model.width = positive(key, v, MAX_WIDTH)?,
+            "controller" => {
+                model.controller = match v {
+                    SettingValue::Word(w) if w == "lstm" => Controller::Lstm,
+                    SettingValue::Word(w) if w == "mlp" => Controller::Mlp,
+                    _ => return Err(BadValue::new(key, "`lstm` or `mlp`", v).into()),
+                }
+            }
             "batch" => cfg.batch = positive(key, v, 1 << 16)?,
             "lr" => cfg.lr = number(key, v, 0.0, 10.0)?,
             "clip" => cfg.clip = number(key, v, 0.0, 1e6)?,
@@ -128,6 +164,8 @@ pub fn settings(values: u32, learn: &LearnSpec, settings: &BTreeMap<String, Sett
             "validation_count" => cfg.validation_count = positive(key, v, 1 << 20)?,
             "patience" => cfg.patience = positive(key, v, usize::MAX)?,
             "give_up" => cfg.give_up = count(key, v)?,
+            "seeds" => cfg.seeds = positive(key, v, 1 << 16)?,
+            "enough" => cfg.enough = count(key, v)?,
             "threads" => cfg.threads = count(key, v)?,
             _ => unreachable!("checked above"),
         }

@@ -21,7 +21,7 @@ pub mod model;
 pub mod train;
 
 pub use checkpoint::{Checkpoint, CheckpointMeta, LoadError};
-pub use config::{settings, ConfigError, NtmConfig, TrainConfig};
+pub use config::{settings, ConfigError, Controller, NtmConfig, TrainConfig};
 pub use eval::{evaluate, EvalReport, SizeReport, SizeScore};
 pub use model::Ntm;
 pub use train::{train, StepReport, TrainError, TrainOutcome, ValidationReport};

@@ -26,7 +26,7 @@
 //! Everything is plain `f32` code over one episode; a batch is many
 //! episodes, each on its own gradient buffer (see [`super::train`]).
 
-use super::config::NtmConfig;
+use super::config::{Controller, NtmConfig};
 use crate::kernels::{add_into, axpy, dot, exp, sigmoid, tanh};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -54,7 +54,13 @@ pub struct Layout {
     pub h: usize,
     /// Memory word width.
     pub m: usize,
-    /// The recurrent part of the controller's input: read vector and output.
+    /// Whether the controller is an LSTM (else one tanh layer).
+    pub lstm: bool,
+    /// Rows of the controller's weight: `4 h` gates of an LSTM, `h` units
+    /// of a feed-forward layer.
+    pub gates: usize,
+    /// The recurrent part of the controller's input: the read vector, and
+    /// an LSTM's previous output.
     pub zr: usize,
     /// Both heads' parameters.
     pub p: usize,
@@ -76,19 +82,21 @@ impl Layout {
     pub fn new(c: &NtmConfig) -> Layout {
         let (v, h, m) = (c.values as usize, c.hidden, c.width);
         let x = v + 2;
-        let zr = m + h;
+        let lstm = c.controller == Controller::Lstm;
+        let gates = if lstm { 4 * h } else { h };
+        let zr = if lstm { m + h } else { m };
         let z = x + zr;
         let p = 4 * m + 12;
         let wg = 0;
-        let bg = wg + 4 * h * z;
-        let wh = bg + 4 * h;
+        let bg = wg + gates * z;
+        let wh = bg + gates;
         let bh = wh + p * h;
         let wy = bh + p;
         let by = wy + v * (h + m);
         let w0 = by + v;
         let r0 = w0 + 2 * c.memory;
         let len = r0 + m;
-        Layout { v, x, h, m, zr, p, wg, bg, wh, bh, wy, by, w0, r0, memory: c.memory, len }
+        Layout { v, x, h, m, lstm, gates, zr, p, wg, bg, wh, bh, wy, by, w0, r0, memory: c.memory, len }
     }
 
     /// Columns of the controller's weight matrix.
@@ -114,8 +122,8 @@ impl Layout {
     /// The named tensors, for safetensors: name, shape, offset.
     pub fn tensors(&self) -> Vec<(&'static str, [usize; 2], usize)> {
         vec![
-            ("controller.weight", [4 * self.h, self.z()], self.wg),
-            ("controller.bias", [1, 4 * self.h], self.bg),
+            ("controller.weight", [self.gates, self.z()], self.wg),
+            ("controller.bias", [1, self.gates], self.bg),
             ("heads.weight", [self.p, self.h], self.wh),
             ("heads.bias", [1, self.p], self.bh),
             ("output.weight", [self.v, self.h + self.m], self.wy),
@@ -151,8 +159,13 @@ impl Ntm {
         fill(l.wg..l.bg, l.h);
         fill(l.wh..l.bh, l.h);
         fill(l.wy..l.by, l.h + l.m);
-        for w in &mut params[l.bg + l.h..l.bg + 2 * l.h] {
-            *w = 1.0;
+        // The initial weightings' logits, small and random (as Collier &
+        // Beel's learned initialisation starts): with a memory whose rows
+        // are all equal, exactly uniform weightings would be a symmetric
+        // point where no addressing parameter gets any gradient.
+        fill(l.w0..l.r0, 20);
+        if l.lstm {
+            params[l.bg + l.h..l.bg + 2 * l.h].fill(1.0);
         }
         Ntm { config: config.clone(), layout: l, params }
     }
@@ -328,24 +341,32 @@ impl Ntm {
             match prev {
                 Some(p) => {
                     s.zr[..m].copy_from_slice(&p.r);
-                    s.zr[m..].copy_from_slice(&p.h);
+                    if l.lstm {
+                        s.zr[m..].copy_from_slice(&p.h);
+                    }
                 }
                 None => s.zr[..m].copy_from_slice(&ep.init_r),
             }
-            resize(&mut s.gates, 4 * h);
+            resize(&mut s.gates, l.gates);
             let z = l.z();
             let w = &self.params[l.wg..l.bg];
             for (j, g) in s.gates.iter_mut().enumerate() {
                 let row = &w[j * z..(j + 1) * z];
                 *g = self.params[l.bg + j] + row[s.token as usize] + dot(&row[l.x..], &s.zr);
             }
-            for (j, g) in s.gates.iter_mut().enumerate() {
-                *g = if (2 * h..3 * h).contains(&j) { tanh(*g) } else { sigmoid(*g) };
-            }
             resize(&mut s.c, h);
             resize(&mut s.tanh_c, h);
             resize(&mut s.h, h);
-            for k in 0..h {
+            if !l.lstm {
+                for (hk, g) in s.h.iter_mut().zip(s.gates.iter_mut()) {
+                    *g = tanh(*g);
+                    *hk = *g;
+                }
+            }
+            for (j, g) in s.gates.iter_mut().enumerate().filter(|_| l.lstm) {
+                *g = if (2 * h..3 * h).contains(&j) { tanh(*g) } else { sigmoid(*g) };
+            }
+            for k in (0..h).filter(|_| l.lstm) {
                 let c_prev = prev.map_or(0.0, |p| p.c[k]);
                 s.c[k] = s.gates[h + k] * c_prev + s.gates[k] * s.gates[2 * h + k];
                 s.tanh_c[k] = tanh(s.c[k]);
@@ -484,8 +505,13 @@ impl Ntm {
                 axpy(d, &self.params[row..row + h], &mut b.dh);
             }
             // 1. The controller.
-            resize(&mut b.dgates, 4 * h);
-            for k in 0..h {
+            resize(&mut b.dgates, l.gates);
+            if !l.lstm {
+                for k in 0..h {
+                    b.dgates[k] = b.dh[k] * (1.0 - s.h[k] * s.h[k]);
+                }
+            }
+            for k in (0..h).filter(|_| l.lstm) {
                 let (i, f, g, o) = (s.gates[k], s.gates[h + k], s.gates[2 * h + k], s.gates[3 * h + k]);
                 let tc = s.tanh_c[k];
                 let dc = b.dc_next[k] + b.dh[k] * o * (1.0 - tc * tc);
@@ -497,7 +523,7 @@ impl Ntm {
                 b.dc_next[k] = dc * f;
             }
             resize(&mut b.dzr, l.zr);
-            for j in 0..4 * h {
+            for j in 0..l.gates {
                 let d = b.dgates[j];
                 let row = l.wg + j * z;
                 grad[row + s.token as usize] += d;
@@ -506,7 +532,9 @@ impl Ntm {
                 axpy(d, &self.params[row + l.x..row + z], &mut b.dzr);
             }
             b.dr_next.copy_from_slice(&b.dzr[..m]);
-            b.dh_next.copy_from_slice(&b.dzr[m..]);
+            if l.lstm {
+                b.dh_next.copy_from_slice(&b.dzr[m..]);
+            }
         }
         // The learned initial state: what step 0 sent back to it.
         for head in 0..2 {
@@ -676,7 +704,7 @@ mod tests {
     use super::*;
 
     fn small() -> NtmConfig {
-        NtmConfig { values: 5, hidden: 6, memory: 7, width: 4 }
+        NtmConfig { values: 5, hidden: 6, memory: 7, width: 4, controller: Controller::Lstm }
     }
 
     fn episode(l: &Layout) -> (Vec<u32>, Vec<u32>) {
@@ -688,7 +716,12 @@ mod tests {
     /// f64 of the f32 loss, on a random subset of the parameters).
     #[test]
     fn gradient_matches_finite_differences() {
-        let c = small();
+        for controller in [Controller::Lstm, Controller::Mlp] {
+            gradient_check(NtmConfig { controller, ..small() });
+        }
+    }
+
+    fn gradient_check(c: NtmConfig) {
         let mut ntm = Ntm::new(&c, 3);
         // Larger weights than at initialisation, so that every path of
         // the addressing carries gradient.
@@ -712,10 +745,10 @@ mod tests {
             let lm = minus.forward(&tokens, Some(&targets), &mut Episode::default()).loss;
             let numeric = (lp - lm) / (2.0 * h as f64);
             let err = (numeric - grad[i] as f64).abs();
-            assert!(err < 2e-3 + 2e-2 * numeric.abs(), "parameter {i}: numeric {numeric}, analytic {}", grad[i]);
+            assert!(err < 2e-3 + 2e-2 * numeric.abs(), "{:?} parameter {i}: numeric {numeric}, analytic {}", c.controller, grad[i]);
             checked += usize::from(numeric.abs() > 1e-4);
         }
-        assert!(checked > 60, "only {checked} parameters carry gradient");
+        assert!(checked > ntm.layout.len / 7 / 3, "{:?}: only {checked} parameters carry gradient", c.controller);
     }
 
     /// Forward does not depend on what the episode buffers held before.
