@@ -53,8 +53,10 @@ fn ntm_trains_saves_evaluates_and_runs() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("4 input steps") && stdout(&o).contains("graded cells right"), "{}", stdout(&o));
 
-    // Side by side with another model in `synth compare`.
-    let o = synth(&["compare", "copy", "--model", out_s, "--model", again.to_str().unwrap(), "--sizes", "3", "--count", "3", "--json"]);
+    // Side by side with another model in `synth compare` (the plot goes
+    // to the scratch directory, not the working one).
+    let plot = dir.join("compare.svg");
+    let o = synth(&["compare", "copy", "--model", out_s, "--model", again.to_str().unwrap(), "--sizes", "3", "--count", "3", "--json", "--plot", plot.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
 
     // Other tasks and the NPI's commands refuse the checkpoint; so does a

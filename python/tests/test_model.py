@@ -32,6 +32,9 @@ def runs(tmp_path_factory):
     out["s2s"] = root / "s2s"
     small = ["--set", "hidden=16", "--set", "embedding=8", "--set", "validate_every=10", "--set", "validation_count=4"]
     cli("learn", "bubblesort", "--learner", "seq2seq", "--out", str(out["s2s"]), "--steps", "20", "--count", "1", "--quiet", "--threads", "1", *small)
+    out["ntm"] = root / "ntm"
+    small = ["--set", "hidden=12", "--set", "width=6", "--set", "memory=16", "--set", "validate_every=10", "--set", "validation_count=4"]
+    cli("learn", "copy", "--out", str(out["ntm"]), "--steps", "20", "--count", "1", "--quiet", "--threads", "1", *small)
     return out
 
 
@@ -83,7 +86,7 @@ def test_load_reads_the_checkpoint(runs, name, learner):
 
 
 @needs_cli
-@pytest.mark.parametrize("name,task", [("add", "add"), ("nram_access", "nram_access"), ("tableqa", "tableqa"), ("s2s", "bubblesort")])
+@pytest.mark.parametrize("name,task", [("add", "add"), ("nram_access", "nram_access"), ("tableqa", "tableqa"), ("s2s", "bubblesort"), ("ntm", "copy")])
 def test_evaluate_is_synth_eval(runs, name, task):
     m = synth.load(runs[name])
     ours = m.evaluate(sizes=[3, 6], count=5, seed=2, threads=1)
@@ -104,6 +107,18 @@ def test_a_seq2seq_run_decodes_the_output_rows(runs):
     seeds = m.task.eval_seeds(4, 6, 0)
     exact = sum(m.run(4, s)["correct"] for s in seeds)
     assert exact == m.evaluate(sizes=[4], count=6)["results"][0]["exact"]
+
+
+@needs_cli
+def test_an_ntm_run_is_the_final_tape(runs):
+    m = synth.load(runs["ntm"])
+    assert m.learner == "ntm" and m.task.name == "copy"
+    r = m.run(5, seed=3)
+    assert len(r["output"]) == len(r["reference"]) == len(r["input"]) == r["cells"]
+    assert all(r["output"][c] == r["input"][c] for c in range(r["cells"]) if c not in r["graded"])
+    assert r["correct"] == all(r["output"][c] == r["reference"][c] for c in r["graded"])
+    shown = cli("run", "copy", "--model", str(runs["ntm"]), "--size", "5", "--seed", "3")
+    assert (f"{len(r['graded'])} of {len(r['graded'])} graded cells right" in shown) == r["correct"]
 
 
 @needs_cli

@@ -108,3 +108,12 @@ mod tests {
         assert_eq!(hint(&["hidden", "layers"], "xyzzy"), " (known: hidden, layers)");
     }
 }
+
+/// One size or a list of sizes, each at least 1 (`validation_sizes [20, 40]`).
+pub fn sizes(key: &str, v: &SettingValue) -> Result<Vec<usize>, BadValue> {
+    match v {
+        SettingValue::Int(i) if *i > 0 => Ok(vec![*i as usize]),
+        SettingValue::List(l) if !l.is_empty() && l.iter().all(|&s| s > 0) => Ok(l.iter().map(|&s| s as usize).collect()),
+        _ => Err(BadValue::new(key, "a size or a list of sizes", v)),
+    }
+}

@@ -4,20 +4,17 @@
 //! the time budget, the best checkpoint saved as soon as it is found, the
 //! plots and the final table, shared with the seq2seq baseline.
 
-use super::charts;
 use super::failure::Failure;
 use super::interrupt::interrupt_flag;
 use super::nram::LearnRequest;
-use super::progress::{Watch, INTERRUPTED};
-use super::rundir::{self, RunDir, RunDirError};
-use super::seq2seq::{table, PairHooks, PairStep, Ranked, Saved};
+use super::progress::Watch;
+use super::rundir::{RunDir, RunDirError};
+use super::seq2seq::{progress_bar, table, write_eval, PairHooks, PairStep, Ranked, Saved, Trained};
 use anyhow::anyhow;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Instant;
 use synth_compiler::{SettingValue, Task};
-use synth_runtime::hooks::StopReason;
 use synth_runtime::ntm::{self, Checkpoint, StepReport};
 
 impl PairStep for StepReport {
@@ -85,8 +82,7 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
         r.time.map(|b| format!(" or {b} s")).unwrap_or_default(),
         dir.path.display()
     );
-    let bar = if r.quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.steps) };
-    bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}").expect("valid template").progress_chars("=> "));
+    let bar = progress_bar(cfg.steps, r.quiet);
     let mut hooks = PairHooks::new(Watch::new(&dir, bar.clone(), r.time, interrupt_flag()));
     let outcome = ntm::train(task, &model_cfg, &cfg, &mut hooks);
     bar.finish_and_clear();
@@ -95,39 +91,19 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
     }
     let run = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
     save(&dir, &run.best)?;
-    let outcome = &run.seeds[run.best_seed];
+    let kept = &run.seeds[run.best_seed];
     if run.seeds.len() > 1 || cfg.seeds > 1 {
         let tried: Vec<String> = run.seeds.iter().map(|s| format!("{} {}", s.seed, if s.converged { "converged" } else { "did not" })).collect();
-        eprintln!("seeds: {} ({} of {} converged); keeping seed {}", tried.join(", "), run.converged(), run.seeds.len(), outcome.seed);
+        eprintln!("seeds: {} ({} of {} converged); keeping seed {}", tried.join(", "), run.converged(), run.seeds.len(), kept.seed);
     }
-    let why = match (outcome.stop, hooks.watch.stopped_by) {
-        (StopReason::Converged, _) => "every validation output exact".to_string(),
-        (StopReason::Steps, _) => "step budget used".into(),
-        (StopReason::Plateau, _) => format!("no better validation for {} validations in a row", cfg.give_up),
-        (StopReason::Stopped, w) => w.unwrap_or("stopped").to_string(),
-    };
-    let (exact, count) = run.best.meta.validation.iter().fold((0, 0), |(e, c), s| (e + s.exact, c + s.count));
-    eprintln!(
-        "trained in {:.1} s, {} steps ({why}); best at step {}: {exact}/{count} validation outputs exact -> {}",
-        hooks.watch.seconds(),
-        outcome.steps,
-        run.best.meta.step,
-        dir.file(rundir::WEIGHTS).display()
-    );
-    let (losses, validations) = hooks.curves(outcome.seed);
-    dir.write("loss.svg", charts::loss(losses).as_bytes())?;
-    dir.write("validation.svg", charts::pairs_validation(validations).as_bytes())?;
-    if hooks.watch.stopped_by == Some(INTERRUPTED) {
+    let end = Trained { seed: kept.seed, stop: kept.stop, steps: kept.steps, give_up: cfg.give_up, best_step: run.best.meta.step, validation: &run.best.meta.validation };
+    if !end.report(&dir, &hooks)? {
         return Ok(());
     }
     let model = run.best.model().map_err(|e| Failure::Task(e.into()))?;
     let t = Instant::now();
     let report = ntm::evaluate(task, &model, &task.learn.test_sizes, r.count, 0, cfg.threads()).map_err(|e| Failure::Task(e.into()))?;
-    dir.write("eval.json", serde_json::to_string_pretty(&report).expect("serialisable").as_bytes())?;
-    dir.write("accuracy.svg", charts::pairs_accuracy(&report).as_bytes())?;
-    println!("{}", table(&report));
-    eprintln!("evaluated in {:.1} s; plots and metrics in {}", t.elapsed().as_secs_f64(), dir.path.display());
-    Ok(())
+    write_eval(&dir, &report, t)
 }
 
 /// `synth eval` on an NTM checkpoint.

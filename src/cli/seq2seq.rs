@@ -44,8 +44,7 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
         r.time.map(|b| format!(" or {b} s")).unwrap_or_default(),
         dir.path.display()
     );
-    let bar = if r.quiet { ProgressBar::hidden() } else { ProgressBar::new(cfg.steps) };
-    bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}").expect("valid template").progress_chars("=> "));
+    let bar = progress_bar(cfg.steps, r.quiet);
     let mut hooks = PairHooks::new(Watch::new(&dir, bar.clone(), r.time, interrupt_flag()));
     let outcome = seq2seq::train(task, &model_cfg, &cfg, &mut hooks);
     bar.finish_and_clear();
@@ -54,24 +53,8 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
     }
     let outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
     save(&dir, &outcome.best)?;
-    let why = match (outcome.stop, hooks.watch.stopped_by) {
-        (StopReason::Converged, _) => "every validation output exact".to_string(),
-        (StopReason::Steps, _) => "step budget used".into(),
-        (StopReason::Plateau, _) => format!("no better validation for {} validations in a row", cfg.give_up),
-        (StopReason::Stopped, w) => w.unwrap_or("stopped").to_string(),
-    };
-    let (exact, count) = outcome.best.meta.validation.iter().fold((0, 0), |(e, c), s| (e + s.exact, c + s.count));
-    eprintln!(
-        "trained in {:.1} s, {} steps ({why}); best at step {}: {exact}/{count} validation outputs exact -> {}",
-        hooks.watch.seconds(),
-        outcome.steps,
-        outcome.best.meta.step,
-        dir.file(rundir::WEIGHTS).display()
-    );
-    let (losses, validations) = hooks.curves(outcome.seed);
-    dir.write("loss.svg", charts::loss(losses).as_bytes())?;
-    dir.write("validation.svg", charts::pairs_validation(validations).as_bytes())?;
-    if hooks.watch.stopped_by == Some(INTERRUPTED) {
+    let end = Trained { seed: outcome.seed, stop: outcome.stop, steps: outcome.steps, give_up: cfg.give_up, best_step: outcome.best.meta.step, validation: &outcome.best.meta.validation };
+    if !end.report(&dir, &hooks)? {
         return Ok(());
     }
     let top = cfg.train_sizes.iter().copied().max().unwrap_or(1);
@@ -79,10 +62,60 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
     let model = outcome.best.model().map_err(|e| Failure::Task(e.into()))?;
     let t = Instant::now();
     let report = seq2seq::evaluate(task, &model, &test_sizes, r.count, 0).map_err(|e| Failure::Task(e.into()))?;
-    dir.write("eval.json", serde_json::to_string_pretty(&report).expect("serialisable").as_bytes())?;
-    dir.write("accuracy.svg", charts::pairs_accuracy(&report).as_bytes())?;
-    println!("{}", table(&report));
-    eprintln!("evaluated in {:.1} s; plots and metrics in {}", t.elapsed().as_secs_f64(), dir.path.display());
+    write_eval(&dir, &report, t)
+}
+
+/// The progress bar of a pair learner's training (hidden with `--quiet`).
+pub fn progress_bar(steps: u64, quiet: bool) -> ProgressBar {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(steps) };
+    bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}").expect("valid template").progress_chars("=> "));
+    bar
+}
+
+/// How a pair learner's training ended, for [`Trained::report`].
+pub struct Trained<'a> {
+    /// The seed kept.
+    pub seed: u64,
+    pub stop: StopReason,
+    pub steps: u64,
+    pub give_up: usize,
+    pub best_step: u64,
+    pub validation: &'a [synth_runtime::seq2seq::SizeScore],
+}
+
+impl Trained<'_> {
+    /// Says why training ended and where the best checkpoint is, and plots
+    /// the kept seed's loss and validations; whether to go on and evaluate
+    /// (not after Ctrl-C).
+    pub fn report<C>(&self, dir: &RunDir, hooks: &PairHooks<C>) -> Result<bool, Failure> {
+        let why = match (self.stop, hooks.watch.stopped_by) {
+            (StopReason::Converged, _) => "every validation output exact".to_string(),
+            (StopReason::Steps, _) => "step budget used".into(),
+            (StopReason::Plateau, _) => format!("no better validation for {} validations in a row", self.give_up),
+            (StopReason::Stopped, w) => w.unwrap_or("stopped").to_string(),
+        };
+        let (exact, count) = self.validation.iter().fold((0, 0), |(e, c), s| (e + s.exact, c + s.count));
+        eprintln!(
+            "trained in {:.1} s, {} steps ({why}); best at step {}: {exact}/{count} validation outputs exact -> {}",
+            hooks.watch.seconds(),
+            self.steps,
+            self.best_step,
+            dir.file(rundir::WEIGHTS).display()
+        );
+        let (losses, validations) = hooks.curves(self.seed);
+        dir.write("loss.svg", charts::loss(losses).as_bytes())?;
+        dir.write("validation.svg", charts::pairs_validation(validations).as_bytes())?;
+        Ok(hooks.watch.stopped_by != Some(INTERRUPTED))
+    }
+}
+
+/// The final evaluation of a pair learner (begun at `started`): its JSON,
+/// its plot and its table.
+pub fn write_eval(dir: &RunDir, report: &EvalReport, started: Instant) -> Result<(), Failure> {
+    dir.write("eval.json", serde_json::to_string_pretty(report).expect("serialisable").as_bytes())?;
+    dir.write("accuracy.svg", charts::pairs_accuracy(report).as_bytes())?;
+    println!("{}", table(report));
+    eprintln!("evaluated in {:.1} s; plots and metrics in {}", started.elapsed().as_secs_f64(), dir.path.display());
     Ok(())
 }
 
@@ -210,6 +243,9 @@ impl Ranked for Checkpoint {
     }
 }
 
+/// One seed's curves: the seed, its mean losses by step, its validations.
+pub type SeedCurves = (u64, Vec<(f64, f64)>, Vec<ValidationReport>);
+
 /// The training hooks of the learners trained on pairs: the loss every 10
 /// steps, validations printed and logged, the best checkpoint saved (of
 /// any seed: a later seed's is saved only when it ranks better).
@@ -217,7 +253,7 @@ pub struct PairHooks<'a, C> {
     pub watch: Watch<'a>,
     /// Per seed trained, in order: the seed, its mean losses by step and
     /// its validations.
-    pub seeds: Vec<(u64, Vec<(f64, f64)>, Vec<ValidationReport>)>,
+    pub seeds: Vec<SeedCurves>,
     window: (f64, usize),
     saved: Option<C>,
 }
@@ -232,7 +268,7 @@ impl<'a, C> PairHooks<'a, C> {
         self.seeds.iter().find(|s| s.0 == seed).map_or((&[], &[]), |s| (&s.1[..], &s.2[..]))
     }
 
-    fn current(&mut self, seed: u64) -> &mut (u64, Vec<(f64, f64)>, Vec<ValidationReport>) {
+    fn current(&mut self, seed: u64) -> &mut SeedCurves {
         if self.seeds.last().is_none_or(|s| s.0 != seed) {
             if !self.seeds.is_empty() {
                 self.watch.say(format!("seed {seed}"));

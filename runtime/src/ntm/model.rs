@@ -331,11 +331,11 @@ impl Ntm {
         let mut answers = Answers::default();
         let mut answer_index = 0;
         let rest = &mut ep.steps[..];
-        for t in 0..tokens.len() {
+        for (t, &token) in tokens.iter().enumerate() {
             let (done, now) = rest.split_at_mut(t);
             let prev = done.last();
             let s = &mut now[0];
-            s.token = tokens[t];
+            s.token = token;
             // 1. The controller.
             resize(&mut s.zr, l.zr);
             match prev {
@@ -618,8 +618,8 @@ fn address(m: usize, n: usize, p: &[f32], mem: &[f32], w_prev: &[f32], acts: &mu
     }
     softmax(&mut acts.wc);
     let g = acts.gate;
-    for i in 0..n {
-        acts.wg[i] = g * acts.wc[i] + (1.0 - g) * w_prev[i];
+    for ((wg, &wc), &wp) in acts.wg.iter_mut().zip(&acts.wc).zip(w_prev) {
+        *wg = g * wc + (1.0 - g) * wp;
     }
     for i in 0..n {
         let mut v = 0.0;

@@ -163,13 +163,7 @@ pub fn settings(values: u32, learn: &LearnSpec, settings: &BTreeMap<String, Sett
             "lr" => cfg.lr = number(key, v, 0.0, 10.0)?,
             "clip" => cfg.clip = number(key, v, 0.0, 1e6)?,
             "validate_every" => cfg.validate_every = positive(key, v, usize::MAX)? as u64,
-            "validation_sizes" => {
-                cfg.validation_sizes = match v {
-                    SettingValue::Int(i) if *i > 0 => vec![*i as usize],
-                    SettingValue::List(l) if !l.is_empty() && l.iter().all(|&s| s > 0) => l.iter().map(|&s| s as usize).collect(),
-                    _ => return Err(BadValue::new(key, "a size or a list of sizes", v).into()),
-                }
-            }
+            "validation_sizes" => cfg.validation_sizes = crate::settings::sizes(key, v)?,
             "validation_count" => cfg.validation_count = positive(key, v, 1 << 20)?,
             "patience" => cfg.patience = positive(key, v, usize::MAX)?,
             "give_up" => cfg.give_up = count(key, v)?,
