@@ -59,6 +59,17 @@ fn ntm_trains_saves_evaluates_and_runs() {
     let o = synth(&["compare", "copy", "--model", out_s, "--model", again.to_str().unwrap(), "--sizes", "3", "--count", "3", "--json", "--plot", plot.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
 
+    // --resume goes on from the kept machine with its optimiser state, and
+    // keeps it unless it finds a better one.
+    assert!(out.join("optimizer.safetensors").is_file());
+    let o = small("copy", out_s, &["--set", "controller=lstm", "--resume"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("resuming seed {} at step {} (with its optimiser state)", meta.seed, meta.step)), "{}", stderr(&o));
+    let resumed: CheckpointMeta = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    assert!(resumed.step >= meta.step && resumed.run_seed == 0);
+    let o = small("copy", out_s, &["--resume"]);
+    assert!(!o.status.success() && stderr(&o).contains("cannot resume"), "{}", stderr(&o));
+
     // Other tasks and the NPI's commands refuse the checkpoint; so does a
     // second run into the same directory.
     let o = synth(&["eval", "nram_copy", "--model", out_s, "--sizes", "3", "--count", "2"]);

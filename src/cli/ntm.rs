@@ -57,15 +57,33 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
     if !task.is_tape() {
         return Err(Failure::Task(anyhow!("the NTM learns tape worlds; `{}` has a {} world (seq2seq learns any task: --learner seq2seq)", task.name, if task.is_table() { "table" } else { "scratchpad" })));
     }
-    if r.resume {
-        return Err(Failure::Task(anyhow!("NTM runs cannot be resumed yet; train again with --force")));
-    }
     let values = synth_runtime::seq2seq::values(task, &r.learn.train_sizes).map_err(|e| Failure::Task(e.into()))?;
     let (model_cfg, mut cfg) = ntm::settings(values, &r.learn, settings).map_err(|e| Failure::Task(anyhow!("{}: {e}", r.display)))?;
     r.overrides(&mut cfg.seed, &mut cfg.steps, &mut cfg.threads);
     let dir = RunDir::new(r.out);
-    r.claim(&dir)?;
-    r.prepare(task, &dir, &cfg.train_sizes, cfg.seed, false)?;
+    // `--resume` continues the kept machine: its seed, from its step and
+    // optimiser state, for at most `steps` more steps.
+    let resumed = if r.claim(&dir)? {
+        let (mut ckpt, _) = synth::trained::ntm_machine(task, &dir)?;
+        ckpt.optimizer = dir.optimizer()?;
+        if ckpt.meta.config != model_cfg {
+            return Err(Failure::Task(anyhow!(
+                "cannot resume `{}`: its machine is {:?}, the settings now make {:?}; train again with --force, or --out DIR",
+                dir.path.display(),
+                ckpt.meta.config,
+                model_cfg
+            )));
+        }
+        cfg.seed = ckpt.meta.seed;
+        cfg.seeds = 1;
+        Some(ckpt)
+    } else {
+        None
+    };
+    r.prepare(task, &dir, &cfg.train_sizes, cfg.seed, resumed.is_some())?;
+    if let Some(c) = &resumed {
+        eprintln!("resuming seed {} at step {} ({})", c.meta.seed, c.meta.step, RunDir::optimizer_words(c.optimizer.is_some()));
+    }
     eprintln!(
         "training an NTM on `{}`: {} controller of {}, memory {} x {}, {} cell values, batches of {} fresh examples of sizes {}..={}, seed {}, at most {} steps{}; writing to {}",
         task.name,
@@ -84,12 +102,22 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
     );
     let bar = progress_bar(cfg.steps, r.quiet);
     let mut hooks = PairHooks::new(Watch::new(&dir, bar.clone(), r.time, interrupt_flag()));
-    let outcome = ntm::train(task, &model_cfg, &cfg, &mut hooks);
+    let outcome = match &resumed {
+        Some(c) => {
+            // A resumed run overwrites the saved machine only with a better one.
+            hooks.keep(c.clone());
+            ntm::resume(task, c, &cfg, &mut hooks)
+        }
+        None => ntm::train(task, &model_cfg, &cfg, &mut hooks),
+    };
     bar.finish_and_clear();
     if let Some(e) = hooks.watch.error.take() {
         return Err(e.into());
     }
-    let run = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
+    let mut run = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
+    if let Some(old) = resumed.filter(|old| old.rank() <= run.best.rank()) {
+        run.best = old;
+    }
     save(&dir, &run.best)?;
     let kept = &run.seeds[run.best_seed];
     if run.seeds.len() > 1 || cfg.seeds > 1 {

@@ -263,6 +263,12 @@ impl<'a, C> PairHooks<'a, C> {
         PairHooks { watch, seeds: Vec::new(), window: (0.0, 0), saved: None }
     }
 
+    /// Saves a new best only when it ranks before `c` (a resumed run's
+    /// starting checkpoint).
+    pub fn keep(&mut self, c: C) {
+        self.saved = Some(c);
+    }
+
     /// The loss curve and validations of `seed`.
     pub fn curves(&self, seed: u64) -> (&[(f64, f64)], &[ValidationReport]) {
         self.seeds.iter().find(|s| s.0 == seed).map_or((&[], &[]), |s| (&s.1[..], &s.2[..]))

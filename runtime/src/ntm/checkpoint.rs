@@ -18,6 +18,9 @@ pub struct CheckpointMeta {
     pub source_hash: String,
     pub config: NtmConfig,
     pub seed: u64,
+    /// The run's first seed, from which its validation inputs are drawn
+    /// (a resumed run validates on the same ones).
+    pub run_seed: u64,
     pub train_sizes: Vec<usize>,
     pub step: u64,
     pub loss: f64,
@@ -62,6 +65,12 @@ impl Checkpoint {
         Checkpoint { meta, weights, optimizer: None }
     }
 
+    /// The same checkpoint with `adam`'s state, for `--resume`.
+    pub fn with_optimizer(mut self, adam: &crate::optim::FlatAdam) -> Checkpoint {
+        self.optimizer = Some(adam.state_to_safetensors());
+        self
+    }
+
     /// Checks that the checkpoint fits `task`.
     pub fn check(&self, task: &Task) -> Result<(), LoadError> {
         let m = &self.meta;
@@ -104,6 +113,7 @@ mod tests {
             source_hash: "h".into(),
             config: config.clone(),
             seed: 0,
+            run_seed: 0,
             train_sizes: vec![1],
             step: 1,
             loss: 0.0,

@@ -24,4 +24,4 @@ pub use checkpoint::{Checkpoint, CheckpointMeta, LoadError};
 pub use config::{settings, ConfigError, Controller, NtmConfig, TrainConfig};
 pub use eval::{evaluate, EvalReport, SizeReport, SizeScore};
 pub use model::Ntm;
-pub use train::{train, StepReport, TrainError, TrainOutcome, ValidationReport};
+pub use train::{resume, train, StepReport, TrainError, TrainOutcome, ValidationReport};

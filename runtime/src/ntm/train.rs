@@ -137,7 +137,7 @@ pub fn train(task: &Task, config: &NtmConfig, cfg: &TrainConfig, hooks: &mut dyn
     let mut seeds: Vec<SeedOutcome> = Vec::new();
     let mut enough = false;
     for k in 0..cfg.seeds as u64 {
-        let outcome = train_seed(task, config, cfg, cfg.seed + k, hooks)?;
+        let outcome = train_seed(task, config, cfg, cfg.seed + k, None, hooks)?;
         let stopped = outcome.stop == StopReason::Stopped;
         seeds.push(outcome);
         if stopped {
@@ -152,25 +152,56 @@ pub fn train(task: &Task, config: &NtmConfig, cfg: &TrainConfig, hooks: &mut dyn
     Ok(TrainOutcome { best: seeds[best_seed].best.clone(), best_seed, seeds, enough })
 }
 
-/// Trains one machine from `seed`, validated on the run's validation set
-/// (drawn from `cfg.seed`, the same for every seed).
-fn train_seed(task: &Task, config: &NtmConfig, cfg: &TrainConfig, seed: u64, hooks: &mut dyn Hooks<StepReport, ValidationReport, Checkpoint>) -> Result<SeedOutcome, TrainError> {
+/// Goes on training the machine of `checkpoint` (its seed, from its step,
+/// with its optimiser state when it kept one) for at most `cfg.steps` more
+/// steps. The examples are those the uninterrupted run would have drawn.
+/// It is validated on its run's validation inputs.
+pub fn resume(task: &Task, checkpoint: &Checkpoint, cfg: &TrainConfig, hooks: &mut dyn Hooks<StepReport, ValidationReport, Checkpoint>) -> Result<TrainOutcome, TrainError> {
+    let cfg = &TrainConfig { seed: checkpoint.meta.run_seed, seeds: 1, ..cfg.clone() };
+    checkpoint.check(task).map_err(|e| TrainError::Model(e.to_string()))?;
+    let ntm = checkpoint.model().map_err(|e| TrainError::Model(e.to_string()))?;
+    let mut adam = FlatAdam::new(ntm.layout.len);
+    if let Some(state) = &checkpoint.optimizer {
+        adam.load_state(state).map_err(|e| TrainError::Model(format!("the optimiser state does not fit: {e}")))?;
+    }
+    let start = Start { ntm, adam, step: checkpoint.meta.step };
+    let outcome = train_seed(task, &checkpoint.meta.config, cfg, checkpoint.meta.seed, Some(start), hooks)?;
+    Ok(TrainOutcome { best: outcome.best.clone(), best_seed: 0, seeds: vec![outcome], enough: false })
+}
+
+/// Where a resumed seed starts.
+struct Start {
+    ntm: Ntm,
+    adam: FlatAdam,
+    step: u64,
+}
+
+/// Trains one machine from `seed` (or from `start`), validated on the
+/// run's validation set (drawn from `cfg.seed`, the same for every seed).
+fn train_seed(task: &Task, config: &NtmConfig, cfg: &TrainConfig, seed: u64, start: Option<Start>, hooks: &mut dyn Hooks<StepReport, ValidationReport, Checkpoint>) -> Result<SeedOutcome, TrainError> {
     let validation: Vec<(usize, Vec<u64>)> = cfg
         .validation_sizes
         .iter()
         .map(|&size| (size, (0..cfg.validation_count).map(|i| derive_seed(cfg.seed, STREAM_VALIDATION, ((size as u64) << 24) + i as u64)).collect()))
         .collect();
-    let mut ntm = Ntm::new(config, derive_seed(seed, STREAM_INIT, 0));
+    let (mut ntm, mut adam, first) = match start {
+        Some(s) => (s.ntm, s.adam, s.step),
+        None => {
+            let ntm = Ntm::new(config, derive_seed(seed, STREAM_INIT, 0));
+            let adam = FlatAdam::new(ntm.layout.len);
+            (ntm, adam, 0)
+        }
+    };
     let threads = cfg.threads().clamp(1, cfg.batch);
     let mut stepper = Stepper::new(&ntm, threads);
-    let mut adam = FlatAdam::new(ntm.layout.len);
     let mut stopping = Stopping::new(cfg.patience, cfg.give_up);
     let mut best: Option<Checkpoint> = None;
     let (mut losses, mut validations) = (Vec::new(), Vec::new());
     let mut window = (0.0f64, 0usize);
     let mut stop = StopReason::Steps;
-    let mut step = 0u64;
-    while step < cfg.steps {
+    let mut step = first;
+    let last_step = first.saturating_add(cfg.steps);
+    while step < last_step {
         let episodes = batch(task, config, cfg, seed, step + 1)?;
         let loss = stepper.loss_and_gradient(&ntm, &episodes);
         let grad_norm = adam.step(&mut ntm.params, &stepper.grad, cfg.lr, cfg.clip);
@@ -180,7 +211,7 @@ fn train_seed(task: &Task, config: &NtmConfig, cfg: &TrainConfig, seed: u64, hoo
         if hooks.on_step(&StepReport { seed, step, loss, grad_norm }) == Control::Stop {
             stop = StopReason::Stopped;
         }
-        let last = step == cfg.steps || stop == StopReason::Stopped;
+        let last = step == last_step || stop == StopReason::Stopped;
         if step.is_multiple_of(cfg.validate_every) || (last && best.is_none()) {
             let scores = validation.iter().map(|(size, seeds)| score(task, &ntm, *size, seeds, threads)).collect::<Result<Vec<_>, _>>()?;
             let converged = scores.iter().all(|s| s.exact == s.count);
@@ -192,13 +223,14 @@ fn train_seed(task: &Task, config: &NtmConfig, cfg: &TrainConfig, seed: u64, hoo
                 source_hash: task.source_hash.clone(),
                 config: config.clone(),
                 seed,
+                run_seed: cfg.seed,
                 train_sizes: cfg.train_sizes.clone(),
                 step,
                 loss: mean,
                 validation: scores.clone(),
                 converged,
             };
-            let candidate = Checkpoint::save(&ntm, meta);
+            let candidate = Checkpoint::save(&ntm, meta).with_optimizer(&adam);
             let improved = best.as_ref().is_none_or(|b| candidate.rank() < b.rank());
             // Progress for `give_up` is more right outputs or cells, not
             // a lower loss alone.
@@ -226,7 +258,7 @@ fn train_seed(task: &Task, config: &NtmConfig, cfg: &TrainConfig, seed: u64, hoo
         }
     }
     let best = best.ok_or_else(|| TrainError::Model("no step was taken".into()))?;
-    Ok(SeedOutcome { seed, converged: best.meta.converged, best, steps: step, stop, losses, validations })
+    Ok(SeedOutcome { seed, converged: best.meta.converged, best, steps: step - first, stop, losses, validations })
 }
 
 #[cfg(test)]
@@ -262,6 +294,23 @@ mod tests {
         let b = train(&task, &config, &two, &mut NoHooks).unwrap();
         assert_eq!(a.seeds[0].losses, b.seeds[0].losses);
         assert_eq!(a.best.weights, b.best.weights);
+    }
+
+    /// Training 30 steps, then resuming for 30 more, gives the machine 60
+    /// steps in one go give (the same examples, Adam's state kept).
+    #[test]
+    fn resuming_continues_the_same_run() {
+        let task = copy();
+        let (config, mut cfg) = configs(&task, 60, 1);
+        cfg.validate_every = 30;
+        cfg.patience = 100;
+        let whole = train(&task, &config, &cfg, &mut NoHooks).unwrap();
+        let first = train(&task, &config, &TrainConfig { steps: 30, ..cfg.clone() }, &mut NoHooks).unwrap();
+        // The kept checkpoint is the one of step 30 (its only validation).
+        assert_eq!(first.best.meta.step, 30);
+        let rest = resume(&task, &first.best, &TrainConfig { steps: 30, ..cfg.clone() }, &mut NoHooks).unwrap();
+        assert_eq!(rest.seeds[0].losses[..], whole.seeds[0].losses[30..]);
+        assert_eq!(rest.seeds[0].steps, 30);
     }
 
     /// A small machine learns to copy short lists exactly (in about 5,000
