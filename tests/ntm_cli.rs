@@ -78,6 +78,35 @@ fn ntm_trains_saves_evaluates_and_runs() {
     assert!(!o.status.success() && stderr(&o).contains("already holds a trained model"), "{}", stderr(&o));
 }
 
+/// `synth compare --train`: each learner trained by `synth learn` into
+/// the runs directory, then all scored on the same inputs; a second
+/// compare reuses them.
+#[test]
+fn compare_trains_the_learners_it_is_given() {
+    let dir = scratch("ntm-compare");
+    let runs = dir.join("runs");
+    let plot = dir.join("compare.svg");
+    let args = [
+        "compare", "copy", "--train", "ntm", "--train", "seq2seq", "--runs", runs.to_str().unwrap(), "--steps", "10", "--threads", "1",
+        "--set", "hidden=8", "--set", "validate_every=5", "--set", "validation_count=2", "--sizes", "2,3", "--count", "3", "--json",
+        "--plot", plot.to_str().unwrap(),
+    ];
+    let o = synth(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(runs.join("ntm").join("model.json").is_file() && runs.join("seq2seq").join("model.json").is_file());
+    let both: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(both["models"][0]["learner"], "ntm");
+    assert_eq!(both["models"][1]["learner"], "seq2seq");
+    let again = synth(&args);
+    assert!(again.status.success() && stderr(&again).contains("ntm: using the model trained before"), "{}", stderr(&again));
+    assert_eq!(stdout(&again), stdout(&o));
+
+    let o = synth(&["compare", "copy", "--train", "ntm", "--runs", runs.to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("give at least two models"), "{}", stderr(&o));
+    let o = synth(&["compare", "copy", "--train", "npi", "--train", "ntm", "--runs", dir.join("other").to_str().unwrap(), "--steps", "1"]);
+    assert!(!o.status.success() && stderr(&o).contains("`synth learn copy --learner npi` failed"), "{}", stderr(&o));
+}
+
 #[test]
 fn ntm_learns_an_nram_task_and_refuses_what_it_cannot() {
     let dir = scratch("ntm-other");
