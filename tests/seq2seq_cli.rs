@@ -64,6 +64,14 @@ fn seq2seq_trains_saves_evaluates_and_runs() {
     let o = synth(&["compare", "bubblesort", "--model", out_s, "--sizes", "3,8", "--count", "5", "--plot", plot.to_str().unwrap()]);
     assert!(stdout(&o).lines().next().unwrap().contains("n=3") && stdout(&o).contains("seq2seq ("), "{}", stdout(&o));
 
+    // --resume goes on from the kept model with its optimiser state.
+    assert!(out.join("optimizer.safetensors").is_file());
+    let o = learn(&["--resume"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("resuming at step {} (with its optimiser state)", meta.step)), "{}", stderr(&o));
+    let resumed: CheckpointMeta = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    assert!(resumed.step >= meta.step);
+
     // A checkpoint is not silently replaced; other tasks and the NPI's
     // commands refuse it.
     let o = learn(&[]);

@@ -23,8 +23,7 @@ pub struct CompareArgs {
     models: Vec<PathBuf>,
     /// A learner to train on the task first (`npi`, `nram`, `np`,
     /// `seq2seq`, `ntm`; repeatable), each into DIR/<learner> under
-    /// `--runs`; a model already there is used as it is. Two models in all
-    /// (trained or given) at least.
+    /// `--runs`; a model already there is used as it is.
     #[arg(long = "train", value_name = "LEARNER", num_args = 1)]
     train: Vec<String>,
     /// Where `--train` puts its run directories (default: runs/compare-<task>).
@@ -65,8 +64,8 @@ pub fn run(a: CompareArgs) -> Result<(), Failure> {
     if sizes.is_empty() {
         return Err(Failure::Task(anyhow!("no sizes to compare on: pass --sizes or add `test sizes [...]` to the learn block")));
     }
-    if a.models.len() + a.train.len() < 2 {
-        return Err(Failure::Task(anyhow!("nothing to compare: give at least two models in all, with --model DIR (trained) or --train LEARNER (trained here)")));
+    if a.models.is_empty() && a.train.is_empty() {
+        return Err(Failure::Task(anyhow!("nothing to compare: give models with --model DIR (trained) or --train LEARNER (trained here)")));
     }
     let runs = a.runs.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("compare-{}", task.name)));
     let mut models = Vec::new();

@@ -22,15 +22,34 @@ use synth_runtime::hooks::{Control, Hooks, StopReason};
 /// `settings` are the `--set` values only: a `learn` block's own settings
 /// belong to the learner it names.
 pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingValue>) -> Result<(), Failure> {
-    if r.resume {
-        return Err(Failure::Task(anyhow!("seq2seq runs cannot be resumed yet; train again with --force")));
-    }
     let values = seq2seq::values(task, &r.learn.train_sizes).map_err(|e| Failure::Task(e.into()))?;
     let (model_cfg, mut cfg) = seq2seq::settings(values, &r.learn, settings).map_err(|e| Failure::Task(anyhow!("{}: --set: {e}", r.display)))?;
     r.overrides(&mut cfg.seed, &mut cfg.steps, &mut cfg.threads);
     let dir = RunDir::new(r.out);
-    r.claim(&dir)?;
-    r.prepare(task, &dir, &cfg.train_sizes, cfg.seed, false)?;
+    // `--resume` continues the kept model: its seed and training set, from
+    // its step and optimiser state, for at most `steps` more steps.
+    let resumed = if r.claim(&dir)? {
+        let (mut ckpt, _) = synth::trained::seq2seq_model(task, &dir)?;
+        ckpt.optimizer = dir.optimizer()?;
+        if ckpt.meta.config != model_cfg {
+            return Err(Failure::Task(anyhow!(
+                "cannot resume `{}`: its model is {:?}, the settings now make {:?}; train again with --force, or --out DIR",
+                dir.path.display(),
+                ckpt.meta.config,
+                model_cfg
+            )));
+        }
+        cfg.seed = ckpt.meta.seed;
+        cfg.examples = ckpt.meta.examples;
+        cfg.train_sizes = ckpt.meta.train_sizes.clone();
+        Some(ckpt)
+    } else {
+        None
+    };
+    r.prepare(task, &dir, &cfg.train_sizes, cfg.seed, resumed.is_some())?;
+    if let Some(c) = &resumed {
+        eprintln!("resuming at step {} ({})", c.meta.step, RunDir::optimizer_words(c.optimizer.is_some()));
+    }
     eprintln!(
         "training seq2seq on `{}`: {} x {} LSTM encoder and decoder, {} examples of sizes {}..={}, seed {}, at most {} steps{}; writing to {}",
         task.name,
@@ -46,12 +65,22 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
     );
     let bar = progress_bar(cfg.steps, r.quiet);
     let mut hooks = PairHooks::new(Watch::new(&dir, bar.clone(), r.time, interrupt_flag()));
-    let outcome = seq2seq::train(task, &model_cfg, &cfg, &mut hooks);
+    let outcome = match &resumed {
+        Some(c) => {
+            // A resumed run overwrites the saved model only with a better one.
+            hooks.keep(c.clone());
+            seq2seq::resume(task, c, &cfg, &mut hooks)
+        }
+        None => seq2seq::train(task, &model_cfg, &cfg, &mut hooks),
+    };
     bar.finish_and_clear();
     if let Some(e) = hooks.watch.error.take() {
         return Err(e.into());
     }
-    let outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
+    let mut outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
+    if let Some(old) = resumed.filter(|old| old.rank() <= outcome.best.rank()) {
+        outcome.best = old;
+    }
     save(&dir, &outcome.best)?;
     let end = Trained { seed: outcome.seed, stop: outcome.stop, steps: outcome.steps, give_up: cfg.give_up, best_step: outcome.best.meta.step, validation: &outcome.best.meta.validation };
     if !end.report(&dir, &hooks)? {

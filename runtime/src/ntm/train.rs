@@ -137,7 +137,7 @@ pub fn train(task: &Task, config: &NtmConfig, cfg: &TrainConfig, hooks: &mut dyn
     let mut seeds: Vec<SeedOutcome> = Vec::new();
     let mut enough = false;
     for k in 0..cfg.seeds as u64 {
-        let outcome = train_seed(task, config, cfg, cfg.seed + k, None, hooks)?;
+        let outcome = train_seed(task, config, cfg, cfg.seed.wrapping_add(k), None, hooks)?;
         let stopped = outcome.stop == StopReason::Stopped;
         seeds.push(outcome);
         if stopped {

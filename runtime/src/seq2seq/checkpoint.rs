@@ -76,6 +76,12 @@ impl Checkpoint {
         Ok(Checkpoint { meta, weights: crate::params::to_safetensors(&model.varmap)?, optimizer: None })
     }
 
+    /// The same checkpoint with `adam`'s state, for `--resume`.
+    pub fn with_optimizer(mut self, adam: &crate::optim::Adam) -> candle_core::Result<Checkpoint> {
+        self.optimizer = Some(adam.state_to_safetensors()?);
+        Ok(self)
+    }
+
     /// Checks that the checkpoint fits `task`.
     pub fn check(&self, task: &Task) -> Result<(), LoadError> {
         let m = &self.meta;

@@ -25,4 +25,4 @@ pub use data::{values, Pair};
 pub use config::{settings, ConfigError, Seq2SeqConfig, TrainConfig};
 pub use eval::{evaluate, EvalReport, SizeReport};
 pub use model::Seq2Seq;
-pub use train::{train, StepReport, TrainError, TrainOutcome, ValidationReport};
+pub use train::{resume, train, StepReport, TrainError, TrainOutcome, ValidationReport};

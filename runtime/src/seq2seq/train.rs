@@ -90,16 +90,35 @@ pub fn training_set(task: &Task, config: &Seq2SeqConfig, cfg: &TrainConfig) -> R
 
 /// Trains one model from `cfg.seed`.
 pub fn train(task: &Task, config: &Seq2SeqConfig, cfg: &TrainConfig, hooks: &mut dyn Hooks<StepReport, ValidationReport, Checkpoint>) -> Result<TrainOutcome, TrainError> {
+    let model = Seq2Seq::new(config, derive_seed(cfg.seed, STREAM_INIT, 0)).map_err(model_error)?;
+    let adam = Adam::new(&model.varmap);
+    train_from(task, config, cfg, model, adam, 0, hooks)
+}
+
+/// Goes on training the model of `checkpoint` (from its step, with its
+/// optimiser state when it kept one; `cfg.seed` is set to its seed) for at
+/// most `cfg.steps` more steps, on the batches the uninterrupted run would
+/// have drawn.
+pub fn resume(task: &Task, checkpoint: &Checkpoint, cfg: &TrainConfig, hooks: &mut dyn Hooks<StepReport, ValidationReport, Checkpoint>) -> Result<TrainOutcome, TrainError> {
+    let model = checkpoint.load(task).map_err(|e| TrainError::Model(e.to_string()))?;
+    let mut adam = Adam::new(&model.varmap);
+    if let Some(state) = &checkpoint.optimizer {
+        adam.load_state(state).map_err(|e| TrainError::Model(format!("the optimiser state does not fit: {}", message(&e))))?;
+    }
+    let m = &checkpoint.meta;
+    let cfg = TrainConfig { seed: m.seed, train_sizes: m.train_sizes.clone(), examples: m.examples, ..cfg.clone() };
+    train_from(task, &m.config, &cfg, model, adam, m.step, hooks)
+}
+
+fn train_from(task: &Task, config: &Seq2SeqConfig, cfg: &TrainConfig, mut model: Seq2Seq, mut adam: Adam, first: u64, hooks: &mut dyn Hooks<StepReport, ValidationReport, Checkpoint>) -> Result<TrainOutcome, TrainError> {
     let data = training_set(task, config, cfg)?;
     let validation: Vec<(usize, Vec<u64>)> = cfg
         .validation_sizes
         .iter()
         .map(|&size| (size, (0..cfg.validation_count).map(|i| derive_seed(cfg.seed, STREAM_VALIDATION, ((size as u64) << 24) + i as u64)).collect()))
         .collect();
-    let mut model = Seq2Seq::new(config, derive_seed(cfg.seed, STREAM_INIT, 0)).map_err(model_error)?;
     let threads = cfg.threads();
     model.set_threads(threads);
-    let mut adam = Adam::new(&model.varmap);
     let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(cfg.seed, STREAM_ORDER, 0));
     let mut order: Vec<usize> = (0..data.len()).collect();
     order.shuffle(&mut rng);
@@ -109,18 +128,30 @@ pub fn train(task: &Task, config: &Seq2SeqConfig, cfg: &TrainConfig, hooks: &mut
     let (mut losses, mut validations) = (Vec::new(), Vec::new());
     let mut window = (0.0f64, 0usize);
     let mut stop = StopReason::Steps;
-    let mut step = 0u64;
-    while step < cfg.steps {
-        let mut batch = Vec::with_capacity(cfg.batch);
-        while batch.len() < cfg.batch.min(data.len()) {
+    let per_batch = cfg.batch.min(data.len());
+    // The next `per_batch` examples of the shuffled epochs.
+    let mut next_batch = || {
+        let mut batch = Vec::with_capacity(per_batch);
+        while batch.len() < per_batch {
             if cursor == order.len() {
                 order.shuffle(&mut rng);
                 cursor = 0;
                 epoch += 1;
             }
-            batch.push(&data[order[cursor]]);
+            batch.push(order[cursor]);
             cursor += 1;
         }
+        (batch, epoch)
+    };
+    // A resumed run skips the batches it has trained on.
+    for _ in 0..first {
+        next_batch();
+    }
+    let mut step = first;
+    let last_step = first.saturating_add(cfg.steps);
+    while step < last_step {
+        let (indices, epoch) = next_batch();
+        let batch: Vec<&Encoded> = indices.iter().map(|&i| &data[i]).collect();
         let loss = model.loss(&batch).map_err(model_error)?;
         let value = loss.to_scalar::<f32>().map_err(model_error)? as f64;
         let grads = model.backward(&loss).map_err(model_error)?;
@@ -131,7 +162,7 @@ pub fn train(task: &Task, config: &Seq2SeqConfig, cfg: &TrainConfig, hooks: &mut
         if hooks.on_step(&StepReport { step, epoch, loss: value, grad_norm }) == Control::Stop {
             stop = StopReason::Stopped;
         }
-        let last = step == cfg.steps || stop == StopReason::Stopped;
+        let last = step == last_step || stop == StopReason::Stopped;
         if step.is_multiple_of(cfg.validate_every) || (last && best.is_none()) {
             let scores = validation.iter().map(|(size, seeds)| score(task, &model, *size, seeds)).collect::<Result<Vec<_>, _>>()?;
             let converged = scores.iter().all(|s| s.exact == s.count);
@@ -149,7 +180,7 @@ pub fn train(task: &Task, config: &Seq2SeqConfig, cfg: &TrainConfig, hooks: &mut
                 validation: scores.clone(),
                 converged,
             };
-            let candidate = Checkpoint::save(&model, meta).map_err(model_error)?;
+            let candidate = Checkpoint::save(&model, meta).map_err(model_error)?.with_optimizer(&adam).map_err(model_error)?;
             let improved = best.as_ref().is_none_or(|b| candidate.rank() < b.rank());
             if improved {
                 best = Some(candidate);
@@ -171,13 +202,36 @@ pub fn train(task: &Task, config: &Seq2SeqConfig, cfg: &TrainConfig, hooks: &mut
         }
     }
     let best = best.ok_or_else(|| TrainError::Model("no step was taken".into()))?;
-    Ok(TrainOutcome { seed: cfg.seed, converged: best.meta.converged, best, steps: step, stop, losses, validations })
+    Ok(TrainOutcome { seed: cfg.seed, converged: best.meta.converged, best, steps: step - first, stop, losses, validations })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    /// Ten steps, then ten more resumed from the checkpoint (the optimiser
+    /// state kept), give the losses of twenty in one go.
+    #[test]
+    fn resuming_continues_the_same_run() {
+        let task = synth_compiler::compile(include_str!("../../../stdlib/bubblesort.npl"), "bubblesort").unwrap().task;
+        let mut learn = task.learn.clone();
+        learn.train_sizes = vec![2, 3];
+        learn.traces = 40;
+        learn.steps = Some(20);
+        let set: BTreeMap<String, synth_compiler::SettingValue> = [("hidden", 16), ("embedding", 8), ("batch", 8), ("validate_every", 10), ("validation_count", 2), ("threads", 1), ("patience", 100)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), synth_compiler::SettingValue::Int(v)))
+            .collect();
+        let (config, cfg) = crate::seq2seq::settings(11, &learn, &set).unwrap();
+        let whole = train(&task, &config, &cfg, &mut NoHooks).unwrap();
+        let half = TrainConfig { steps: 10, ..cfg.clone() };
+        let first = train(&task, &config, &half, &mut NoHooks).unwrap();
+        assert_eq!(first.best.meta.step, 10);
+        let rest = resume(&task, &first.best, &half, &mut NoHooks).unwrap();
+        assert_eq!(rest.losses[..], whole.losses[10..]);
+        assert_eq!(rest.steps, 10);
+    }
 
     /// A small model learns to sort short lists: the loss falls, and the
     /// same seed gives the same run.
