@@ -46,6 +46,7 @@ mod ir;
 mod learn;
 pub mod learners;
 pub mod lint;
+pub mod lte;
 mod lower;
 pub mod opgraph;
 mod render;
