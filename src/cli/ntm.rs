@@ -9,7 +9,7 @@ use super::interrupt::interrupt_flag;
 use super::nram::LearnRequest;
 use super::progress::Watch;
 use super::rundir::{RunDir, RunDirError};
-use super::seq2seq::{progress_bar, table, write_eval, PairHooks, PairStep, Ranked, Saved, Trained};
+use super::seq2seq::{better, progress_bar, resumable, table, write_eval, PairCheckpoint, PairHooks, PairStep, TrainingEnd};
 use anyhow::anyhow;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -35,21 +35,22 @@ impl PairStep for StepReport {
     }
 }
 
-impl Saved for Checkpoint {
+impl PairCheckpoint for Checkpoint {
+    type Rank = (bool, usize, usize, u64);
+    type Config = ntm::NtmConfig;
+    const NOUN: &'static str = "machine";
+    fn ranking(&self) -> Self::Rank {
+        self.rank()
+    }
+    fn config(&self) -> &Self::Config {
+        &self.meta.config
+    }
+    fn optimizer_mut(&mut self) -> &mut Option<Vec<u8>> {
+        &mut self.optimizer
+    }
     fn save_to(&self, dir: &RunDir) -> Result<(), RunDirError> {
-        save(dir, self)
+        dir.save_parts(&self.meta, &self.weights, self.optimizer.as_deref())
     }
-}
-
-impl Ranked for Checkpoint {
-    fn rank_key(&self) -> Vec<u64> {
-        let (c, e, r, l) = self.rank();
-        vec![u64::from(c), e as u64, r as u64, l]
-    }
-}
-
-fn save(dir: &RunDir, c: &Checkpoint) -> Result<(), RunDirError> {
-    dir.save_parts(&c.meta, &c.weights, c.optimizer.as_deref())
 }
 
 /// `settings`: the block's own when it is `learn ntm`, and `--set`.
@@ -63,23 +64,11 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
     let dir = RunDir::new(r.out);
     // `--resume` continues the kept machine: its seed, from its step and
     // optimiser state, for at most `steps` more steps.
-    let resumed = if r.claim(&dir)? {
-        let (mut ckpt, _) = synth::trained::ntm_machine(task, &dir)?;
-        ckpt.optimizer = dir.optimizer()?;
-        if ckpt.meta.config != model_cfg {
-            return Err(Failure::Task(anyhow!(
-                "cannot resume `{}`: its machine is {:?}, the settings now make {:?}; train again with --force, or --out DIR",
-                dir.path.display(),
-                ckpt.meta.config,
-                model_cfg
-            )));
-        }
-        cfg.seed = ckpt.meta.seed;
+    let resumed = resumable(&r, &dir, &model_cfg, || Ok(synth::trained::ntm_machine(task, &dir)?.0))?;
+    if let Some(c) = &resumed {
+        cfg.seed = c.meta.seed;
         cfg.seeds = 1;
-        Some(ckpt)
-    } else {
-        None
-    };
+    }
     r.prepare(task, &dir, &cfg.train_sizes, cfg.seed, resumed.is_some())?;
     if let Some(c) = &resumed {
         eprintln!("resuming seed {} at step {} ({})", c.meta.seed, c.meta.step, RunDir::optimizer_words(c.optimizer.is_some()));
@@ -115,16 +104,14 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
         return Err(e.into());
     }
     let mut run = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
-    if let Some(old) = resumed.filter(|old| old.rank() <= run.best.rank()) {
-        run.best = old;
-    }
-    save(&dir, &run.best)?;
+    run.best = better(resumed, run.best);
+    run.best.save_to(&dir)?;
     let kept = &run.seeds[run.best_seed];
     if run.seeds.len() > 1 || cfg.seeds > 1 {
         let tried: Vec<String> = run.seeds.iter().map(|s| format!("{} {}", s.seed, if s.converged { "converged" } else { "did not" })).collect();
         eprintln!("seeds: {} ({} of {} converged); keeping seed {}", tried.join(", "), run.converged(), run.seeds.len(), kept.seed);
     }
-    let end = Trained { seed: kept.seed, stop: kept.stop, steps: kept.steps, give_up: cfg.give_up, best_step: run.best.meta.step, validation: &run.best.meta.validation };
+    let end = TrainingEnd { seed: kept.seed, stop: kept.stop, steps: kept.steps, give_up: cfg.give_up, best_step: run.best.meta.step, validation: &run.best.meta.validation };
     if !end.report(&dir, &hooks)? {
         return Ok(());
     }

@@ -28,24 +28,12 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
     let dir = RunDir::new(r.out);
     // `--resume` continues the kept model: its seed and training set, from
     // its step and optimiser state, for at most `steps` more steps.
-    let resumed = if r.claim(&dir)? {
-        let (mut ckpt, _) = synth::trained::seq2seq_model(task, &dir)?;
-        ckpt.optimizer = dir.optimizer()?;
-        if ckpt.meta.config != model_cfg {
-            return Err(Failure::Task(anyhow!(
-                "cannot resume `{}`: its model is {:?}, the settings now make {:?}; train again with --force, or --out DIR",
-                dir.path.display(),
-                ckpt.meta.config,
-                model_cfg
-            )));
-        }
-        cfg.seed = ckpt.meta.seed;
-        cfg.examples = ckpt.meta.examples;
-        cfg.train_sizes = ckpt.meta.train_sizes.clone();
-        Some(ckpt)
-    } else {
-        None
-    };
+    let resumed = resumable(&r, &dir, &model_cfg, || Ok(synth::trained::seq2seq_model(task, &dir)?.0))?;
+    if let Some(c) = &resumed {
+        cfg.seed = c.meta.seed;
+        cfg.examples = c.meta.examples;
+        cfg.train_sizes = c.meta.train_sizes.clone();
+    }
     r.prepare(task, &dir, &cfg.train_sizes, cfg.seed, resumed.is_some())?;
     if let Some(c) = &resumed {
         eprintln!("resuming at step {} ({})", c.meta.step, RunDir::optimizer_words(c.optimizer.is_some()));
@@ -78,11 +66,9 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
         return Err(e.into());
     }
     let mut outcome = outcome.map_err(|e| Failure::Task(anyhow!("training failed: {e}")))?;
-    if let Some(old) = resumed.filter(|old| old.rank() <= outcome.best.rank()) {
-        outcome.best = old;
-    }
-    save(&dir, &outcome.best)?;
-    let end = Trained { seed: outcome.seed, stop: outcome.stop, steps: outcome.steps, give_up: cfg.give_up, best_step: outcome.best.meta.step, validation: &outcome.best.meta.validation };
+    outcome.best = better(resumed, outcome.best);
+    outcome.best.save_to(&dir)?;
+    let end = TrainingEnd { seed: outcome.seed, stop: outcome.stop, steps: outcome.steps, give_up: cfg.give_up, best_step: outcome.best.meta.step, validation: &outcome.best.meta.validation };
     if !end.report(&dir, &hooks)? {
         return Ok(());
     }
@@ -101,8 +87,8 @@ pub fn progress_bar(steps: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// How a pair learner's training ended, for [`Trained::report`].
-pub struct Trained<'a> {
+/// How a pair learner's training ended, for [`TrainingEnd::report`].
+pub struct TrainingEnd<'a> {
     /// The seed kept.
     pub seed: u64,
     pub stop: StopReason,
@@ -112,7 +98,7 @@ pub struct Trained<'a> {
     pub validation: &'a [synth_runtime::seq2seq::SizeScore],
 }
 
-impl Trained<'_> {
+impl TrainingEnd<'_> {
     /// Says why training ended and where the best checkpoint is, and plots
     /// the kept seed's loss and validations; whether to go on and evaluate
     /// (not after Ctrl-C).
@@ -146,10 +132,6 @@ pub fn write_eval(dir: &RunDir, report: &EvalReport, started: Instant) -> Result
     println!("{}", table(report));
     eprintln!("evaluated in {:.1} s; plots and metrics in {}", started.elapsed().as_secs_f64(), dir.path.display());
     Ok(())
-}
-
-fn save(dir: &RunDir, c: &Checkpoint) -> Result<(), RunDirError> {
-    dir.save_parts(&c.meta, &c.weights, c.optimizer.as_deref())
 }
 
 /// Exact outputs and right cells per size.
@@ -248,27 +230,67 @@ impl PairStep for StepReport {
     }
 }
 
-/// A checkpoint the hooks save as soon as it is the best.
-pub trait Saved {
+/// What the commands of the learners trained on pairs (seq2seq, the NTM)
+/// need of their checkpoints: to save one, rank two of a run, and resume.
+pub trait PairCheckpoint: Clone {
+    /// Smaller is better: converged, then more exact validation outputs, ...
+    type Rank: Ord;
+    /// The model's shape, which a resumed run's settings must make again.
+    type Config: PartialEq + std::fmt::Debug;
+    /// What the learner calls its model in messages ("model", "machine").
+    const NOUN: &'static str;
+    fn ranking(&self) -> Self::Rank;
+    fn config(&self) -> &Self::Config;
+    fn optimizer_mut(&mut self) -> &mut Option<Vec<u8>>;
     fn save_to(&self, dir: &RunDir) -> Result<(), RunDirError>;
 }
 
-/// A checkpoint's rank among those of a run, smaller first: how the hooks
-/// compare the best of two seeds.
-pub trait Ranked {
-    fn rank_key(&self) -> Vec<u64>;
-}
-
-impl Saved for Checkpoint {
+impl PairCheckpoint for Checkpoint {
+    type Rank = (bool, usize, usize);
+    type Config = seq2seq::Seq2SeqConfig;
+    const NOUN: &'static str = "model";
+    fn ranking(&self) -> Self::Rank {
+        self.rank()
+    }
+    fn config(&self) -> &Self::Config {
+        &self.meta.config
+    }
+    fn optimizer_mut(&mut self) -> &mut Option<Vec<u8>> {
+        &mut self.optimizer
+    }
     fn save_to(&self, dir: &RunDir) -> Result<(), RunDirError> {
-        save(dir, self)
+        dir.save_parts(&self.meta, &self.weights, self.optimizer.as_deref())
     }
 }
 
-impl Ranked for Checkpoint {
-    fn rank_key(&self) -> Vec<u64> {
-        let (c, e, r) = self.rank();
-        vec![u64::from(c), e as u64, r as u64]
+/// With `--resume`, the checkpoint kept in `dir` (read by `load`, with the
+/// optimiser state saved beside it), refused when `wanted`, the model the
+/// settings make now, is another; without, `None` (and a model already in
+/// `dir` is refused by [`LearnRequest::claim`]).
+pub fn resumable<C: PairCheckpoint>(r: &LearnRequest, dir: &RunDir, wanted: &C::Config, load: impl FnOnce() -> Result<C, synth::trained::LoadError>) -> Result<Option<C>, Failure> {
+    if !r.claim(dir)? {
+        return Ok(None);
+    }
+    let mut ckpt = load()?;
+    *ckpt.optimizer_mut() = dir.optimizer()?;
+    if ckpt.config() != wanted {
+        return Err(Failure::Task(anyhow!(
+            "cannot resume `{}`: its {} is {:?}, the settings now make {:?}; train again with --force, or --out DIR",
+            dir.path.display(),
+            C::NOUN,
+            ckpt.config(),
+            wanted
+        )));
+    }
+    Ok(Some(ckpt))
+}
+
+/// The checkpoint to keep after training: `trained`'s best, unless the
+/// run resumed from one at least as good.
+pub fn better<C: PairCheckpoint>(resumed: Option<C>, trained: C) -> C {
+    match resumed {
+        Some(old) if old.ranking() <= trained.ranking() => old,
+        _ => trained,
     }
 }
 
@@ -315,7 +337,7 @@ impl<'a, C> PairHooks<'a, C> {
     }
 }
 
-impl<S: PairStep, C: Saved + Clone + Ranked> Hooks<S, ValidationReport, C> for PairHooks<'_, C> {
+impl<S: PairStep, C: PairCheckpoint> Hooks<S, ValidationReport, C> for PairHooks<'_, C> {
     fn on_step(&mut self, r: &S) -> Control {
         self.current(r.seed());
         self.watch.bar.set_position(r.step());
@@ -335,7 +357,7 @@ impl<S: PairStep, C: Saved + Clone + Ranked> Hooks<S, ValidationReport, C> for P
 
     fn on_validation(&mut self, r: &ValidationReport, best: &C) -> Control {
         // A seed's new best is saved unless an earlier seed's ranks better.
-        let save = r.improved && self.saved.as_ref().is_none_or(|s| best.rank_key() < s.rank_key());
+        let save = r.improved && self.saved.as_ref().is_none_or(|s| best.ranking() < s.ranking());
         let sizes: Vec<String> = r.scores.iter().map(|s| format!("n={}: {}/{} ({:.1}% cells)", s.size, s.exact, s.count, 100.0 * s.cell_accuracy())).collect();
         self.watch.say(format!(
             "{:>7.1}s  step {:>6}  loss {:.4}  exact {}{}",

@@ -20,12 +20,21 @@ pub fn output(ntm: &Ntm, e: &TapeExample, ep: &mut Episode) -> Vec<u32> {
 /// Scores `ntm` on the inputs of `size` drawn from `seeds`, on `threads`
 /// threads (the score does not depend on how many).
 pub fn score(task: &Task, ntm: &Ntm, size: usize, seeds: &[u64], threads: usize) -> Result<SizeScore, TaskError> {
-    let examples: Vec<TapeExample> = seeds.iter().map(|&seed| task.tape_example(size, seed).map_err(|e| TaskError::new(e.to_string()))).collect::<Result<_, _>>()?;
+    Ok(score_examples(ntm, size, &examples(task, size, seeds)?, threads))
+}
+
+/// The tape pairs of `size` from `seeds`.
+pub fn examples(task: &Task, size: usize, seeds: &[u64]) -> Result<Vec<TapeExample>, TaskError> {
+    seeds.iter().map(|&seed| task.tape_example(size, seed).map_err(|e| TaskError::new(e.to_string()))).collect()
+}
+
+/// Scores `ntm` on `examples`, all of size `size` (training validates on
+/// the same ones every time, drawn once).
+pub fn score_examples(ntm: &Ntm, size: usize, examples: &[TapeExample], threads: usize) -> SizeScore {
     let threads = threads.clamp(1, examples.len().max(1));
     let per: Vec<(usize, usize)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|k| {
-                let examples = &examples;
                 scope.spawn(move || {
                     let mut ep = Episode::default();
                     examples.iter().skip(k).step_by(threads).map(|e| (e.right_cells(&output(ntm, e, &mut ep)), e.graded.len())).collect::<Vec<_>>()
@@ -34,13 +43,13 @@ pub fn score(task: &Task, ntm: &Ntm, size: usize, seeds: &[u64], threads: usize)
             .collect();
         handles.into_iter().flat_map(|h| h.join().expect("an NTM evaluation thread panicked")).collect()
     });
-    let mut s = SizeScore { size, count: seeds.len(), ..SizeScore::default() };
+    let mut s = SizeScore { size, count: examples.len(), ..SizeScore::default() };
     for (right, all) in per {
         s.exact += usize::from(right == all);
         s.cells_right += right;
         s.cells += all;
     }
-    Ok(s)
+    s
 }
 
 /// `count` inputs of every size, seeds from [`eval_seed`].

@@ -24,7 +24,7 @@
 use super::checkpoint::{Checkpoint, CheckpointMeta, FORMAT};
 use super::config::{NtmConfig, TrainConfig};
 use super::data::{encode, Sequence};
-use super::eval::score;
+use super::eval::{examples, score_examples};
 use super::model::{Backward, Episode, Ntm};
 use crate::env::TaskError;
 use crate::hooks::Stopping;
@@ -34,7 +34,7 @@ use crate::optim::FlatAdam;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use synth_compiler::Task;
+use synth_compiler::{TapeExample, Task};
 
 const STREAM_TRAIN: u64 = 51;
 const STREAM_VALIDATION: u64 = 52;
@@ -179,11 +179,15 @@ struct Start {
 /// Trains one machine from `seed` (or from `start`), validated on the
 /// run's validation set (drawn from `cfg.seed`, the same for every seed).
 fn train_seed(task: &Task, config: &NtmConfig, cfg: &TrainConfig, seed: u64, start: Option<Start>, hooks: &mut dyn Hooks<StepReport, ValidationReport, Checkpoint>) -> Result<SeedOutcome, TrainError> {
-    let validation: Vec<(usize, Vec<u64>)> = cfg
+    // The validation pairs, drawn once.
+    let validation: Vec<(usize, Vec<TapeExample>)> = cfg
         .validation_sizes
         .iter()
-        .map(|&size| (size, (0..cfg.validation_count).map(|i| derive_seed(cfg.seed, STREAM_VALIDATION, ((size as u64) << 24) + i as u64)).collect()))
-        .collect();
+        .map(|&size| {
+            let seeds: Vec<u64> = (0..cfg.validation_count).map(|i| derive_seed(cfg.seed, STREAM_VALIDATION, ((size as u64) << 24) + i as u64)).collect();
+            Ok((size, examples(task, size, &seeds)?))
+        })
+        .collect::<Result<_, TaskError>>()?;
     let (mut ntm, mut adam, first) = match start {
         Some(s) => (s.ntm, s.adam, s.step),
         None => {
@@ -213,7 +217,7 @@ fn train_seed(task: &Task, config: &NtmConfig, cfg: &TrainConfig, seed: u64, sta
         }
         let last = step == last_step || stop == StopReason::Stopped;
         if step.is_multiple_of(cfg.validate_every) || (last && best.is_none()) {
-            let scores = validation.iter().map(|(size, seeds)| score(task, &ntm, *size, seeds, threads)).collect::<Result<Vec<_>, _>>()?;
+            let scores: Vec<_> = validation.iter().map(|(size, pairs)| score_examples(&ntm, *size, pairs, threads)).collect();
             let converged = scores.iter().all(|s| s.exact == s.count);
             let mean = window.0 / window.1.max(1) as f64;
             let meta = CheckpointMeta {
