@@ -90,10 +90,34 @@ fn seq2seq_refuses_what_it_cannot_learn() {
     let o = synth(&["learn", "nram_copy", "--out", out.to_str().unwrap(), "--traces", "5"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("NRAM draws fresh examples every step"), "{}", stderr(&o));
-    let o = synth(&["learn", "tableqa", "--learner", "seq2seq", "--out", out.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("seq2seq learns scratchpad and tape tasks; `tableqa` has a table world"), "{}", stderr(&o));
     assert!(!out.exists());
+}
+
+/// On a table task: the question and the table in, the answer out, its
+/// words the task's own and kept in the checkpoint.
+#[test]
+fn seq2seq_learns_a_table_task() {
+    let dir = scratch("seq2seq-table");
+    let out = dir.join("tableqa");
+    let out_s = out.to_str().unwrap();
+    let o = synth(&[
+        "learn", "tableqa", "--learner", "seq2seq", "--out", out_s, "--steps", "20", "--traces", "16", "--count", "3", "--quiet", "--threads", "1",
+        "--set", "hidden=16", "--set", "embedding=8", "--set", "batch=4", "--set", "validate_every=10", "--set", "validation_count=3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta: CheckpointMeta = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    let words = &meta.config.words;
+    assert_eq!(words.len(), meta.config.values as usize);
+    for w in ["sum", "city", "oslo", "0", "99", "-", "<unknown>"] {
+        assert!(words.iter().any(|x| x == w), "{w} in {words:?}");
+    }
+    let o = synth(&["run", "tableqa", "--model", out_s, "--size", "12", "--seed", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("// question: ") && stdout(&o).contains("  answer: ") && stdout(&o).contains("answer tokens right"), "{}", stdout(&o));
+    let o = synth(&["eval", "tableqa", "--model", out_s, "--sizes", "12,40", "--count", "2", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!((report["learner"].as_str(), report["results"][1]["size"].as_u64()), (Some("seq2seq"), Some(40)));
 }
 
 /// On a tape task: the input tape in, the final tape out, graded cells

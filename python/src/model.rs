@@ -80,16 +80,24 @@ pub fn run(task: &Task, trained: &Trained, size: usize, seed: u64) -> Result<Run
         Trained::Seq2Seq { model, .. } => {
             let pair = seq2seq::Pair::of(task, size, seed).map_err(|e| e.to_string())?;
             let output = seq2seq::eval::outputs(model, std::slice::from_ref(&pair)).map_err(|e| e.to_string())?.remove(0);
-            let (correct, _, _) = pair.grade(task, &output).map_err(|e| e.to_string())?;
+            let (correct, _, _) = pair.grade(task, &model.config, &output).map_err(|e| e.to_string())?;
+            let reference = pair.reference(&model.config);
             let mut value = match &pair {
                 seq2seq::Pair::Pad(e) => json!({"rows": e.rows, "cols": e.cols, "blank": e.blank, "input": e.input, "output_rows": e.output_rows}),
                 seq2seq::Pair::Tape(e) => json!({"cells": e.cells, "input": e.input, "graded": e.graded}),
+                // A table's answer as words, up to the end of the row.
+                seq2seq::Pair::Table(e) => json!({"rows": e.rows, "question": e.text}),
+            };
+            let words = |tokens: &[u32]| -> Vec<String> { tokens.iter().take_while(|&&t| t != model.config.row_end()).map(|&t| model.config.words.get(t as usize).cloned().unwrap_or_else(|| "?".into())).collect() };
+            let (output, reference) = match &pair {
+                seq2seq::Pair::Table(_) => (json!(words(&output)), json!(words(&reference))),
+                _ => (json!(output), json!(reference)),
             };
             value["task"] = json!(task.name);
             value["size"] = json!(size);
             value["seed"] = json!(seed);
-            value["output"] = json!(output);
-            value["reference"] = json!(pair.reference());
+            value["output"] = output;
+            value["reference"] = reference;
             value["correct"] = json!(correct);
             Ok(Run::Other(value))
         }

@@ -22,8 +22,9 @@ use synth_runtime::hooks::{Control, Hooks, StopReason};
 /// `settings` are the `--set` values only: a `learn` block's own settings
 /// belong to the learner it names.
 pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingValue>) -> Result<(), Failure> {
-    let values = seq2seq::values(task, &r.learn.train_sizes).map_err(|e| Failure::Task(e.into()))?;
-    let (model_cfg, mut cfg) = seq2seq::settings(values, &r.learn, settings).map_err(|e| Failure::Task(anyhow!("{}: --set: {e}", r.display)))?;
+    let (values, words) = seq2seq::tokens(task, &r.learn.train_sizes).map_err(|e| Failure::Task(e.into()))?;
+    let (mut model_cfg, mut cfg) = seq2seq::settings(values, &r.learn, settings).map_err(|e| Failure::Task(anyhow!("{}: --set: {e}", r.display)))?;
+    model_cfg.words = words;
     r.overrides(&mut cfg.seed, &mut cfg.steps, &mut cfg.threads);
     let dir = RunDir::new(r.out);
     // `--resume` continues the kept model: its seed and training set, from
@@ -161,7 +162,7 @@ pub fn run(task: &Task, dir: &RunDir, size: usize, seed: u64) -> Result<(), Fail
     let (_, model) = synth::trained::seq2seq_model(task, dir)?;
     let pair = Pair::of(task, size, seed).map_err(|e| Failure::Task(e.into()))?;
     let out = seq2seq::eval::outputs(&model, std::slice::from_ref(&pair)).map_err(|e| Failure::Task(e.into()))?.remove(0);
-    let (exact, right, all) = pair.grade(task, &out).map_err(|e| Failure::Task(e.into()))?;
+    let (exact, right, all) = pair.grade(task, &model.config, &out).map_err(|e| Failure::Task(e.into()))?;
     println!("// seq2seq in `{}` on `{}`, size {size}, seed {seed}", dir.path.display(), task.name);
     match &pair {
         Pair::Pad(e) => {
@@ -180,6 +181,21 @@ pub fn run(task: &Task, dir: &RunDir, size: usize, seed: u64) -> Result<(), Fail
             println!("// result: `expect` {} ({right}/{all} output cells as the reference's)", if exact { "holds" } else { "does not hold" });
         }
         Pair::Tape(e) => print_tape(e, &out),
+        Pair::Table(e) => {
+            println!("// the table ({} rows; the model reads every row)", e.rows);
+            println!("{}", e.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("\t"));
+            for r in 0..e.rows.min(10) {
+                println!("{}", e.columns.iter().map(|c| c.cells[r].to_string()).collect::<Vec<_>>().join("\t"));
+            }
+            if e.rows > 10 {
+                println!("... {} rows more", e.rows - 10);
+            }
+            let words = |tokens: &[u32]| tokens.iter().take_while(|&&t| t != model.config.row_end()).map(|&t| model.config.words.get(t as usize).map_or("?", String::as_str)).collect::<Vec<_>>().join(" ");
+            println!("// question: {}", e.text);
+            println!("   model: {}", words(&out));
+            println!("  answer: {}", words(&pair.reference(&model.config)));
+            println!("// result: {} ({right}/{all} answer tokens right, the end included)", if exact { "exact" } else { "not exact" });
+        }
     }
     Ok(())
 }

@@ -727,7 +727,7 @@ mod tests {
         // the addressing carries gradient.
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         for w in &mut ntm.params {
-            *w += rng.gen_range(-0.5..0.5);
+            *w += rng.random_range(-0.5..0.5);
         }
         let (tokens, targets) = episode(&ntm.layout);
         let mut ep = Episode::default();

@@ -45,6 +45,11 @@ pub struct Seq2SeqConfig {
     /// output step.
     #[serde(default)]
     pub attention: bool,
+    /// A table task's words, sorted: token `i` is `words[i]`, and `values`
+    /// is their number ([`super::data::vocabulary`]). Empty for other
+    /// worlds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<String>,
 }
 
 impl Seq2SeqConfig {
@@ -66,9 +71,17 @@ impl Seq2SeqConfig {
         v.min(self.values - 1)
     }
 
+    /// A word's token (a table task's), or the unknown word's.
+    pub fn word(&self, w: &str) -> u32 {
+        let find = |w: &str| self.words.binary_search_by(|x| x.as_str().cmp(w)).ok();
+        find(w).or_else(|| find(super::data::UNKNOWN)).expect("the words hold the unknown word") as u32
+    }
+
     /// Whether the config describes a model that can exist.
     pub fn is_valid(&self) -> bool {
-        (2..1 << 20).contains(&self.values) && (1..=MAX_WIDTH).contains(&self.hidden) && (1..=MAX_LAYERS).contains(&self.layers) && (1..=MAX_WIDTH).contains(&self.embedding)
+        (2..1 << 20).contains(&self.values)
+            && (self.words.is_empty() || (self.words.len() == self.values as usize && self.words.is_sorted() && self.words.iter().any(|w| w == super::data::UNKNOWN)))
+            && (1..=MAX_WIDTH).contains(&self.hidden) && (1..=MAX_LAYERS).contains(&self.layers) && (1..=MAX_WIDTH).contains(&self.embedding)
     }
 }
 
@@ -130,7 +143,7 @@ pub fn settings(values: u32, learn: &LearnSpec, settings: &BTreeMap<String, Sett
     if let Some(k) = crate::settings::unknown(settings, &known()) {
         return Err(ConfigError::Unknown { key: k.clone() });
     }
-    let mut model = Seq2SeqConfig { values, hidden: 256, layers: 2, embedding: 32, attention: false };
+    let mut model = Seq2SeqConfig { values, hidden: 256, layers: 2, embedding: 32, attention: false, words: Vec::new() };
     let largest = learn.train_sizes.iter().copied().max().unwrap_or(1);
     let mut cfg = TrainConfig {
         seed: learn.seed.unwrap_or(0),

@@ -50,7 +50,7 @@ pub fn score(task: &Task, model: &Seq2Seq, size: usize, seeds: &[u64]) -> Result
     for chunk in seeds.chunks(CHUNK) {
         let pairs: Vec<Pair> = chunk.iter().map(|&seed| Pair::of(task, size, seed)).collect::<Result<_, _>>()?;
         for (p, cells) in pairs.iter().zip(outputs(model, &pairs)?) {
-            let (exact, right, all) = p.grade(task, &cells)?;
+            let (exact, right, all) = p.grade(task, &model.config, &cells)?;
             s.exact += usize::from(exact);
             s.cells_right += right;
             s.cells += all;

@@ -1,6 +1,6 @@
 //! The seq2seq baseline: an LSTM encoder-decoder that maps a task's input
 //! to its output (a scratchpad's sampled pad to its output rows, an input
-//! tape to the final tape), trained on input/output pairs only (no
+//! tape to the final tape, a table and a question to the answer), trained on input/output pairs only (no
 //! traces). It is what the NPI paper measured its model against
 //! (a 2 x 256 LSTM that fails to sort past the lengths it was trained on),
 //! so any task can be compared with the NPI on the same inputs:
@@ -21,7 +21,7 @@ pub mod model;
 pub mod train;
 
 pub use checkpoint::{Checkpoint, CheckpointMeta, LoadError, SizeScore};
-pub use data::{values, Pair};
+pub use data::{tokens, values, vocabulary, Pair};
 pub use config::{settings, ConfigError, Seq2SeqConfig, TrainConfig};
 pub use eval::{evaluate, EvalReport, SizeReport};
 pub use model::Seq2Seq;

@@ -347,7 +347,7 @@ mod tests {
     #[test]
     fn greedy_decoding_matches_the_fused_pass() {
         for attention in [false, true] {
-            let config = Seq2SeqConfig { values: 11, hidden: 12, layers: 2, embedding: 6, attention };
+            let config = Seq2SeqConfig { values: 11, hidden: 12, layers: 2, embedding: 6, attention, words: Vec::new() };
             decoding_matches(&config);
         }
     }
@@ -372,15 +372,15 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_through_cells() {
-        let config = Seq2SeqConfig { values: 11, hidden: 4, layers: 1, embedding: 2, attention: false };
+        let config = Seq2SeqConfig { values: 11, hidden: 4, layers: 1, embedding: 2, attention: false, words: Vec::new() };
         let sort = task("bubblesort");
         let p = Pair::of(&sort, 5, 0).unwrap();
         let Pair::Pad(e) = &p else { panic!("a pad") };
         let enc = p.encode(&config);
         assert_eq!(enc.input.len(), e.rows * (e.cols + 1));
         assert_eq!(enc.target.len(), e.output_rows.len() * (e.cols + 1));
-        assert_eq!(p.cells(&config, &enc.target), p.reference());
-        assert_eq!(p.grade(&sort, &p.reference()).unwrap(), (true, e.output.len(), e.output.len()));
+        assert_eq!(p.cells(&config, &enc.target), p.reference(&config));
+        assert_eq!(p.grade(&sort, &config, &p.reference(&config)).unwrap(), (true, e.output.len(), e.output.len()));
         // A token that is no cell value reads as blank.
         assert_eq!(p.cells(&config, &[3, config.go(), 4, 5, 6, 7, config.row_end()])[..2], [3, 10]);
 
@@ -388,16 +388,16 @@ mod tests {
         // values past the known ones read as the last.
         let copy = task("nram_copy");
         let values = super::super::data::values(&copy, &[2]).unwrap();
-        let config = Seq2SeqConfig { values, hidden: 4, layers: 1, embedding: 2, attention: false };
+        let config = Seq2SeqConfig { values, hidden: 4, layers: 1, embedding: 2, attention: false, words: Vec::new() };
         let p = Pair::of(&copy, 4, 1).unwrap();
         let Pair::Tape(e) = &p else { panic!("a tape") };
         let enc = p.encode(&config);
         assert_eq!(enc.input.len(), e.cells + 1);
         assert!(enc.input.iter().all(|&t| t < values || t == config.row_end()));
-        let (exact, right, all) = p.grade(&copy, &p.reference()).unwrap();
+        let (exact, right, all) = p.grade(&copy, &config, &p.reference(&config)).unwrap();
         assert!(exact && right == all && all == e.graded.len());
-        let mut wrong = p.reference();
+        let mut wrong = p.reference(&config);
         wrong[e.graded[0] as usize] += 1;
-        assert!(!p.grade(&copy, &wrong).unwrap().0);
+        assert!(!p.grade(&copy, &config, &wrong).unwrap().0);
     }
 }
