@@ -36,6 +36,7 @@ pub mod env;
 pub mod hooks;
 pub mod identity;
 pub mod kernels;
+pub mod lte;
 pub mod npi;
 pub mod np;
 pub mod nram;

@@ -1,5 +1,5 @@
 //! The `synth` command line: check, test, trace, graph, learn, eval, run,
-//! compare, extract, ask.
+//! compare, lte, extract, ask.
 //!
 //! One module per command, each holding its flags (a clap `Args` struct) and
 //! a `run` function; [`failure`] maps what went wrong to an exit code, and
@@ -21,6 +21,7 @@ mod failure;
 mod graph;
 mod interrupt;
 mod learn;
+mod lte;
 mod machine;
 mod model;
 mod np;
@@ -70,6 +71,8 @@ enum Command {
     Run(run::RunArgs),
     /// Score several trained models of a task on the same inputs: a table and one plot.
     Compare(compare::CompareArgs),
+    /// Learning to Execute: train a character-level seq2seq on generated programs under each curriculum strategy; per-difficulty accuracy.
+    Lte(lte::LteArgs),
     /// Print a trained NRAM's discrete program as an NPL file over the task's tape.
     Extract(extract::ExtractArgs),
     /// Answer a typed question about a sampled table with a trained Neural Programmer, showing the program it induces.
@@ -91,6 +94,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Eval(a) => eval::run(a),
         Command::Run(a) => run::run(a),
         Command::Compare(a) => compare::run(a),
+        Command::Lte(a) => lte::run(a),
         Command::Extract(a) => extract::run(a),
         Command::Ask(a) => np::ask(a),
     };
