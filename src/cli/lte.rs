@@ -254,20 +254,20 @@ fn show(strategy: Strategy, model: &Seq2Seq, target: Level, count: usize, seed: 
 fn table(results: &[StrategyResult]) -> String {
     let mut s = format!("{:<22}", "difficulty");
     for r in results {
-        s += &format!("  {:>17}", format!("{} chars/exact", r.strategy.name()));
+        s += &format!("  {:>20}", format!("{} chars/exact", r.strategy.name()));
     }
     s += "\n";
     let cell = |c: f64, e: f64| format!("{:>6.1}% {:>6.1}%", 100.0 * c, 100.0 * e);
     for (i, l) in results.first().map_or(&[][..], |r| &r.levels).iter().enumerate() {
         s += &format!("{:<22}", format!("length {}, nesting {}", l.length, l.nesting));
         for r in results {
-            s += &format!("  {:>17}", cell(r.levels[i].char_accuracy, r.levels[i].exact_accuracy));
+            s += &format!("  {:>20}", cell(r.levels[i].char_accuracy, r.levels[i].exact_accuracy));
         }
         s += "\n";
     }
     s += &format!("{:<22}", "mean");
     for r in results {
-        s += &format!("  {:>17}", cell(r.char_accuracy, r.exact_accuracy));
+        s += &format!("  {:>20}", cell(r.char_accuracy, r.exact_accuracy));
     }
     s + "\n"
 }
