@@ -36,6 +36,7 @@
 
 pub mod builtins;
 pub mod callgraph;
+pub mod car_render;
 pub mod cases;
 mod check;
 mod compiled;
