@@ -25,6 +25,13 @@ impl SizeScore {
     pub fn cell_accuracy(&self) -> f64 {
         self.cells_right as f64 / self.cells.max(1) as f64
     }
+
+    /// Counts `other`'s results (of the same size) in too.
+    pub fn add(&mut self, other: &SizeScore) {
+        self.exact += other.exact;
+        self.cells += other.cells;
+        self.cells_right += other.cells_right;
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -46,10 +46,21 @@ pub fn outputs(model: &Seq2Seq, pairs: &[Pair]) -> Result<Vec<Vec<u32>>, TaskErr
 
 /// Scores `model` on the inputs of `size` drawn from `seeds`.
 pub fn score(task: &Task, model: &Seq2Seq, size: usize, seeds: &[u64]) -> Result<SizeScore, TaskError> {
+    // Drawn a chunk at a time: `synth eval` may ask for many large inputs.
     let mut s = SizeScore { size, count: seeds.len(), ..SizeScore::default() };
     for chunk in seeds.chunks(CHUNK) {
         let pairs: Vec<Pair> = chunk.iter().map(|&seed| Pair::of(task, size, seed)).collect::<Result<_, _>>()?;
-        for (p, cells) in pairs.iter().zip(outputs(model, &pairs)?) {
+        s.add(&score_pairs(task, model, size, &pairs)?);
+    }
+    Ok(s)
+}
+
+/// Scores `model` on `pairs`, all of `size` (drawn once by the caller, as
+/// training's validation does).
+pub fn score_pairs(task: &Task, model: &Seq2Seq, size: usize, pairs: &[Pair]) -> Result<SizeScore, TaskError> {
+    let mut s = SizeScore { size, count: pairs.len(), ..SizeScore::default() };
+    for chunk in pairs.chunks(CHUNK) {
+        for (p, cells) in chunk.iter().zip(outputs(model, chunk)?) {
             let (exact, right, all) = p.grade(task, &model.config, &cells)?;
             s.exact += usize::from(exact);
             s.cells_right += right;

@@ -18,7 +18,7 @@
 
 use super::checkpoint::{Checkpoint, CheckpointMeta, SizeScore, FORMAT};
 use super::config::{Seq2SeqConfig, TrainConfig};
-use super::eval::score;
+use super::eval::score_pairs;
 use super::data::Pair;
 use super::model::{Encoded, Seq2Seq};
 use crate::env::TaskError;
@@ -112,11 +112,15 @@ pub fn resume(task: &Task, checkpoint: &Checkpoint, cfg: &TrainConfig, hooks: &m
 
 fn train_from(task: &Task, config: &Seq2SeqConfig, cfg: &TrainConfig, mut model: Seq2Seq, mut adam: Adam, first: u64, hooks: &mut dyn Hooks<StepReport, ValidationReport, Checkpoint>) -> Result<TrainOutcome, TrainError> {
     let data = training_set(task, config, cfg)?;
-    let validation: Vec<(usize, Vec<u64>)> = cfg
+    // The validation pairs, drawn once.
+    let validation: Vec<(usize, Vec<Pair>)> = cfg
         .validation_sizes
         .iter()
-        .map(|&size| (size, (0..cfg.validation_count).map(|i| derive_seed(cfg.seed, STREAM_VALIDATION, ((size as u64) << 24) + i as u64)).collect()))
-        .collect();
+        .map(|&size| {
+            let pairs = (0..cfg.validation_count).map(|i| Pair::of(task, size, derive_seed(cfg.seed, STREAM_VALIDATION, ((size as u64) << 24) + i as u64))).collect::<Result<_, _>>()?;
+            Ok((size, pairs))
+        })
+        .collect::<Result<_, TaskError>>()?;
     let threads = cfg.threads();
     model.set_threads(threads);
     let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(cfg.seed, STREAM_ORDER, 0));
@@ -164,7 +168,7 @@ fn train_from(task: &Task, config: &Seq2SeqConfig, cfg: &TrainConfig, mut model:
         }
         let last = step == last_step || stop == StopReason::Stopped;
         if step.is_multiple_of(cfg.validate_every) || (last && best.is_none()) {
-            let scores = validation.iter().map(|(size, seeds)| score(task, &model, *size, seeds)).collect::<Result<Vec<_>, _>>()?;
+            let scores = validation.iter().map(|(size, pairs)| score_pairs(task, &model, *size, pairs)).collect::<Result<Vec<_>, _>>()?;
             let converged = scores.iter().all(|s| s.exact == s.count);
             let meta = CheckpointMeta {
                 format: FORMAT,
