@@ -15,6 +15,16 @@ pub fn known(learner: &str) -> Vec<&'static str> {
     catalogue.iter().map(|s| s.name).chain(["return"]).collect()
 }
 
+/// The training threads a `threads` setting asks for: itself, or for 0 one
+/// per physical core (the NPI's default).
+pub fn threads(setting: usize) -> usize {
+    if setting > 0 {
+        setting
+    } else {
+        crate::npi::TrainConfig::default().threads()
+    }
+}
+
 /// The first of `settings` whose name is not among `known`.
 pub fn unknown<'a>(settings: &'a BTreeMap<String, SettingValue>, known: &[&str]) -> Option<&'a String> {
     settings.keys().find(|k| !known.contains(&k.as_str()))

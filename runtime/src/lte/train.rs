@@ -119,17 +119,10 @@ pub fn settings(strategy: Strategy, target: Level, seed: u64, steps: u64, set: &
     let mut model = Seq2SeqConfig { values: CHARS.len() as u32, hidden: 256, layers: 2, embedding: 32, attention: true, words: Vec::new() };
     let mut cfg = LteConfig { strategy, target, seed, steps, batch: 64, lr: 2e-3, clip: 5.0, validate_every: 100, validation_count: 100, target_accuracy: 0.95, threads: 0 };
     for (key, v) in set {
+        if crate::seq2seq::config::model_setting(&mut model, key, v)? {
+            continue;
+        }
         match key.as_str() {
-            "hidden" => model.hidden = positive(key, v, 4096)?,
-            "layers" => model.layers = positive(key, v, 4)?,
-            "embedding" => model.embedding = positive(key, v, 4096)?,
-            "attention" => {
-                model.attention = match v {
-                    SettingValue::Word(w) if w == "dot" => true,
-                    SettingValue::Word(w) if w == "none" => false,
-                    _ => return Err(BadValue::new(key, "`none` or `dot`", v).into()),
-                }
-            }
             "batch" => cfg.batch = positive(key, v, 1 << 16)?,
             "lr" => cfg.lr = number(key, v, 0.0, 10.0)?,
             "clip" => cfg.clip = number(key, v, 0.0, 1e6)?,
@@ -145,11 +138,7 @@ pub fn settings(strategy: Strategy, target: Level, seed: u64, steps: u64, set: &
 
 impl LteConfig {
     pub fn threads(&self) -> usize {
-        if self.threads > 0 {
-            self.threads
-        } else {
-            crate::npi::TrainConfig::default().threads()
-        }
+        crate::settings::threads(self.threads)
     }
 }
 

@@ -85,11 +85,7 @@ pub struct TrainConfig {
 
 impl TrainConfig {
     pub fn threads(&self) -> usize {
-        if self.threads > 0 {
-            self.threads
-        } else {
-            crate::npi::TrainConfig::default().threads()
-        }
+        crate::settings::threads(self.threads)
     }
 }
 

@@ -108,11 +108,7 @@ pub struct TrainConfig {
 
 impl TrainConfig {
     pub fn threads(&self) -> usize {
-        if self.threads > 0 {
-            self.threads
-        } else {
-            crate::npi::TrainConfig::default().threads()
-        }
+        crate::settings::threads(self.threads)
     }
 }
 
@@ -134,6 +130,27 @@ impl From<BadValue> for ConfigError {
 
 fn known() -> Vec<&'static str> {
     SETTINGS.iter().map(|(k, _)| *k).collect()
+}
+
+/// Applies `key` when it is one of the model's own settings (`hidden`,
+/// `layers`, `embedding`, `attention`), which every user of the model
+/// (`synth learn --learner seq2seq`, `synth lte`) reads alike; false for
+/// any other key.
+pub fn model_setting(model: &mut Seq2SeqConfig, key: &str, v: &SettingValue) -> Result<bool, BadValue> {
+    match key {
+        "hidden" => model.hidden = positive(key, v, MAX_WIDTH)?,
+        "layers" => model.layers = positive(key, v, MAX_LAYERS)?,
+        "embedding" => model.embedding = positive(key, v, MAX_WIDTH)?,
+        "attention" => {
+            model.attention = match v {
+                SettingValue::Word(w) if w == "dot" => true,
+                SettingValue::Word(w) if w == "none" => false,
+                _ => return Err(BadValue::new(key, "`none` or `dot`", v)),
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// The configs for a task of `values` cell values ([`super::data::values`]): the `learn` block's shared lines
@@ -161,17 +178,10 @@ pub fn settings(values: u32, learn: &LearnSpec, settings: &BTreeMap<String, Sett
         threads: 0,
     };
     for (key, v) in settings {
+        if model_setting(&mut model, key, v)? {
+            continue;
+        }
         match key.as_str() {
-            "hidden" => model.hidden = positive(key, v, MAX_WIDTH)?,
-            "layers" => model.layers = positive(key, v, MAX_LAYERS)?,
-            "embedding" => model.embedding = positive(key, v, MAX_WIDTH)?,
-            "attention" => {
-                model.attention = match v {
-                    SettingValue::Word(w) if w == "dot" => true,
-                    SettingValue::Word(w) if w == "none" => false,
-                    _ => return Err(BadValue::new(key, "`none` or `dot`", v).into()),
-                }
-            }
             "batch" => cfg.batch = positive(key, v, 1 << 20)?,
             "lr" => cfg.lr = number(key, v, 0.0, 10.0)?,
             "clip" => cfg.clip = number(key, v, 0.0, 1e6)?,
