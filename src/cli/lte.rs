@@ -65,8 +65,10 @@ pub struct LteArgs {
     /// Print the results as one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Training threads (default: one per physical core).
     #[arg(long)]
     threads: Option<usize>,
+    /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
 }
