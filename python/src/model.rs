@@ -88,9 +88,8 @@ pub fn run(task: &Task, trained: &Trained, size: usize, seed: u64) -> Result<Run
                 // A table's answer as words, up to the end of the row.
                 seq2seq::Pair::Table(e) => json!({"rows": e.rows, "question": e.text}),
             };
-            let words = |tokens: &[u32]| -> Vec<String> { tokens.iter().take_while(|&&t| t != model.config.row_end()).map(|&t| model.config.words.get(t as usize).cloned().unwrap_or_else(|| "?".into())).collect() };
             let (output, reference) = match &pair {
-                seq2seq::Pair::Table(_) => (json!(words(&output)), json!(words(&reference))),
+                seq2seq::Pair::Table(_) => (json!(model.config.words_of(&output)), json!(model.config.words_of(&reference))),
                 _ => (json!(output), json!(reference)),
             };
             value["task"] = json!(task.name);

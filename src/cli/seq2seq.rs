@@ -190,10 +190,9 @@ pub fn run(task: &Task, dir: &RunDir, size: usize, seed: u64) -> Result<(), Fail
             if e.rows > 10 {
                 println!("... {} rows more", e.rows - 10);
             }
-            let words = |tokens: &[u32]| tokens.iter().take_while(|&&t| t != model.config.row_end()).map(|&t| model.config.words.get(t as usize).map_or("?", String::as_str)).collect::<Vec<_>>().join(" ");
             println!("// question: {}", e.text);
-            println!("   model: {}", words(&out));
-            println!("  answer: {}", words(&pair.reference(&model.config)));
+            println!("   model: {}", model.config.words_of(&out).join(" "));
+            println!("  answer: {}", model.config.words_of(&pair.reference(&model.config)).join(" "));
             println!("// result: {} ({right}/{all} answer tokens right, the end included)", if exact { "exact" } else { "not exact" });
         }
     }

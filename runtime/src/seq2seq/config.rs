@@ -77,6 +77,12 @@ impl Seq2SeqConfig {
         find(w).or_else(|| find(super::data::UNKNOWN)).expect("the words hold the unknown word") as u32
     }
 
+    /// A table task's decoded `tokens` as words, up to the first row-end
+    /// (`?` for a token that is no word).
+    pub fn words_of(&self, tokens: &[u32]) -> Vec<&str> {
+        tokens.iter().take_while(|&&t| t != self.row_end()).map(|&t| self.words.get(t as usize).map_or("?", String::as_str)).collect()
+    }
+
     /// Whether the config describes a model that can exist.
     pub fn is_valid(&self) -> bool {
         (2..1 << 20).contains(&self.values)

@@ -33,29 +33,27 @@ fn task_error(e: synth_compiler::RunError) -> TaskError {
 }
 
 /// The number of cell values a model of `task` trained on `sizes` knows:
-/// a pad's digits and blank, or a tape's values up to its largest length at
-/// those sizes (a larger value reads as the last).
+/// a pad's digits and blank, a tape's values up to its largest length at
+/// those sizes (a larger value reads as the last), or a table task's words.
 pub fn values(task: &Task, sizes: &[usize]) -> Result<u32, TaskError> {
-    if task.is_table() {
-        return Ok(vocabulary(task, sizes)?.len() as u32);
-    }
-    let largest = sizes.iter().copied().max().unwrap_or(1);
-    if task.is_tape() {
-        let cells = task.tape_example(largest, 0).map_err(task_error)?.cells;
-        return Ok(cells as u32 + 1);
-    }
-    Ok(task.pad_example(largest, 0).map_err(task_error)?.blank as u32 + 1)
+    Ok(tokens(task, sizes)?.0)
 }
 
-/// The cell values of a model of `task` trained on `sizes`, and a table
-/// task's words (empty for other worlds): what [`super::settings`] and
-/// [`super::Seq2SeqConfig::words`] take.
+/// The cell values of a model of `task` trained on `sizes` (see
+/// [`values`]), and a table task's words (empty for other worlds): what
+/// [`super::settings`] and [`super::Seq2SeqConfig::words`] take.
 pub fn tokens(task: &Task, sizes: &[usize]) -> Result<(u32, Vec<String>), TaskError> {
     if task.is_table() {
         let words = vocabulary(task, sizes)?;
         return Ok((words.len() as u32, words));
     }
-    Ok((values(task, sizes)?, Vec::new()))
+    let largest = sizes.iter().copied().max().unwrap_or(1);
+    let values = if task.is_tape() {
+        task.tape_example(largest, 0).map_err(task_error)?.cells as u32 + 1
+    } else {
+        task.pad_example(largest, 0).map_err(task_error)?.blank as u32 + 1
+    };
+    Ok((values, Vec::new()))
 }
 
 /// A table task's words, sorted: what the question, the column names, the
@@ -87,6 +85,12 @@ fn table_words(e: &TableExample) -> Vec<String> {
     }
     out.extend(answer_words(&e.answer));
     out
+}
+
+/// The answer's tokens under `config`, then a row-end: what a table pair's
+/// decoder is taught to write.
+fn answer_tokens(e: &TableExample, config: &Seq2SeqConfig) -> Vec<u32> {
+    answer_words(&e.answer).iter().map(|w| config.word(w)).chain([config.row_end()]).collect()
 }
 
 /// The answer as words: a scalar's characters, a lookup's cells.
@@ -124,15 +128,6 @@ impl Pair {
         }
     }
 
-    /// Cells per output row (a table's answer is one row).
-    pub fn cols(&self) -> usize {
-        match self {
-            Pair::Pad(e) => e.cols,
-            Pair::Tape(e) => e.cells,
-            Pair::Table(e) => answer_words(&e.answer).len(),
-        }
-    }
-
     pub fn encode(&self, config: &Seq2SeqConfig) -> Encoded {
         let rows = |cells: &mut dyn Iterator<Item = u32>, cols: usize| -> Vec<u32> {
             let mut out = Vec::new();
@@ -163,9 +158,7 @@ impl Pair {
                     input.extend(e.columns.iter().map(|c| word(c.cells[r].to_string())));
                     input.push(config.row_end());
                 }
-                let mut target: Vec<u32> = answer_words(&e.answer).into_iter().map(word).collect();
-                target.push(config.row_end());
-                Encoded { input, target }
+                Encoded { input, target: answer_tokens(e, config) }
             }
         }
     }
@@ -173,11 +166,12 @@ impl Pair {
     /// The output cells of decoded tokens (row ends dropped; on a pad, a
     /// token that is no cell value reads as blank).
     pub fn cells(&self, config: &Seq2SeqConfig, tokens: &[u32]) -> Vec<u32> {
-        if let Pair::Table(_) = self {
+        let cols = match self {
+            Pair::Pad(e) => e.cols,
+            Pair::Tape(e) => e.cells,
             // The answer's tokens as decoded, its row-end included.
-            return tokens.to_vec();
-        }
-        let cols = self.cols();
+            Pair::Table(_) => return tokens.to_vec(),
+        };
         let blank = config.values - 1;
         tokens.chunks(cols + 1).flat_map(|row| row.iter().take(cols).map(move |&t| if t < config.values { t } else { blank })).collect()
     }
@@ -188,7 +182,7 @@ impl Pair {
         match self {
             Pair::Pad(e) => e.output.iter().map(|&v| v as u32).collect(),
             Pair::Tape(e) => e.output.clone(),
-            Pair::Table(_) => self.encode(config).target,
+            Pair::Table(e) => answer_tokens(e, config),
         }
     }
 
