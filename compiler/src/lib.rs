@@ -171,7 +171,7 @@ fn compile_table(file: &ast::File, src: &str, stem: &str) -> Result<Compiled, Ve
         pointers: Vec::new(),
         actions: Vec::new(),
         base: 2,
-        obs: ObsSpec { features: Vec::new() },
+        obs: ObsSpec { features: Vec::new(), image: None },
         args: ArgSpec { classes: 2 },
         end: EndConvention::OwnStep,
         learn: c.learn,

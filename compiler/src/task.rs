@@ -52,12 +52,64 @@ pub struct Feature {
     /// As shown in traces: `in1`, `in1.start`, `pos(lo) >= pos(hi)`.
     pub name: String,
     pub classes: u16,
+    /// The learner does not see this feature's value: it sees the image
+    /// [`ObsSpec::image`] draws from it (the pose world's camera pose and
+    /// car). Traces keep the value so that a person, and the renderer, can
+    /// read it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rendered: bool,
+}
+
+impl Feature {
+    /// A feature the learner sees as it is.
+    pub fn plain(name: impl Into<String>, classes: u16) -> Feature {
+        Feature { name: name.into(), classes, rendered: false }
+    }
 }
 
 /// The observation layout: every step observes `features.len()` values.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObsSpec {
     pub features: Vec<Feature>,
+    /// Worlds the learner sees as a picture: how to draw it from the
+    /// rendered features.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageSpec>,
+}
+
+/// The picture of a pose world's observation: the car
+/// ([`crate::car_render::Car::from_seed`] of feature `car`'s value) seen
+/// from the camera pose of features `azimuth` and `elevation`, grayscale,
+/// `side` pixels square. A pose feature's value `v` is the angle
+/// `origin + step * v` degrees.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageSpec {
+    pub side: u16,
+    /// Feature indices.
+    pub car: usize,
+    pub azimuth: usize,
+    pub elevation: usize,
+    /// Degrees per class of both pose features.
+    pub step: i32,
+    /// Degrees of class 0.
+    pub azimuth_origin: i32,
+    pub elevation_origin: i32,
+}
+
+impl ImageSpec {
+    /// The car seed, azimuth and elevation (degrees) an observation shows.
+    pub fn pose(&self, obs: &[u16]) -> (u64, i32, i32) {
+        (
+            obs[self.car] as u64,
+            self.azimuth_origin + self.step * obs[self.azimuth] as i32,
+            self.elevation_origin + self.step * obs[self.elevation] as i32,
+        )
+    }
+
+    /// Pixels per image.
+    pub fn pixels(&self) -> usize {
+        self.side as usize * self.side as usize
+    }
 }
 
 impl ObsSpec {
@@ -66,8 +118,9 @@ impl ObsSpec {
     }
 
     /// Length of the concatenated one-hot encoding.
+    /// Rendered features are not in it (see [`ImageSpec`]).
     pub fn one_hot_width(&self) -> usize {
-        self.features.iter().map(|f| f.classes as usize).sum()
+        self.features.iter().filter(|f| !f.rendered).map(|f| f.classes as usize).sum()
     }
 }
 

@@ -117,7 +117,7 @@ pub(crate) fn check<'f>(file: &'f ast::File, stem: &str) -> (Option<Checked<'f>>
         pointers: pointers.iter().map(|(n, _)| n.clone()).collect(),
         actions,
         base,
-        obs: ObsSpec { features },
+        obs: ObsSpec { features, image: None },
         args: ArgSpec { classes },
         end: learned.end,
         learn: learned.spec,
@@ -175,16 +175,16 @@ pub(crate) fn check_table(file: &ast::File, stem: &str) -> (Option<CheckedTable>
 fn features(pointers: &[(String, synth_dsl::Span)], observes: &[Observe], base: u16) -> Vec<Feature> {
     let mut features = Vec::new();
     for (p, _) in pointers {
-        features.push(Feature { name: p.clone(), classes: base + 1 });
-        features.push(Feature { name: format!("{p}.start"), classes: 2 });
-        features.push(Feature { name: format!("{p}.end"), classes: 2 });
+        features.push(Feature::plain(p.clone(), base + 1));
+        features.push(Feature::plain(format!("{p}.start"), 2));
+        features.push(Feature::plain(format!("{p}.end"), 2));
     }
     for o in observes {
         let classes = match o.kind {
             ObserveKind::Bool => 2,
             ObserveKind::Cell => base + 1,
         };
-        features.push(Feature { name: o.name.clone(), classes });
+        features.push(Feature::plain(o.name.clone(), classes));
     }
     features
 }
