@@ -42,8 +42,7 @@ impl Ty {
     }
 }
 
-/// The world kinds NPL.md names. `scratchpad` and `tape` run; `table` and
-/// `pose` parse only.
+/// The world kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WorldKind {
     Scratchpad,
@@ -173,6 +172,12 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "write", kind: Action, params: &[p("p", Pointer), p("v", Cell)], variadic: false, ret: Unit, world: Some(WorldKind::Scratchpad), doc: "writes a digit (or blank) under the pointer" },
     Builtin { name: "move", kind: Action, params: &[p("p", Pointer), p("dir", Dir)], variadic: false, ret: Unit, world: Some(WorldKind::Scratchpad), doc: "moves the pointer one column left or right" },
     Builtin { name: "swap", kind: Action, params: &[p("p", Pointer), p("q", Pointer)], variadic: false, ret: Unit, world: Some(WorldKind::Scratchpad), doc: "swaps the cells under two pointers" },
+    // Pose (the axes `azimuth` and `elevation` are the world's pointers).
+    Builtin { name: "camera", kind: Setup, params: &[p("azimuth", Int), p("elevation", Int)], variadic: false, ret: Unit, world: Some(WorldKind::Pose), doc: "points the camera at the car from this azimuth and elevation, in degrees" },
+    Builtin { name: "target", kind: Setup, params: &[p("azimuth", Int), p("elevation", Int)], variadic: false, ret: Unit, world: Some(WorldKind::Pose), doc: "sets the pose the program must reach, in degrees" },
+    Builtin { name: "angle", kind: Read, params: &[p("axis", Pointer)], variadic: false, ret: Int, world: Some(WorldKind::Pose), doc: "the camera's angle on the axis (`azimuth` or `elevation`), in degrees; the learner sees it only through the image" },
+    Builtin { name: "target_angle", kind: Read, params: &[p("axis", Pointer)], variadic: false, ret: Int, world: Some(WorldKind::Pose), doc: "the target's angle on the axis, in degrees" },
+    Builtin { name: "rotate", kind: Action, params: &[p("axis", Pointer), p("dir", Dir)], variadic: false, ret: Unit, world: Some(WorldKind::Pose), doc: "turns the camera one step about the axis: `azimuth` `left` or `right`, `elevation` `up` or `down`" },
     // Tape (`mem[i]` and `mem[i] = v` are syntax, not built-ins).
     Builtin { name: "write_list", kind: Setup, params: &[p("at", Int), p("xs", List)], variadic: false, ret: Unit, world: Some(WorldKind::Tape), doc: "writes the list into the cells from address `at` on" },
     Builtin { name: "read_list", kind: Setup, params: &[p("at", Int), p("len", Int)], variadic: false, ret: List, world: Some(WorldKind::Tape), doc: "the `len` cells from address `at` on, as a list" },

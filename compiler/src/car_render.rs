@@ -313,6 +313,15 @@ impl Image {
     pub fn get(&self, x: usize, y: usize) -> u8 {
         self.pixels[y * self.width + x]
     }
+
+    /// The image `k` times larger, each pixel a `k` by `k` block (to look
+    /// at a small image as the learner sees it).
+    pub fn scaled(&self, k: usize) -> Image {
+        let k = k.max(1);
+        let (w, h) = (self.width * k, self.height * k);
+        let pixels = (0..h).flat_map(|y| (0..w).map(move |x| (x, y))).map(|(x, y)| self.get(x / k, y / k)).collect();
+        Image { width: w, height: h, pixels }
+    }
 }
 
 // ---------------------------------------------------------------------------

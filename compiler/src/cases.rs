@@ -193,6 +193,8 @@ impl Task {
                             ReadKind::AtEnd => keep(3 * p + 2, Kept::Value, &mut kept),
                             // Not observed (the lint says so); nothing to keep.
                             ReadKind::Pos => {}
+                            // A pose world's (which has no case table).
+                            ReadKind::Angle | ReadKind::TargetAngle => {}
                         }
                     }
                 }

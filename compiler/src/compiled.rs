@@ -44,11 +44,34 @@ pub struct Task {
     /// Step and call-depth limits of reference runs (`learn` settings
     /// `max_steps`, `max_depth`); callers may change them.
     pub limits: Limits,
+    /// Which cars a pose world's instances show (seen by default); callers
+    /// may change it. Other worlds ignore it.
+    pub cars: CarSet,
     pub(crate) module: Arc<Module>,
     pub(crate) graphs: Arc<(CallGraph, OpGraph)>,
     /// A table task's columns, `input` and questions (`None` for the other
     /// world kinds).
     pub(crate) table: Option<Arc<crate::table::TableSpec>>,
+}
+
+/// The cars a pose world draws its instances' car from: the `cars` seen in
+/// training (seeds `0..cars`), or cars never seen in training (seeds
+/// 32,768 and up).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CarSet {
+    #[default]
+    Seen,
+    Unseen,
+}
+
+impl CarSet {
+    pub fn name(self) -> &'static str {
+        match self {
+            CarSet::Seen => "seen",
+            CarSet::Unseen => "unseen",
+        }
+    }
 }
 
 impl std::fmt::Debug for Task {

@@ -130,6 +130,9 @@ impl Task {
             ));
         }
         let mut pad = Pad::new(rows as usize, cols as usize, m.world.base, names).map_err(fail)?;
+        if let Some(decl) = m.world.pose {
+            pad.pose = Some(crate::world::PoseState { decl, car: self.car(size, seed) });
+        }
         for (i, p) in m.world.pointers.iter().enumerate() {
             let at = |f: Box<Fault>| f.into_run_error(None, Some(p.span), size, seed);
             let row = int(&p.row, "the pointer's row")?;
@@ -154,8 +157,29 @@ impl Task {
             pad.ptr_row[i] = row as u32;
             pad.ptr_col[i] = col as u32;
         }
+        if pad.pose.is_some() {
+            // Camera and target start at azimuth 0, elevation 0 until `input` says.
+            for (target, axis) in [(false, 0), (false, 1), (true, 0), (true, 1)] {
+                pad.set_angle(target, axis, &Value::Int(0)).map_err(fail)?;
+            }
+        }
 
         self.run_input(pad, Tape::default(), size, seed)
+    }
+
+    /// The car of a pose world's instance: drawn from [`Task::cars`] with an
+    /// RNG of its own, so that `input` draws the same poses whichever set
+    /// the car comes from.
+    fn car(&self, size: usize, seed: u64) -> u16 {
+        let Some(decl) = self.module.world.pose else { return 0 };
+        let mut rng = interp::seeded_rng(size, seed ^ 0x6361_7273_6361_7273);
+        match self.cars {
+            crate::CarSet::Seen => interp::uniform_below(&mut rng, decl.cars as u64) as u16,
+            crate::CarSet::Unseen => {
+                let first = crate::check::UNSEEN_CARS;
+                first + interp::uniform_below(&mut rng, (u16::MAX - first) as u64) as u16
+            }
+        }
     }
 
     /// A tape of `cells` cells, checked against the limits before it is
@@ -533,9 +557,16 @@ impl Instance {
             size: self.size,
             seed: self.seed,
         };
-        let Some(&action) = Action::ALL.get(a as usize) else {
-            return Err(bad(format!("ACT got action {a}, but the actions are 0 write, 1 move and 2 swap")));
+        let action = match (self.pad.pose.is_some(), a) {
+            (true, 0) => Action::Rotate,
+            (true, _) => return Err(bad(format!("ACT got action {a}, but a pose world's only action is 0 rotate"))),
+            (false, _) => match Action::ALL.get(a as usize) {
+                Some(&action) => action,
+                None => return Err(bad(format!("ACT got action {a}, but the actions are 0 write, 1 move and 2 swap"))),
+            },
         };
+        // A pose world's pointers 2 and 3 are the target's: not the learner's to turn.
+        let np = if self.pad.pose.is_some() { 2 } else { np };
         if p as usize >= np {
             return Err(bad(format!("ACT({}) got pointer {p}, but the pointers are 0 to {}", action.name(), np - 1)));
         }
@@ -550,12 +581,15 @@ impl Instance {
                 }
                 self.pad.write(p, if v == base { BLANK } else { v });
             }
-            Action::Move => {
+            Action::Move | Action::Rotate => {
                 let d = match v {
                     0 => Dir::Left,
                     1 => Dir::Right,
                     _ => {
-                        return Err(bad(format!("ACT(move) got direction {v}, but directions are 0 left and 1 right")))
+                        return Err(bad(format!(
+                            "ACT({}) got direction {v}, but directions are 0 left and 1 right",
+                            action.name()
+                        )))
                     }
                 };
                 self.pad.move_ptr(p, d).map_err(|f| f.into_run_error(None, None, self.size, self.seed))?;

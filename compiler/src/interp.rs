@@ -126,6 +126,13 @@ pub(crate) fn eval(e: &Expr, cx: &mut Cx) -> FaultResult<Value> {
         Expr::Pos(p) => Value::Int(cx.pad.ptr_col[cx.ptr(*p)?] as i64),
         Expr::AtStart(p) => Value::Bool(cx.pad.at_start(cx.ptr(*p)?)),
         Expr::AtEnd(p) => Value::Bool(cx.pad.at_end(cx.ptr(*p)?)),
+        Expr::Angle(p, target) => {
+            let i = cx.ptr(*p)? + 2 * *target as usize;
+            match cx.pad.degrees(i) {
+                Some(d) => Value::Int(d as i64),
+                None => return Err(Fault::new(RunErrorKind::World, "only a pose world has angles")),
+            }
+        }
         Expr::Not(a) => Value::Bool(!eval_bool(a, cx)?),
         Expr::And(a, b) => Value::Bool(eval_bool(a, cx)? && eval_bool(b, cx)?),
         Expr::Or(a, b) => Value::Bool(eval_bool(a, cx)? || eval_bool(b, cx)?),
@@ -531,6 +538,9 @@ fn shuffle<T>(items: &mut [T], rng: &mut Rng) {
 /// per pointer its cell (`base` for blank), at-start and at-end bits; then
 /// every `observe` feature.
 pub(crate) fn observe(module: &Module, pad: &Pad, out: &mut [u16]) -> FaultResult<()> {
+    if observe_pose(pad, out) {
+        return Ok(());
+    }
     let np = observe_pointers(pad, out);
     for (k, o) in module.world.observes.iter().enumerate() {
         out[np * 3 + k] = observe_feature(o, pad)?;
@@ -542,10 +552,26 @@ pub(crate) fn observe(module: &Module, pad: &Pad, out: &mut [u16]) -> FaultResul
 /// a state the reference never reaches) reads as class 0 instead of failing:
 /// a learned model may drive the world anywhere.
 pub(crate) fn observe_lenient(module: &Module, pad: &Pad, out: &mut [u16]) {
+    if observe_pose(pad, out) {
+        return;
+    }
     let np = observe_pointers(pad, out);
     for (k, o) in module.world.observes.iter().enumerate() {
         out[np * 3 + k] = observe_feature(o, pad).unwrap_or(0);
     }
+}
+
+/// A pose world's observation (see `check::pose_features`): the camera's
+/// columns, the car, the target's columns. False for other worlds.
+#[inline]
+fn observe_pose(pad: &Pad, out: &mut [u16]) -> bool {
+    let Some(pose) = pad.pose else { return false };
+    out[0] = pad.ptr_col[0] as u16;
+    out[1] = pad.ptr_col[1] as u16;
+    out[2] = pose.car;
+    out[3] = pad.ptr_col[2] as u16;
+    out[4] = pad.ptr_col[3] as u16;
+    true
 }
 
 #[inline]
@@ -831,6 +857,12 @@ impl<'a> Machine<'a> {
                 self.pad.write_number(r, &x)?;
                 meter.release(&x);
             }
+            Instr::SetPose(target, az, el) => {
+                let az = eval(az, &mut cx)?;
+                let el = eval(el, &mut cx)?;
+                self.pad.set_angle(*target, 0, &az)?;
+                self.pad.set_angle(*target, 1, &el)?;
+            }
             Instr::WriteList(row, xs) => {
                 let r = eval(row, &mut cx)?;
                 let xs = eval(xs, &mut cx)?;
@@ -1000,7 +1032,7 @@ impl<'a> Machine<'a> {
                     let (pi, code, op) = res.map_err(|f| self.run_error(f, proc, pc, true))?;
                     self.reserve(rec, &mut room, 0, locals.len(), depth)
                         .map_err(|f| self.run_error(f, proc, pc, true))?;
-                    let call = Call { program: ACT, args: [*action as u16, pi as u16, code] };
+                    let call = Call { program: ACT, args: [action.code(), pi as u16, code] };
                     rec.step(module, self.pad, Some(call), false, None)
                         .map_err(|f| self.run_error(f, proc, pc, true))?;
                     let applied = match op {

@@ -80,6 +80,9 @@ pub(crate) enum Expr {
     Pos(Ptr),
     AtStart(Ptr),
     AtEnd(Ptr),
+    /// A pose world's `angle(axis)` (false) or `target_angle(axis)` (true),
+    /// in degrees.
+    Angle(Ptr, bool),
     Not(Box<Expr>),
     Neg(Box<Expr>, Span),
     And(Box<Expr>, Box<Expr>),
@@ -94,13 +97,17 @@ pub(crate) enum Expr {
     Call(Func, Vec<Expr>, Span),
 }
 
-/// The world actions, in the order of `builtins::actions(Scratchpad)`: an
-/// action's discriminant is its first `ACT` argument.
+/// The world actions. A scratchpad's are `builtins::actions(Scratchpad)` in
+/// order, a pose world's only `rotate`: an action's [`Action::code`] is its
+/// index in its world's list, the first `ACT` argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Action {
-    Write = 0,
-    Move = 1,
-    Swap = 2,
+    Write,
+    Move,
+    Swap,
+    /// A pose world's `rotate(axis, dir)`: the axis is a pointer on the pose
+    /// pad, rotating moves it (the azimuth wraps around).
+    Rotate,
 }
 
 impl Action {
@@ -111,6 +118,16 @@ impl Action {
             Action::Write => "write",
             Action::Move => "move",
             Action::Swap => "swap",
+            Action::Rotate => "rotate",
+        }
+    }
+
+    /// The action's index among its world's actions.
+    pub(crate) fn code(self) -> u16 {
+        match self {
+            Action::Write | Action::Rotate => 0,
+            Action::Move => 1,
+            Action::Swap => 2,
         }
     }
 }
@@ -158,6 +175,9 @@ pub(crate) enum Instr {
     Store(Expr, Expr),
     /// `write_list(at: a, xs)` on a tape.
     WriteTape(Expr, Expr),
+    /// A pose world's `camera(azimuth, elevation)` (false) or
+    /// `target(azimuth, elevation)` (true), in degrees.
+    SetPose(bool, Expr, Expr),
     /// A call whose value is discarded.
     Eval(Expr),
     Return,
@@ -226,9 +246,52 @@ pub(crate) struct WorldDecl {
     pub cols: Expr,
     pub base: u16,
     pub cells: Option<Expr>,
+    /// A pose world's settings (its pad is `rows` 2 by `cols`, see
+    /// [`PoseDecl`]).
+    pub pose: Option<PoseDecl>,
     pub pointers: Vec<PointerDecl>,
     pub observes: Vec<Observe>,
     pub span: Span,
+}
+
+/// A pose world: the camera's pose on a two-row pad. Row 0 holds the
+/// azimuth (`360 / azimuth_step` columns, column `c` is `azimuth_step * c -
+/// 180 + azimuth_step` degrees, wrapping around), row 1 the elevation
+/// (`180 / elevation_step + 1` columns from -90 degrees). Pointers 0 and 1
+/// are the camera's axes (`azimuth`, `elevation`), 2 and 3 the target's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PoseDecl {
+    pub azimuth_step: u16,
+    pub elevation_step: u16,
+    /// The side of the square image the learner sees, in pixels.
+    pub image: u16,
+    /// Seen cars: seeds `0..cars`.
+    pub cars: u16,
+}
+
+impl PoseDecl {
+    pub(crate) fn azimuth_classes(&self) -> u16 {
+        360 / self.azimuth_step
+    }
+
+    pub(crate) fn elevation_classes(&self) -> u16 {
+        180 / self.elevation_step + 1
+    }
+
+    pub(crate) fn azimuth_origin(&self) -> i32 {
+        self.azimuth_step as i32 - 180
+    }
+
+    pub(crate) const ELEVATION_ORIGIN: i32 = -90;
+
+    /// Degrees of column `col` of row `row` (0 azimuth, 1 elevation).
+    pub(crate) fn degrees(&self, row: usize, col: u32) -> i32 {
+        if row == 0 {
+            self.azimuth_origin() + self.azimuth_step as i32 * col as i32
+        } else {
+            PoseDecl::ELEVATION_ORIGIN + self.elevation_step as i32 * col as i32
+        }
+    }
 }
 
 /// Run-time bounds on a reference run: time (`max_steps`, each step itself
@@ -340,6 +403,7 @@ impl Module {
                 cols: zero(),
                 base: 2,
                 cells: None,
+                pose: None,
                 pointers: Vec::new(),
                 observes: Vec::new(),
                 span,
@@ -372,6 +436,10 @@ impl Module {
     }
 
     pub(crate) fn obs_width(&self) -> usize {
+        if self.world.pose.is_some() {
+            // The camera's two angles, the car, the target's two angles.
+            return 5;
+        }
         self.world.pointers.len() * 3 + self.world.observes.len()
     }
 }

@@ -58,14 +58,14 @@ pub mod task;
 mod value;
 mod world;
 
-pub use compiled::Task;
+pub use compiled::{CarSet, Task};
 pub use error::{RunError, RunErrorKind};
 pub use cases::{CaseSet, CaseSpec};
 pub use instance::Instance;
 pub use ir::Limits;
 pub use table::{Answer, Cell, ColumnKind, LatentStep, Op, TableColumn, TableExample};
 pub use task::{
-    ArgSpec, Args, Call, EndConvention, Feature, Frame, LearnSpec, ObsSpec, ProgramId, ProgramInfo, SettingValue, Step,
+    ArgSpec, Args, Call, EndConvention, Feature, Frame, ImageSpec, LearnSpec, ObsSpec, ProgramId, ProgramInfo, SettingValue, Step,
     PadExample, TapeExample, TapeTrace, TapeWrite, Trace, ACT, ARG_SLOTS, NO_ARG, NO_ARGS,
 };
 
@@ -145,6 +145,7 @@ pub fn compile_file(file: &ast::File, src: &str, stem: &str) -> Result<Compiled,
         end: c.end,
         learn: c.learn,
         limits: c.limits,
+        cars: CarSet::Seen,
         module: Arc::new(c.module),
         graphs: Arc::new((calls, ops)),
         table: None,
@@ -176,6 +177,7 @@ fn compile_table(file: &ast::File, src: &str, stem: &str) -> Result<Compiled, Ve
         end: EndConvention::OwnStep,
         learn: c.learn,
         limits: c.limits,
+        cars: CarSet::Seen,
         module: Arc::new(ir::Module::empty(c.world_span)),
         graphs: Arc::new((calls, ops)),
         table: Some(Arc::new(c.table)),

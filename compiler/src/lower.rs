@@ -39,6 +39,8 @@ pub(crate) enum Resolved {
     Builtin(&'static Builtin),
     /// `mem`, a tape world's tape, in `mem[i]` or `mem[i] = v`.
     Tape,
+    /// A pose world's `up` (right, true) or `down` (left, false).
+    Direction(bool),
 }
 
 /// Every identifier of one body that resolved, by the span of the
@@ -574,7 +576,9 @@ impl<'a> Lowerer<'a> {
         if ty != Ty::Unit && !accepts(want, ty) {
             let mut d = Diagnostic::error(format!("{what} must be {}, found {}", phrase(want), phrase(ty)))
                 .at_labelled(e.span, format!("this is {}", phrase(ty)));
-            if want == Ty::Dir && ty == Ty::Int {
+            if want == Ty::Dir && self.names.world == WorldKind::Pose {
+                d = d.hint("the camera turns one step at a time: `rotate(azimuth, left)`, `rotate(elevation, up)`");
+            } else if want == Ty::Dir && ty == Ty::Int {
                 d = d.hint("a pointer moves one cell at a time: call `move(p, right)` once per cell");
             } else if want == Ty::Cell && ty == Ty::Dir {
                 d = d.hint("`left` and `right` are directions for `move`; a cell holds a digit or `blank`");
@@ -775,6 +779,11 @@ impl<'a> Lowerer<'a> {
                 _ => (l.ty, Expr::Local(l.slot, id.span)),
             };
         }
+        if self.names.world == WorldKind::Pose {
+            if let Some(d) = self.pose_name(id) {
+                return d;
+            }
+        }
         if let Some(p) = self.pointer(&id.name) {
             self.resolved.record(id.span, Resolved::Pointer);
             return (Ty::Cell, Expr::Cell(Ptr::Fixed(p as u16), id.span));
@@ -797,6 +806,54 @@ impl<'a> Lowerer<'a> {
         }
         self.unknown_variable(id);
         poison()
+    }
+
+    /// `rotate(azimuth, up)` and `rotate(elevation, left)`: the azimuth
+    /// turns left or right, the elevation up or down (a direction in a
+    /// variable is not checked here).
+    fn check_rotation(&mut self, axis: Option<Ptr>, dir: &ast::Expr) {
+        let Some(Ptr::Fixed(axis)) = axis else { return };
+        let vertical = match &dir.kind {
+            ExprKind::Left | ExprKind::Right => false,
+            ExprKind::Name(id) if matches!(id.name.as_str(), "up" | "down") && self.lookup(&id.name).is_none() => true,
+            _ => return,
+        };
+        if vertical == (axis == 1) {
+            return;
+        }
+        let (name, dirs, example) = if axis == 0 {
+            ("azimuth", "`left` or `right`", "rotate(azimuth, left)")
+        } else {
+            ("elevation", "`up` or `down`", "rotate(elevation, up)")
+        };
+        self.err(
+            Diagnostic::error(format!("the {name} turns {dirs}"))
+                .at_labelled(dir.span, format!("not a direction of the {name}"))
+                .hint(format!("e.g. `{example}`")),
+        );
+    }
+
+    /// A pose world's own names in a value position: `up` and `down` are
+    /// the elevation's directions (`right` and `left` as the pad sees
+    /// them); an axis is not a value.
+    fn pose_name(&mut self, id: &Ident) -> Option<(Ty, Expr)> {
+        match id.name.as_str() {
+            "up" | "down" => {
+                let up = id.name == "up";
+                self.resolved.record(id.span, Resolved::Direction(up));
+                let d = if up { crate::value::Dir::Right } else { crate::value::Dir::Left };
+                Some((Ty::Dir, Expr::Const(Value::Dir(d))))
+            }
+            axis if self.pointer(axis).is_some() => {
+                self.err(
+                    Diagnostic::error(format!("`{axis}` is an axis of the camera, not a value"))
+                        .at_labelled(id.span, "an axis")
+                        .hint(format!("read its angle in degrees with `angle({axis})`")),
+                );
+                Some(poison())
+            }
+            _ => None,
+        }
     }
 
     fn unknown_variable(&mut self, id: &Ident) {
@@ -1073,6 +1130,11 @@ impl<'a> Lowerer<'a> {
             ))
             .at_labelled(callee.span, format!("not allowed in {place}"))
             .hint("programs read and write the tape one cell at a time: `mem[i]` and `mem[i] = v`"),
+            Kind::Setup if self.names.world == WorldKind::Pose => Diagnostic::error(format!(
+                "`{name}` sets up the world, so it can only be used in `input`"
+            ))
+            .at_labelled(callee.span, format!("not allowed in {place}"))
+            .hint("programs turn the camera with `rotate(azimuth, left)` and read it with `angle(azimuth)`"),
             Kind::Setup => Diagnostic::error(format!(
                 "`{name}` works on whole rows, so it can only be used in `input` and `expect`"
             ))
@@ -1139,6 +1201,24 @@ impl<'a> Lowerer<'a> {
                     _ => Expr::AtEnd(p),
                 };
                 Lowered::Value(b.ret, e)
+            }
+            "angle" | "target_angle" => {
+                let Some(p) = self.lower_ptr(bound[0], &ptr_what(0)) else { return Lowered::Nothing };
+                Lowered::Value(b.ret, Expr::Angle(p, name == "target_angle"))
+            }
+            "rotate" => {
+                let p = self.lower_ptr(bound[0], &ptr_what(0));
+                let d = self.expect_ty(bound[1], Ty::Dir, &what(1));
+                self.check_rotation(p, bound[1]);
+                match p {
+                    Some(p) => Lowered::Instr(Instr::Act(Action::Rotate, p, ActArg::Dir(d))),
+                    None => Lowered::Nothing,
+                }
+            }
+            "camera" | "target" => {
+                let az = self.expect_ty(bound[0], Ty::Int, &what(0));
+                let el = self.expect_ty(bound[1], Ty::Int, &what(1));
+                Lowered::Instr(Instr::SetPose(name == "target", az, el))
             }
             "write" | "move" | "swap" => {
                 let p = self.lower_ptr(bound[0], &ptr_what(0));

@@ -56,6 +56,10 @@ pub enum ReadKind {
     /// `pos(p)`: the pointer's column. Not observed unless an `observe`
     /// declaration covers the expression it appears in.
     Pos,
+    /// A pose world's `angle(axis)`. Observed, through the image.
+    Angle,
+    /// A pose world's `target_angle(axis)`. Observed.
+    TargetAngle,
 }
 
 impl ReadKind {
@@ -67,6 +71,8 @@ impl ReadKind {
             ReadKind::AtStart => "at_start",
             ReadKind::AtEnd => "at_end",
             ReadKind::Pos => "pos",
+            ReadKind::Angle => "angle",
+            ReadKind::TargetAngle => "target_angle",
         }
     }
 
@@ -76,6 +82,8 @@ impl ReadKind {
             "at_start" => ReadKind::AtStart,
             "at_end" => ReadKind::AtEnd,
             "pos" => ReadKind::Pos,
+            "angle" => ReadKind::Angle,
+            "target_angle" => ReadKind::TargetAngle,
             _ => return None,
         })
     }
@@ -905,6 +913,7 @@ impl<'a> Builder<'a> {
                 self.add(OpKind::Read { what: ReadKind::Cell, pointer: name.name.clone() }, span)
             }
             Some(Resolved::Tape) => self.add(OpKind::Memory, span),
+            Some(Resolved::Direction(up)) => self.add(OpKind::Const(if up { Const::Right } else { Const::Left }), span),
             _ => {
                 self.unresolved.get_or_insert(name.span);
                 self.add(OpKind::Var { name: name.name.clone(), carried: false }, span)

@@ -69,6 +69,8 @@ impl Task {
                     let _ = write!(out, "{v}");
                 }
                 "move" if v <= 1 => out.push_str(if v == 0 { "left" } else { "right" }),
+                "rotate" if p == 1 && v <= 1 => out.push_str(if v == 0 { "down" } else { "up" }),
+                "rotate" if v <= 1 => out.push_str(if v == 0 { "left" } else { "right" }),
                 "swap" => out.push_str(&self.pointer_name(v)),
                 _ => {
                     let _ = write!(out, "{v}?");
@@ -106,6 +108,9 @@ impl Task {
 
     /// An observation as the trace shows it: `in1=6 in2=[7 carry=_]`.
     pub fn render_obs(&self, obs: &[u16]) -> String {
+        if let Some(pose) = self.module.world.pose {
+            return render_pose(pose, obs);
+        }
         let mut out = String::new();
         let np = self.pointers.len();
         for (p, name) in self.pointers.iter().enumerate() {
@@ -152,21 +157,8 @@ impl Task {
             let first_obs =
                 if root.len > 0 { self.render_obs(obs_of(trace, root.first_step as usize)) } else { String::new() };
             lines.push((0, self.render_call(&call), first_obs));
-            // Explicit stack of (frame, next step), so deep recursion does
-            // not recurse here either.
-            let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
-            while let Some(&mut (f, ref mut next)) = stack.last_mut() {
-                let Some(frame) = trace.frames.get(f) else {
-                    stack.pop();
-                    continue;
-                };
-                if *next >= frame.len as usize {
-                    stack.pop();
-                    continue;
-                }
-                let i = frame.first_step as usize + *next;
-                *next += 1;
-                let Some(step) = trace.steps.get(i) else { continue };
+            for (i, frame) in in_order(trace) {
+                let step = &trace.steps[i];
                 let indent = 2 * (frame.depth as usize + 1);
                 let mut text = match &step.call {
                     Some(c) => self.render_call(c),
@@ -176,11 +168,6 @@ impl Task {
                     text.push_str("; end");
                 }
                 lines.push((indent, text, self.render_obs(obs_of(trace, i))));
-                // A child comes after its parent in pre-order; anything else
-                // (a malformed trace from elsewhere) is not followed.
-                if let Some(child) = step.child.filter(|&c| c as usize > f) {
-                    stack.push((child as usize, 0));
-                }
             }
         }
         let column = lines.iter().map(|(i, t, _)| i + t.len()).max().unwrap_or(0).saturating_add(2).min(MAX_COLUMN);
@@ -199,8 +186,11 @@ impl Task {
             plural(trace.steps.len(), "step"),
             plural(trace.frames.len(), "frame")
         );
-        let _ =
-            writeln!(out, "// observation per pointer: its cell (_ = blank), [ = at the row's start, ] = at its end");
+        let legend = match self.module.world.pose {
+            Some(_) => "// observation: the camera's pose and car (the learner sees their image), the target pose",
+            None => "// observation per pointer: its cell (_ = blank), [ = at the row's start, ] = at its end",
+        };
+        let _ = writeln!(out, "{legend}");
         for (indent, text, obs) in lines {
             let used = indent + text.len();
             let pad = if used + 2 <= column { column - used } else { 2 };
@@ -282,6 +272,65 @@ impl Task {
             "frames": frames,
         })
     }
+}
+
+/// Every step of the trace in the order it happened, with its frame.
+fn in_order(trace: &Trace) -> Vec<(usize, &crate::task::Frame)> {
+    let mut out = Vec::with_capacity(trace.steps.len());
+    // Explicit stack of (frame, next step), so deep recursion does not
+    // recurse here either.
+    let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+    while let Some(&mut (f, ref mut next)) = stack.last_mut() {
+        let Some(frame) = trace.frames.get(f) else {
+            stack.pop();
+            continue;
+        };
+        if *next >= frame.len as usize {
+            stack.pop();
+            continue;
+        }
+        let i = frame.first_step as usize + *next;
+        *next += 1;
+        let Some(step) = trace.steps.get(i) else { continue };
+        out.push((i, frame));
+        // A child comes after its parent in pre-order; anything else (a
+        // malformed trace from elsewhere) is not followed.
+        if let Some(child) = step.child.filter(|&c| c as usize > f) {
+            stack.push((child as usize, 0));
+        }
+    }
+    out
+}
+
+impl Task {
+    /// A pose task's views along a trace, in the order the camera saw
+    /// them: the car seed, azimuth and elevation of the first step, then of
+    /// every step whose pose differs from the one before. Empty for other
+    /// worlds.
+    pub fn trace_views(&self, trace: &Trace) -> Vec<(u64, i32, i32)> {
+        let Some(image) = &self.obs.image else { return Vec::new() };
+        let mut views: Vec<(u64, i32, i32)> = Vec::new();
+        for (i, _) in in_order(trace) {
+            let obs = obs_of(trace, i);
+            if obs.len() < self.obs.width() {
+                continue;
+            }
+            let view = image.pose(obs);
+            if views.last() != Some(&view) {
+                views.push(view);
+            }
+        }
+        views
+    }
+}
+
+/// A pose world's observation: `azimuth=-45 elevation=30 car=7 target=(0, 15)`.
+fn render_pose(pose: crate::ir::PoseDecl, obs: &[u16]) -> String {
+    let angle = |row: usize, k: usize| {
+        obs.get(k).map_or_else(|| "?".to_string(), |&v| pose.degrees(row, v as u32).to_string())
+    };
+    let car = obs.get(2).map_or_else(|| "?".to_string(), |c| c.to_string());
+    format!("azimuth={} elevation={} car={car} target=({}, {})", angle(0, 0), angle(1, 1), angle(0, 3), angle(1, 4))
 }
 
 /// A step's observation, or nothing for a step the trace has no

@@ -81,7 +81,8 @@ pub struct ObsSpec {
 /// ([`crate::car_render::Car::from_seed`] of feature `car`'s value) seen
 /// from the camera pose of features `azimuth` and `elevation`, grayscale,
 /// `side` pixels square. A pose feature's value `v` is the angle
-/// `origin + step * v` degrees.
+/// `origin + step * v` degrees (the azimuth's origin and step, or the
+/// elevation's).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageSpec {
     pub side: u16,
@@ -89,8 +90,9 @@ pub struct ImageSpec {
     pub car: usize,
     pub azimuth: usize,
     pub elevation: usize,
-    /// Degrees per class of both pose features.
-    pub step: i32,
+    /// Degrees per class of each pose feature.
+    pub azimuth_step: i32,
+    pub elevation_step: i32,
     /// Degrees of class 0.
     pub azimuth_origin: i32,
     pub elevation_origin: i32,
@@ -101,8 +103,8 @@ impl ImageSpec {
     pub fn pose(&self, obs: &[u16]) -> (u64, i32, i32) {
         (
             obs[self.car] as u64,
-            self.azimuth_origin + self.step * obs[self.azimuth] as i32,
-            self.elevation_origin + self.step * obs[self.elevation] as i32,
+            self.azimuth_origin + self.azimuth_step * obs[self.azimuth] as i32,
+            self.elevation_origin + self.elevation_step * obs[self.elevation] as i32,
         )
     }
 

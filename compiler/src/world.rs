@@ -28,6 +28,16 @@ pub(crate) struct Pad {
     pub ptr_col: Vec<u32>,
     /// For messages: the pointers' names.
     pub ptr_names: std::sync::Arc<[String]>,
+    /// A pose world's grid and car (`None` for a scratchpad).
+    pub pose: Option<PoseState>,
+}
+
+/// What a pose world's pad holds beside its pointers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PoseState {
+    pub decl: crate::ir::PoseDecl,
+    /// The car's seed ([`crate::car_render::Car::from_seed`]).
+    pub car: u16,
 }
 
 impl Pad {
@@ -53,6 +63,7 @@ impl Pad {
             ptr_row: vec![0; n],
             ptr_col: vec![0; n],
             ptr_names,
+            pose: None,
         })
     }
 
@@ -107,6 +118,9 @@ impl Pad {
 
     #[inline]
     pub(crate) fn move_ptr(&mut self, p: usize, dir: Dir) -> FaultResult<()> {
+        if let Some(pose) = self.pose {
+            return self.rotate(pose.decl, p, dir);
+        }
         let col = self.ptr_col[p];
         match dir {
             Dir::Left if col == 0 => Err(self.off_edge(p, "left")),
@@ -120,6 +134,76 @@ impl Pad {
                 Ok(())
             }
         }
+    }
+
+    /// A pose world's rotation: the azimuth (row 0) wraps around, the
+    /// elevation stops at ±90 degrees.
+    fn rotate(&mut self, pose: crate::ir::PoseDecl, p: usize, dir: Dir) -> FaultResult<()> {
+        let col = self.ptr_col[p];
+        if self.ptr_row[p] == 0 {
+            let n = pose.azimuth_classes() as u32;
+            self.ptr_col[p] = match dir {
+                Dir::Left => (col + n - 1) % n,
+                Dir::Right => (col + 1) % n,
+            };
+            return Ok(());
+        }
+        let last = pose.elevation_classes() as u32 - 1;
+        match dir {
+            Dir::Left if col == 0 => Err(self.past_pole("down", -90)),
+            Dir::Right if col >= last => Err(self.past_pole("up", 90)),
+            Dir::Left => {
+                self.ptr_col[p] = col - 1;
+                Ok(())
+            }
+            Dir::Right => {
+                self.ptr_col[p] = col + 1;
+                Ok(())
+            }
+        }
+    }
+
+    #[cold]
+    fn past_pole(&self, dir: &str, degrees: i32) -> Box<Fault> {
+        Fault::new(RunErrorKind::World, format!("the camera cannot turn {dir} past an elevation of {degrees} degrees"))
+            .label("rotated past the pole")
+            .hint(format!("test `angle(elevation)` before rotating {dir}"))
+    }
+
+    /// A pose world's angle of pointer `p`, in degrees.
+    pub(crate) fn degrees(&self, p: usize) -> Option<i32> {
+        self.pose.map(|pose| pose.decl.degrees(self.ptr_row[p] as usize, self.ptr_col[p]))
+    }
+
+    /// Points axis `axis` (0 azimuth, 1 elevation) of the camera (or, with
+    /// `target`, of the target) at `degrees`: a multiple of the axis's step,
+    /// the azimuth in -180..=180 (-180 and 180 are one pose), the elevation
+    /// in -90..=90.
+    pub(crate) fn set_angle(&mut self, target: bool, axis: usize, degrees: &Value) -> FaultResult<()> {
+        let Some(pose) = self.pose else {
+            return Err(Fault::new(RunErrorKind::World, "only a pose world has a camera"));
+        };
+        let d = pose.decl;
+        let (name, step, limit) =
+            if axis == 0 { ("azimuth", d.azimuth_step as i64, 180) } else { ("elevation", d.elevation_step as i64, 90) };
+        let who = if target { "target" } else { "camera" };
+        let v = match degrees.as_i64() {
+            Some(v) if (-limit..=limit).contains(&v) && v % step == 0 => v,
+            _ => {
+                return Err(Fault::new(
+                    RunErrorKind::Value,
+                    format!("the {who}'s {name} must be a multiple of {step} degrees from {} to {limit}, not {}", -limit, degrees.describe()),
+                )
+                .hint(format!("draw it as `{step} * random_int(a..=b)`")))
+            }
+        };
+        let col = if axis == 0 {
+            ((v - d.azimuth_origin() as i64) / step).rem_euclid(d.azimuth_classes() as i64)
+        } else {
+            (v - crate::ir::PoseDecl::ELEVATION_ORIGIN as i64) / step
+        };
+        self.ptr_col[axis + 2 * target as usize] = col as u32;
+        Ok(())
     }
 
     #[cold]

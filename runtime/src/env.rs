@@ -124,11 +124,12 @@ impl Environment for synth_compiler::Task {
     fn sample(&self, size: usize, seed: u64) -> Result<Self::Instance, TaskError> {
         Ok(synth_compiler::Task::sample(self, size, seed)?)
     }
+    // A pose world's decisions read the image: no finite table of cases.
     fn case_spec(&self, edges: bool) -> Option<synth_compiler::CaseSpec> {
-        Some(synth_compiler::Task::case_spec_with(self, edges))
+        self.obs.image.is_none().then(|| synth_compiler::Task::case_spec_with(self, edges))
     }
     fn decision_features(&self) -> Option<Vec<Vec<bool>>> {
-        Some(synth_compiler::Task::decision_features(self))
+        self.obs.image.is_none().then(|| synth_compiler::Task::decision_features(self))
     }
     fn definitions(&self) -> Vec<String> {
         self.definitions.clone()

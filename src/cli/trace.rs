@@ -24,11 +24,43 @@ pub struct TraceArgs {
     seed: u64,
     #[arg(long, value_enum, default_value_t = TraceFormat::Text)]
     format: TraceFormat,
+    /// A pose task: write every view the camera passes through, as the
+    /// learner sees it (scaled up 4 times), into this directory as
+    /// `view-00.png`, `view-01.png`, ...
+    #[arg(long, value_name = "DIR")]
+    frames: Option<std::path::PathBuf>,
+    /// A pose task: draw the car from the cars seen in training or from
+    /// cars never seen.
+    #[arg(long, value_enum, default_value_t = Cars::Seen)]
+    cars: Cars,
+}
+
+/// `--cars` of the commands that sample pose tasks.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Cars {
+    Seen,
+    Unseen,
+}
+
+impl From<Cars> for synth_compiler::CarSet {
+    fn from(c: Cars) -> Self {
+        match c {
+            Cars::Seen => synth_compiler::CarSet::Seen,
+            Cars::Unseen => synth_compiler::CarSet::Unseen,
+        }
+    }
 }
 
 pub fn run(a: TraceArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
-    let task = compile(&source)?;
+    let mut task = compile(&source)?;
+    task.cars = a.cars.into();
+    if a.frames.is_some() && task.obs.image.is_none() {
+        return Err(Failure::Usage(anyhow::anyhow!(
+            "`--frames` writes the views of a pose task, and `{}` has no pose world",
+            task.name
+        )));
+    }
     if task.is_table() {
         let example = task.table_example(a.size, a.seed).map_err(|e| report_run_error(&source, &e))?;
         match a.format {
@@ -52,12 +84,31 @@ pub fn run(a: TraceArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let trace = task.trace(a.size, a.seed).map_err(|e| report_run_error(&source, &e))?;
+    if let Some(dir) = &a.frames {
+        write_views(&task, &trace, dir)?;
+    }
     match a.format {
         TraceFormat::Text => print!("{}", task.render_trace(&trace)),
         TraceFormat::Json => {
             let json = serde_json::to_string_pretty(&task.trace_json(&trace)).map_err(|e| Failure::Task(e.into()))?;
             println!("{json}");
         }
+    }
+    Ok(())
+}
+
+/// Writes a pose trace's views into `dir`, each as the learner sees it,
+/// scaled up 4 times, and says on stderr which pose each file shows.
+fn write_views(task: &synth_compiler::Task, trace: &synth_compiler::Trace, dir: &std::path::Path) -> Result<(), Failure> {
+    use synth_compiler::car_render::{png, render, Car};
+    let side = task.obs.image.as_ref().map_or(32, |i| i.side as usize);
+    std::fs::create_dir_all(dir).map_err(|e| Failure::Io(anyhow::anyhow!("cannot create {}: {e}", dir.display())))?;
+    for (k, &(car, az, el)) in task.trace_views(trace).iter().enumerate() {
+        let path = dir.join(format!("view-{k:02}.png"));
+        let image = render(&Car::from_seed(car), az, el, side).scaled(4);
+        std::fs::write(&path, png(&image))
+            .map_err(|e| Failure::Io(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
+        eprintln!("{}: car {car}, azimuth {az}, elevation {el}", path.display());
     }
     Ok(())
 }

@@ -18,11 +18,13 @@ mod signatures;
 mod tests;
 mod world;
 
+pub(crate) use world::UNSEEN_CARS;
+
 use crate::builtins::{self, WorldKind};
 use crate::ir::{Limits, Module, Observe, ObserveKind, WorldDecl};
 use crate::learn::lower_learn;
 use crate::lower::{Names, Resolutions};
-use crate::task::{ArgSpec, EndConvention, Feature, LearnSpec, ObsSpec};
+use crate::task::{ArgSpec, EndConvention, Feature, ImageSpec, LearnSpec, ObsSpec};
 use synth_dsl::ast;
 use synth_dsl::Diagnostic;
 
@@ -79,6 +81,8 @@ pub(crate) fn check<'f>(file: &'f ast::File, stem: &str) -> (Option<Checked<'f>>
     let tape = kind == WorldKind::Tape;
     let world_decl = if tape {
         world::lower_tape(world, world_span, &names, &mut diags)
+    } else if kind == WorldKind::Pose {
+        world::lower_pose(world, world_span, &names, &mut diags)
     } else {
         world::lower_world(world, world_span, &decls.pointer_decls, &names, &mut diags)
     };
@@ -100,9 +104,14 @@ pub(crate) fn check<'f>(file: &'f ast::File, stem: &str) -> (Option<Checked<'f>>
     }
 
     let base = world_decl.base;
-    let features = features(pointers, &observes, base);
+    let (features, image) = match &world_decl.pose {
+        Some(pose) => pose_features(pose),
+        None => (features(pointers, &observes, base), None),
+    };
     let actions: Vec<String> = builtins::actions(kind).map(|b| b.name.to_string()).collect();
-    debug_assert!(tape || actions.iter().zip(crate::ir::Action::ALL).all(|(a, b)| a == b.name()));
+    debug_assert!(
+        kind != WorldKind::Scratchpad || actions.iter().zip(crate::ir::Action::ALL).all(|(a, b)| a == b.name())
+    );
     let classes = (base + 1).max(pointers.len() as u16).max(actions.len() as u16).max(2);
     let world = WorldDecl { observes, ..world_decl };
     let module =
@@ -117,7 +126,7 @@ pub(crate) fn check<'f>(file: &'f ast::File, stem: &str) -> (Option<Checked<'f>>
         pointers: pointers.iter().map(|(n, _)| n.clone()).collect(),
         actions,
         base,
-        obs: ObsSpec { features, image: None },
+        obs: ObsSpec { features, image },
         args: ArgSpec { classes },
         end: learned.end,
         learn: learned.spec,
@@ -168,6 +177,32 @@ pub(crate) fn check_table(file: &ast::File, stem: &str) -> (Option<CheckedTable>
         world_span: world.kind.span,
     };
     (Some(checked), diags)
+}
+
+/// A pose world's observation: the camera's azimuth and elevation and the
+/// car, which the learner sees only as the image they render, then the
+/// target's azimuth and elevation.
+fn pose_features(pose: &crate::ir::PoseDecl) -> (Vec<Feature>, Option<ImageSpec>) {
+    let (az, el) = (pose.azimuth_classes(), pose.elevation_classes());
+    let rendered = |name: &str, classes| Feature { name: name.into(), classes, rendered: true };
+    let features = vec![
+        rendered("azimuth", az),
+        rendered("elevation", el),
+        rendered("car", u16::MAX),
+        Feature::plain("target_azimuth", az),
+        Feature::plain("target_elevation", el),
+    ];
+    let image = ImageSpec {
+        side: pose.image,
+        car: 2,
+        azimuth: 0,
+        elevation: 1,
+        azimuth_step: pose.azimuth_step as i32,
+        elevation_step: pose.elevation_step as i32,
+        azimuth_origin: pose.azimuth_origin(),
+        elevation_origin: crate::ir::PoseDecl::ELEVATION_ORIGIN,
+    };
+    (features, Some(image))
 }
 
 /// The observation: every pointer's cell and its at-start and at-end bits,

@@ -1,4 +1,4 @@
-//! The world block: its kind (`scratchpad` and `tape` run today), its
+//! The world block: its kind, its
 //! declarations (a scratchpad's pointers and `observe` features; a tape has
 //! none), its size arguments (a scratchpad's `rows`, `cols` and `base`, a
 //! tape's `cells`) and every pointer's row and start column, lowered as
@@ -13,6 +13,9 @@ use crate::value::Value;
 use synth_dsl::ast::{self, CallArg, Ident, PointerStart, WorldDeclKind};
 use synth_dsl::{Diagnostic, Span};
 
+/// A pose world's axes: its pointers as programs name them.
+pub(crate) const POSE_AXES: [&str; 2] = ["azimuth", "elevation"];
+
 /// The largest base a scratchpad may have.
 pub(crate) const MAX_BASE: i64 = 256;
 
@@ -23,14 +26,7 @@ pub(super) fn kind(world: &ast::World, diags: &mut Vec<Diagnostic>) -> Option<Wo
         Some(WorldKind::Scratchpad) => WorldKind::Scratchpad,
         Some(WorldKind::Tape) => WorldKind::Tape,
         Some(WorldKind::Table) => WorldKind::Table,
-        Some(other) => {
-            diags.push(
-                Diagnostic::error(format!("world `{}` is not supported yet", other.name()))
-                    .at_labelled(world.kind.span, "not supported yet")
-                    .hint("`scratchpad`, `tape` and `table` worlds compile today; `pose` parses but does not run"),
-            );
-            return None;
-        }
+        Some(WorldKind::Pose) => WorldKind::Pose,
         None => {
             let mut d = Diagnostic::error(format!("unknown world kind `{}`", world.kind.name))
                 .at_labelled(world.kind.span, "not a world kind");
@@ -71,6 +67,18 @@ pub(super) fn declarations<'f>(world: &'f ast::World, kind: WorldKind, diags: &m
                     .hint(hint),
             );
         }
+        return Decls { pointers, pointer_decls, observes };
+    }
+    if kind == WorldKind::Pose {
+        for decl in &world.decls {
+            diags.push(
+                Diagnostic::error("a pose world has no declarations")
+                    .at_labelled(decl.span, "not part of a pose world")
+                    .hint("its axes `azimuth` and `elevation` are built in: read them with `angle(azimuth)`, turn them with `rotate(azimuth, left)`"),
+            );
+        }
+        let span = world.kind.span;
+        pointers = POSE_AXES.iter().map(|a| (a.to_string(), span)).collect();
         return Decls { pointers, pointer_decls, observes };
     }
     for decl in &world.decls {
@@ -272,7 +280,95 @@ pub(super) fn lower_tape(world: &ast::World, span: Span, names: &Names, diags: &
         }
     }
     let one = || crate::ir::Expr::Const(Value::Int(1));
-    WorldDecl { rows: one(), cols: one(), base: 0, cells: Some(ir), pointers: Vec::new(), observes: Vec::new(), span }
+    WorldDecl { rows: one(), cols: one(), base: 0, cells: Some(ir), pose: None, pointers: Vec::new(), observes: Vec::new(), span }
+}
+
+/// The most seen cars a pose world may have: seen cars are seeds
+/// `0..cars`, unseen ones [`UNSEEN_CARS`] on.
+pub(crate) const MAX_CARS: i64 = 32_768;
+
+/// The first seed of the unseen cars.
+pub(crate) const UNSEEN_CARS: u16 = 32_768;
+
+/// A pose world's settings: `image` (pixels a side, 8..=128, default 32),
+/// `azimuth` and `elevation` (degrees a rotation turns, default 15; 360 and
+/// 180 must be multiples), `cars` (seen cars, default 100), all constants.
+/// Its pad: two rows, the camera's and the target's pointers on each.
+pub(super) fn lower_pose(world: &ast::World, span: Span, names: &Names, diags: &mut Vec<Diagnostic>) -> WorldDecl {
+    const PARAMS: [&str; 4] = ["image", "azimuth", "elevation", "cars"];
+    const DEFAULTS: [i64; 4] = [32, 15, 15, 100];
+    let example = "write `world pose(image: 32, azimuth: 15, elevation: 15, cars: 100)`";
+    let mut values = DEFAULTS;
+    let mut given = [false; 4];
+    let mut lw = size_lowerer(names, Place::World, span, diags);
+    for CallArg { name, value } in &world.args {
+        let Some(n) = name else {
+            lw.diags.push(
+                Diagnostic::error("a pose world's arguments are named")
+                    .at_labelled(value.span, "name this argument")
+                    .hint(example),
+            );
+            continue;
+        };
+        let Some(i) = PARAMS.iter().position(|p| *p == n.name) else {
+            let mut d = Diagnostic::error(format!("a pose world has no argument `{}`", n.name))
+                .at_labelled(n.span, "unknown argument");
+            d = match suggest::did_you_mean(&n.name, PARAMS) {
+                Some(h) => d.hint(h),
+                None => d.hint(format!("a pose world takes `image`, `azimuth`, `elevation` and `cars`: {example}")),
+            };
+            lw.diags.push(d);
+            continue;
+        };
+        if std::mem::replace(&mut given[i], true) {
+            lw.diags.push(
+                Diagnostic::error(format!("the world argument `{}` is given twice", PARAMS[i]))
+                    .at_labelled(value.span, "given again here"),
+            );
+            continue;
+        }
+        let ir = int_arg(&mut lw, Some(value), &format!("`{}`", PARAMS[i]));
+        let Some(v) = const_int(&ir) else {
+            lw.diags.push(
+                Diagnostic::error(format!("`{}` must be a constant", PARAMS[i]))
+                    .at_labelled(value.span, "not a constant")
+                    .hint("the learner sees images of one size and poses on one grid, whatever the size `n`"),
+            );
+            continue;
+        };
+        let problem = match i {
+            0 if !(8..=128).contains(&v) => Some(format!("`image` is the side of the image in pixels, 8 to 128, not {v}")),
+            1 | 2 if !(1..=90).contains(&v) || (if i == 1 { 360 } else { 180 }) % v != 0 => Some(format!(
+                "`{}` is the degrees one rotation turns; it must divide {} evenly, and {v} does not",
+                PARAMS[i],
+                if i == 1 { 360 } else { 180 }
+            )),
+            3 if !(1..=MAX_CARS).contains(&v) => {
+                Some(format!("`cars` is the number of cars seen in training, 1 to {MAX_CARS}, not {v}"))
+            }
+            _ => None,
+        };
+        match problem {
+            Some(m) => lw.diags.push(Diagnostic::error(m).at_labelled(value.span, "out of range")),
+            None => values[i] = v,
+        }
+    }
+    let pose = crate::ir::PoseDecl {
+        image: values[0] as u16,
+        azimuth_step: values[1] as u16,
+        elevation_step: values[2] as u16,
+        cars: values[3] as u16,
+    };
+    let int = |v: i64| crate::ir::Expr::Const(Value::Int(v));
+    let cols = pose.azimuth_classes().max(pose.elevation_classes()) as i64;
+    let pointer = |name: &str, row: i64| PointerDecl { name: name.into(), row: int(row), start: Start::Left, span };
+    let pointers = vec![
+        pointer("azimuth", 0),
+        pointer("elevation", 1),
+        pointer("target azimuth", 0),
+        pointer("target elevation", 1),
+    ];
+    WorldDecl { rows: int(2), cols: int(cols), base: 2, cells: None, pose: Some(pose), pointers, observes: Vec::new(), span }
 }
 
 /// NRAM's `timesteps`: an integer expression of the size and `cells`
@@ -354,7 +450,7 @@ pub(super) fn lower_world(
     let const_rows = const_int(&rows);
     let const_cols = const_int(&cols);
     let pointers = lower_pointers(&mut lw, pointer_decls, const_rows, const_cols);
-    WorldDecl { rows, cols, base, cells: None, pointers, observes: Vec::new(), span }
+    WorldDecl { rows, cols, base, cells: None, pose: None, pointers, observes: Vec::new(), span }
 }
 
 /// Every pointer's row and start column, checked against the pad's size
