@@ -5,7 +5,7 @@
 use super::failure::Failure;
 use super::model::{load_model, threads};
 use super::rundir::RunDir;
-use super::task::{compile, load, TaskArg};
+use super::task::{compile, load, Cars, TaskArg};
 use anyhow::anyhow;
 use clap::Args;
 use std::path::PathBuf;
@@ -31,11 +31,16 @@ pub struct EvalArgs {
     json: bool,
     #[arg(long)]
     threads: Option<usize>,
+    /// A pose task: evaluate on the cars seen in training or on cars never
+    /// seen.
+    #[arg(long, value_enum, default_value_t = Cars::Seen)]
+    cars: Cars,
 }
 
 pub fn run(a: EvalArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
-    let task = compile(&source)?;
+    let mut task = compile(&source)?;
+    task.cars = a.cars.into();
     let dir = RunDir::new(&a.model);
     let sizes = a.sizes.clone().unwrap_or_else(|| task.learn.test_sizes.clone());
     if sizes.is_empty() {
@@ -51,9 +56,17 @@ pub fn run(a: EvalArgs) -> Result<(), Failure> {
     let (_, model) = load_model(&task, &dir, a.count)?;
     let engine = Engine::new(&model).map_err(|e| Failure::Task(e.into()))?;
     let report = npi::evaluate(&task, &engine, &sizes, a.count, a.seed, threads(a.threads)).map_err(|e| Failure::Task(e.into()))?;
+    let pose = task.obs.image.is_some();
     if a.json {
-        println!("{}", serde_json::to_string(&report).expect("serialisable"));
+        let mut json = serde_json::to_value(&report).expect("serialisable");
+        if pose {
+            json["cars"] = task.cars.name().into();
+        }
+        println!("{json}");
     } else {
+        if pose {
+            println!("{} cars", task.cars.name());
+        }
         println!("{}", table(&report));
     }
     Ok(())

@@ -4,7 +4,7 @@
 use super::failure::Failure;
 use super::model::load_model;
 use super::rundir::RunDir;
-use super::task::{compile, load, report_run_error, TaskArg};
+use super::task::{compile, load, report_run_error, Cars, TaskArg};
 use clap::Args;
 use std::path::PathBuf;
 use synth_runtime::npi::{self, Engine};
@@ -19,11 +19,15 @@ pub struct RunArgs {
     size: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// A pose task: a car seen in training or one never seen.
+    #[arg(long, value_enum, default_value_t = Cars::Seen)]
+    cars: Cars,
 }
 
 pub fn run(a: RunArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
-    let task = compile(&source)?;
+    let mut task = compile(&source)?;
+    task.cars = a.cars.into();
     let dir = RunDir::new(&a.model);
     match dir.learner()?.as_str() {
         "np" => return super::np::run(&task, &dir, a.size, a.seed),

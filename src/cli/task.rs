@@ -43,3 +43,19 @@ pub fn report_run_error(source: &Source, e: &synth_compiler::RunError) -> Failur
     eprint!("{}", e.to_diagnostic().render(&source.display, &source.text));
     Failure::Reported
 }
+
+/// `--cars` of the commands that sample pose tasks.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Cars {
+    Seen,
+    Unseen,
+}
+
+impl From<Cars> for synth_compiler::CarSet {
+    fn from(c: Cars) -> Self {
+        match c {
+            Cars::Seen => synth_compiler::CarSet::Seen,
+            Cars::Unseen => synth_compiler::CarSet::Unseen,
+        }
+    }
+}

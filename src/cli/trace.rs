@@ -4,7 +4,7 @@
 //! and its tokens, the answer and the latent program.
 
 use super::failure::Failure;
-use super::task::{compile, load, report_run_error, TaskArg};
+use super::task::{compile, load, report_run_error, Cars, TaskArg};
 use clap::{Args, ValueEnum};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -33,22 +33,6 @@ pub struct TraceArgs {
     /// cars never seen.
     #[arg(long, value_enum, default_value_t = Cars::Seen)]
     cars: Cars,
-}
-
-/// `--cars` of the commands that sample pose tasks.
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Cars {
-    Seen,
-    Unseen,
-}
-
-impl From<Cars> for synth_compiler::CarSet {
-    fn from(c: Cars) -> Self {
-        match c {
-            Cars::Seen => synth_compiler::CarSet::Seen,
-            Cars::Unseen => synth_compiler::CarSet::Unseen,
-        }
-    }
 }
 
 pub fn run(a: TraceArgs) -> Result<(), Failure> {

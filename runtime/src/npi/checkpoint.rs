@@ -6,8 +6,9 @@
 //! Loading checks the record against the task before touching the weights
 //! and refuses, with a message that says what differs, a checkpoint for
 //! another task, another version of the task's source, another program set,
-//! or other observation or argument layouts. Then the bytes: weights that
-//! are not safetensors or not finite, weights that are not the model the
+//! or other observation (image included) or argument layouts. Then the
+//! bytes: an image that cannot be drawn, weights that are not safetensors
+//! or not finite, weights that are not the model the
 //! record's config describes (checked by name and shape before the model
 //! allocates anything), and an optimiser state that does not fit them are
 //! refused too, each with its own [`LoadError`], so that a caller can name
@@ -114,9 +115,32 @@ fn programs_list(shape: &ModelShape) -> String {
     format!("[{}]", items.join(", "))
 }
 
+/// `5 features with [0, 4, 0, 0, 3] classes and a 32x32 image of car
+/// feature 0 at azimuth feature 2 (-180 + 15 v degrees) and elevation
+/// feature 3 (-90 + 15 v degrees)`.
 fn features_list(shape: &ModelShape) -> String {
     let items: Vec<String> = shape.features.iter().map(|c| c.to_string()).collect();
-    format!("{} features with [{}] classes", shape.features.len(), items.join(", "))
+    let image = match &shape.image {
+        None => String::new(),
+        Some(i) => format!(
+            " and a {0}x{0} image of car feature {1} at azimuth feature {2} ({3} + {4} v degrees) and elevation feature {5} ({6} + {7} v degrees)",
+            i.side, i.car, i.azimuth, i.azimuth_origin, i.azimuth_step, i.elevation, i.elevation_origin, i.elevation_step
+        ),
+    };
+    format!("{} features with [{}] classes{image}", shape.features.len(), items.join(", "))
+}
+
+/// Why `shape`'s image cannot be drawn, if it cannot: a feature the
+/// observation lacks, a side the renderer does not take, or angles out of
+/// range.
+fn image_fault(shape: &ModelShape) -> Option<String> {
+    let i = shape.image.as_ref()?;
+    let width = shape.obs_width();
+    if [i.car, i.azimuth, i.elevation].iter().any(|&f| f >= width) {
+        return Some(format!("the image draws features {}, {} and {} of an observation of {width}", i.car, i.azimuth, i.elevation));
+    }
+    let angles = format!("{} + {} v, {} + {} v", i.azimuth_origin, i.azimuth_step, i.elevation_origin, i.elevation_step);
+    (!super::images::drawable(i)).then(|| format!("the {0}x{0} image (angles {angles}) cannot be drawn", i.side))
 }
 
 impl Checkpoint {
@@ -149,7 +173,7 @@ impl Checkpoint {
         if m.shape.programs != want.programs || m.shape.arities != want.arities {
             return Err(LoadError::Programs { expected: programs_list(&want), found: programs_list(&m.shape) });
         }
-        if m.shape.features != want.features {
+        if m.shape.features != want.features || m.shape.image != want.image {
             return Err(LoadError::Observation { expected: features_list(&want), found: features_list(&m.shape) });
         }
         if m.shape.arg_classes != want.arg_classes {
@@ -179,6 +203,9 @@ impl Checkpoint {
         if shape.programs.is_empty() || shape.programs.len() != shape.arities.len() {
             return Err(LoadError::Config(format!("{} programs with {} arities", shape.programs.len(), shape.arities.len())));
         }
+        if let Some(fault) = image_fault(shape) {
+            return Err(LoadError::Config(fault));
+        }
         let varmap = crate::params::from_safetensors(&self.weights, &candle_core::Device::Cpu).map_err(|e| LoadError::Weights(message(&e)))?;
         // Corrupt bytes inside a well-formed file read as NaN or huge
         // values; a model of them would only ever produce garbage.
@@ -189,5 +216,62 @@ impl Checkpoint {
             }
         }
         Npi::from_varmap(&self.meta.config, &self.meta.shape, varmap).map_err(|e| LoadError::Mismatch(message(&e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::npi::config::Observe;
+    use crate::npi::data::tests::PoseTask;
+
+    fn checkpoint(task: &PoseTask) -> Checkpoint {
+        let cfg = NpiConfig { hidden: 8, layers: 1, embedding: 4, key: 4, encoder: 8, state: 8, fuse_hidden: 8, observe: Observe::All, ..NpiConfig::default() };
+        let npi = Npi::new(&cfg, &ModelShape::of(task), 0).unwrap();
+        let meta = CheckpointMeta {
+            format: FORMAT,
+            learner: "npi".into(),
+            task: "pose".into(),
+            source_hash: "0".into(),
+            config: cfg,
+            shape: npi.shape.clone(),
+            seed: 0,
+            train_sizes: vec![1],
+            traces: 1,
+            step: 0,
+            loss: 0.0,
+            validation: Vec::new(),
+        };
+        Checkpoint::save(&npi, meta).unwrap()
+    }
+
+    /// A checkpoint records its image, loads for a task with the same one
+    /// and is refused, saying so, for a task with another.
+    #[test]
+    fn the_image_is_part_of_the_observation() {
+        let ckpt = checkpoint(&PoseTask::new(8));
+        let npi = ckpt.load(&PoseTask::new(8)).unwrap();
+        assert_eq!(npi.shape.image_pixels(), 64);
+        let e = ckpt.check(&PoseTask::new(16)).unwrap_err();
+        assert!(matches!(e, LoadError::Observation { .. }), "{e}");
+        let text = e.to_string();
+        assert!(text.contains("a 16x16 image of car feature 0 at azimuth feature 2 (-180 + 15 v degrees)"), "{text}");
+        assert!(text.contains("observes 5 features with [0, 5, 0, 0, 3] classes and a 8x8 image"), "{text}");
+    }
+
+    /// An image the renderer cannot draw, or of features the observation
+    /// lacks, is refused before the weights are read.
+    #[test]
+    fn an_undrawable_image_is_refused() {
+        let mut ckpt = checkpoint(&PoseTask::new(8));
+        if let Some(i) = ckpt.meta.shape.image.as_mut() {
+            i.azimuth = 9;
+        }
+        assert!(matches!(ckpt.model(), Err(LoadError::Config(m)) if m.contains("features 0, 9 and 3 of an observation of 5")));
+        let mut ckpt = checkpoint(&PoseTask::new(8));
+        if let Some(i) = ckpt.meta.shape.image.as_mut() {
+            i.azimuth_step = i32::MAX;
+        }
+        assert!(matches!(ckpt.model(), Err(LoadError::Config(m)) if m.contains("cannot be drawn")));
     }
 }

@@ -5,18 +5,24 @@
 //! call). A step's input is its observation and the frame's arguments, plus
 //! the frame's program (looked up in the model's program memory); its
 //! targets are the end flag, the call's program and the call's arguments.
+//!
+//! In a world the learner sees as a picture ([`ModelShape::image`]), the
+//! input also holds the image of the step's observation, one column per
+//! pixel after the argument slots ([`super::images`]).
 
 use super::lstm::Packing;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use synth_compiler::task::ImageSpec;
 use synth_compiler::{Args, EndConvention, ProgramId, ProgramInfo, Trace, ARG_SLOTS, NO_ARG};
 
 /// The task-dependent sizes of a model: what a checkpoint must agree on
 /// with the task it is loaded for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelShape {
-    /// Classes of every observation feature, in order.
+    /// Classes of every observation feature, in order; 0 for a feature
+    /// the learner sees only through the image (a rendered feature).
     pub features: Vec<u16>,
     /// Argument values `0..arg_classes`; the model adds one class for
     /// `NO_ARG`.
@@ -30,9 +36,14 @@ pub struct ModelShape {
     /// (`observe: decisions`); `None`: every feature, for every program.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed: Option<Vec<Vec<bool>>>,
+    /// The picture the input shows of every observation (pose worlds):
+    /// [`ModelShape::image_pixels`] columns after the argument slots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageSpec>,
 }
 
 impl ModelShape {
+    /// A shape without an image: every feature one-hot.
     pub fn new(features: Vec<u16>, arg_classes: u16, programs: &[ProgramInfo], end: EndConvention) -> ModelShape {
         ModelShape {
             features,
@@ -41,13 +52,18 @@ impl ModelShape {
             arities: programs.iter().map(|p| p.arity.min(ARG_SLOTS)).collect(),
             end,
             observed: None,
+            image: None,
         }
     }
 
-    /// The shape a task calls for.
+    /// The shape a task calls for. A rendered feature has no one-hot
+    /// classes: the learner sees it through the task's image.
     pub fn of<E: crate::Environment + ?Sized>(env: &E) -> ModelShape {
-        let features = env.obs().features.iter().map(|f| f.classes).collect();
-        ModelShape::new(features, env.args().classes, env.programs(), env.end_convention())
+        let obs = env.obs();
+        let features = obs.features.iter().map(|f| if f.rendered { 0 } else { f.classes }).collect();
+        let mut shape = ModelShape::new(features, env.args().classes, env.programs(), env.end_convention());
+        shape.image = obs.image.clone();
+        shape
     }
 
     /// The shape a model of `config` has on `env`: [`ModelShape::of`], with
@@ -71,9 +87,38 @@ impl ModelShape {
         self.arg_classes as usize + 1
     }
 
-    /// Width of the one-hot input: every feature, then 3 argument slots.
+    /// Width of the encoder input: every feature's one-hot, then 3
+    /// argument slots, then the image's pixels (if any).
     pub fn input_width(&self) -> usize {
+        self.pixel_offset() + self.image_pixels()
+    }
+
+    /// The first pixel column of the input: the width of its one-hot part.
+    pub fn pixel_offset(&self) -> usize {
         self.features.iter().map(|&c| c as usize).sum::<usize>() + ARG_SLOTS * self.arg_width()
+    }
+
+    /// Pixels of the input's image; 0 without one.
+    pub fn image_pixels(&self) -> usize {
+        self.image.as_ref().map_or(0, ImageSpec::pixels)
+    }
+
+    /// Whether `program`'s input shows the image: always, unless the
+    /// program observes only some features ([`ModelShape::observed`]) and
+    /// none of those the image draws.
+    pub fn shows_image(&self, program: ProgramId) -> bool {
+        let Some(spec) = &self.image else { return false };
+        match self.observed.as_ref().and_then(|o| o.get(program as usize)) {
+            None => true,
+            Some(keep) => [spec.car, spec.azimuth, spec.elevation].iter().any(|&f| keep.get(f).copied().unwrap_or(true)),
+        }
+    }
+
+    /// The pixels of a step of `program`'s input ([`super::images::pixels`]
+    /// of `obs`); `None` where the input shows no image.
+    pub fn pixels(&self, program: ProgramId, obs: &[u16]) -> Option<Arc<[f32]>> {
+        let spec = self.image.as_ref().filter(|_| self.shows_image(program))?;
+        Some(super::images::pixels(spec, obs))
     }
 
     /// Number of programs (`ACT` included).
@@ -243,6 +288,10 @@ impl Dataset {
                 for &j in &hot {
                     input[r * iw + j] = 1.0;
                 }
+                if let Some(px) = self.shape.pixels(fr.program, self.obs(i)) {
+                    let (at, n) = (r * iw + self.shape.pixel_offset(), px.len().min(self.shape.image_pixels()));
+                    input[at..at + n].copy_from_slice(&px[..n]);
+                }
                 program[r] = fr.program as u32;
                 let tg = self.targets[i];
                 end[r] = tg.end as u8 as f32;
@@ -278,7 +327,8 @@ impl Dataset {
 /// A packed batch of frames (see [`Packing`]); `rows` = total steps.
 pub struct Batch {
     pub packing: Arc<Packing>,
-    /// `(rows, input_width)` one-hot observation and frame arguments.
+    /// `(rows, input_width)` one-hot observation and frame arguments, then
+    /// the observation's image, if the shape has one.
     pub input: Tensor,
     /// `(rows)` u32: the frame's program.
     pub program: Tensor,
@@ -301,5 +351,175 @@ pub struct Batch {
 impl Batch {
     pub fn rows(&self) -> usize {
         self.targets.len()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::npi::images;
+    use synth_compiler::{ArgSpec, Call, Feature, Frame, LearnSpec, ObsSpec, Step, NO_ARGS};
+
+    pub(crate) fn programs() -> Vec<ProgramInfo> {
+        [("ACT", 3), ("MAIN", 0), ("SUB", 1)].iter().map(|&(n, a)| ProgramInfo { name: n.into(), arity: a, level: 0, recursive: false }).collect()
+    }
+
+    /// A pose world's layout: features `car` (rendered), `f` (5 classes),
+    /// `azimuth` and `elevation` (rendered, 15 degrees a class from -180
+    /// and -90) and `g` (3 classes).
+    pub(crate) fn image_spec(side: u16) -> ImageSpec {
+        ImageSpec { side, car: 0, azimuth: 2, elevation: 3, azimuth_step: 15, elevation_step: 15, azimuth_origin: -180, elevation_origin: -90 }
+    }
+
+    /// What [`ModelShape::of`] makes of that layout, with 4 argument values.
+    pub(crate) fn image_shape(side: u16) -> ModelShape {
+        ModelShape { image: Some(image_spec(side)), ..ModelShape::new(vec![0, 5, 0, 0, 3], 4, &programs(), EndConvention::OwnStep) }
+    }
+
+    /// The range each feature of that layout draws from: 3 cars, 24
+    /// azimuths, 13 elevations.
+    pub(crate) const IMAGE_RANGES: [u16; 5] = [3, 5, 24, 13, 3];
+
+    /// A task with the pose world's layout, for [`ModelShape::of`].
+    pub(crate) struct PoseTask {
+        obs: ObsSpec,
+        args: ArgSpec,
+        programs: Vec<ProgramInfo>,
+        learn: LearnSpec,
+    }
+
+    pub(crate) struct NoWorld;
+
+    impl crate::World for NoWorld {
+        fn observe(&self, out: &mut [u16]) {
+            out.fill(0);
+        }
+        fn act(&mut self, _: Args) -> Result<(), crate::TaskError> {
+            Ok(())
+        }
+        fn check(&self) -> Result<bool, crate::TaskError> {
+            Ok(true)
+        }
+    }
+
+    impl PoseTask {
+        pub(crate) fn new(side: u16) -> PoseTask {
+            let rendered = |name: &str, classes| Feature { rendered: true, ..Feature::plain(name, classes) };
+            let features = vec![rendered("car", 3), Feature::plain("f", 5), rendered("azimuth", 24), rendered("elevation", 13), Feature::plain("g", 3)];
+            let learn = LearnSpec { learner: "npi".into(), train_sizes: vec![1], traces: 1, test_sizes: vec![1], steps: None, time: None, seed: None, settings: Default::default() };
+            PoseTask { obs: ObsSpec { features, image: Some(image_spec(side)) }, args: ArgSpec { classes: 4 }, programs: programs(), learn }
+        }
+    }
+
+    impl crate::Environment for PoseTask {
+        type Instance = NoWorld;
+        fn name(&self) -> &str {
+            "pose"
+        }
+        fn source_hash(&self) -> &str {
+            "0"
+        }
+        fn programs(&self) -> &[ProgramInfo] {
+            &self.programs
+        }
+        fn entry(&self) -> ProgramId {
+            1
+        }
+        fn obs(&self) -> &ObsSpec {
+            &self.obs
+        }
+        fn args(&self) -> &ArgSpec {
+            &self.args
+        }
+        fn end_convention(&self) -> EndConvention {
+            EndConvention::OwnStep
+        }
+        fn learn(&self) -> &LearnSpec {
+            &self.learn
+        }
+        fn trace(&self, _: usize, _: u64) -> Result<Trace, crate::TaskError> {
+            Err(crate::TaskError::new("no traces"))
+        }
+        fn sample(&self, _: usize, _: u64) -> Result<NoWorld, crate::TaskError> {
+            Ok(NoWorld)
+        }
+    }
+
+    /// One frame per observation, of `program` with `args`: one step that
+    /// calls `ACT(1, 2, 3)` and ends.
+    pub(crate) fn trace_of(obs: &[[u16; 5]], program: ProgramId, args: Args) -> Trace {
+        let mut t = Trace { size: 1, seed: 0, obs_width: 5, frames: Vec::new(), steps: Vec::new(), obs: Vec::new() };
+        for (i, o) in obs.iter().enumerate() {
+            t.frames.push(Frame { program, args, parent: None, depth: 0, first_step: i as u32, len: 1 });
+            t.steps.push(Step { call: Some(Call { program: 0, args: [1, 2, 3] }), end: true, child: None });
+            t.obs.extend_from_slice(o);
+        }
+        t
+    }
+
+    #[test]
+    fn rendered_features_are_seen_through_the_image() {
+        let shape = ModelShape::of(&PoseTask::new(8));
+        assert_eq!(shape, image_shape(8));
+        assert_eq!(shape.pixel_offset(), 5 + 3 + 3 * 5);
+        assert_eq!(shape.image_pixels(), 64);
+        assert_eq!(shape.input_width(), 23 + 64);
+        // The pose features set no bit: the hot positions are where they
+        // were without them.
+        let mut hot = Vec::new();
+        shape.hot(2, &[1, 4, 7, 2, 1], &[3, NO_ARG, NO_ARG], &mut hot);
+        assert_eq!(hot, [4, 5 + 1, 8 + 3, 8 + 5 + 4, 8 + 10 + 4]);
+    }
+
+    /// A batch row: the one-hot bits of the observation and arguments, then
+    /// the observation's image.
+    #[test]
+    fn a_batch_row_holds_the_one_hot_bits_and_the_pixels() {
+        let shape = image_shape(16);
+        let obs = [[1, 4, 12, 7, 2], [2, 0, 18, 9, 0], [1, 4, 12, 7, 2]];
+        let data = Dataset::from_traces(&shape, [&trace_of(&obs, 2, [1, NO_ARG, NO_ARG])]);
+        let batch = data.batch(&[0, 1, 2], &Device::Cpu).unwrap();
+        let input: Vec<Vec<f32>> = batch.input.to_vec2().unwrap();
+        let (at, iw) = (shape.pixel_offset(), shape.input_width());
+        let mut hot = Vec::new();
+        for (r, &f) in batch.row_frame.iter().enumerate() {
+            let o = data.obs(data.frames[f].first);
+            shape.hot(2, o, &data.frames[f].args, &mut hot);
+            let ones: Vec<usize> = (0..at).filter(|&j| input[r][j] != 0.0).collect();
+            assert_eq!(ones, hot);
+            assert!(hot.iter().all(|&j| input[r][j] == 1.0));
+            assert_eq!(input[r].len(), iw);
+            assert_eq!(&input[r][at..], &*images::pixels(&image_spec(16), o));
+            assert!(input[r][at..].iter().any(|&p| p > 0.0));
+        }
+        assert_ne!(&input[0][at..], &input[1][at..]);
+    }
+
+    /// With `observe: decisions`, a program whose decisions read none of
+    /// the features the image draws sees a black image.
+    #[test]
+    fn a_program_that_reads_no_pose_sees_no_image() {
+        let mut shape = image_shape(8);
+        shape.observed = Some(vec![vec![true; 5], vec![false, true, true, false, true], vec![false, true, false, false, true]]);
+        assert!(shape.shows_image(1));
+        assert!(!shape.shows_image(2));
+        assert!(shape.pixels(2, &[1, 4, 12, 7, 2]).is_none());
+        let data = Dataset::from_traces(&shape, [&trace_of(&[[1, 4, 12, 7, 2]], 2, NO_ARGS)]);
+        let input: Vec<Vec<f32>> = data.batch(&[0], &Device::Cpu).unwrap().input.to_vec2().unwrap();
+        assert!(input[0][shape.pixel_offset()..].iter().all(|&p| p == 0.0));
+    }
+
+    /// A shape without an image is written as before, and one written
+    /// before images reads back.
+    #[test]
+    fn a_shape_without_an_image_serialises_as_before() {
+        let shape = ModelShape::new(vec![5, 2], 4, &programs(), EndConvention::OwnStep);
+        let old = r#"{"features":[5,2],"arg_classes":4,"programs":["ACT","MAIN","SUB"],"arities":[3,0,1],"end":"own_step"}"#;
+        assert_eq!(serde_json::to_string(&shape).unwrap(), old);
+        assert_eq!(serde_json::from_str::<ModelShape>(old).unwrap(), shape);
+        let with = image_shape(32);
+        let text = serde_json::to_string(&with).unwrap();
+        assert!(text.contains(r#""image":{"side":32,"#), "{text}");
+        assert_eq!(serde_json::from_str::<ModelShape>(&text).unwrap(), with);
     }
 }

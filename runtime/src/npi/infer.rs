@@ -5,6 +5,8 @@
 //! allocating). [`Engine`] copies the weights out once, transposed so that
 //! every layer is `out += x[k] * W^T[k, :]` over contiguous rows, and then:
 //! - the one-hot input makes the encoder's first layer a sum of a few rows;
+//!   an image's pixels (pose worlds) add a dense product over the pixel
+//!   columns, for the rows that show one;
 //! - inputs that are exactly zero (ReLU outputs) are skipped;
 //! - the program embedding's contribution to the first layer after the
 //!   encoder is precomputed per program;
@@ -19,7 +21,8 @@ use super::model::{argmax, Npi};
 use crate::kernels::{self, gemm, Cpu, Mat, PackedB, SendPtr};
 use crate::pair::Pair;
 use candle_core::Tensor;
-use std::sync::Mutex;
+use candle_nn::Linear;
+use std::sync::{Arc, Mutex};
 use synth_compiler::ARG_SLOTS;
 
 /// One layer's weights, transposed: `out (n) = bias + x (k) * wt (k, n)`.
@@ -89,6 +92,9 @@ pub struct StepInputs {
     pub hot: Vec<usize>,
     pub ends: Vec<usize>,
     pub programs: Vec<u16>,
+    /// The rows that show an image, ascending, each with its pixels
+    /// ([`ModelShape::pixels`]); empty in a world without one.
+    pub pixels: Vec<(usize, Arc<[f32]>)>,
 }
 
 impl StepInputs {
@@ -96,13 +102,18 @@ impl StepInputs {
         self.hot.clear();
         self.ends.clear();
         self.programs.clear();
+        self.pixels.clear();
     }
 
-    /// Adds a row: the frame's program, its observation and arguments.
+    /// Adds a row: the frame's program, its observation and arguments
+    /// (and the observation's image, where `shape` shows one).
     pub fn push(&mut self, shape: &ModelShape, program: u16, obs: &[u16], args: &synth_compiler::Args, tmp: &mut Vec<usize>) {
         shape.hot(program, obs, args, tmp);
         self.hot.extend_from_slice(tmp);
         self.ends.push(self.hot.len());
+        if let Some(px) = shape.pixels(program, obs) {
+            self.pixels.push((self.programs.len(), px));
+        }
         self.programs.push(program);
     }
 
@@ -122,6 +133,10 @@ pub struct Scratch {
     tc: Vec<f32>,
     out: Vec<f32>,
     calls: Vec<f32>,
+    /// The pixels of the rows that show an image, and their product with
+    /// the encoder's pixel columns.
+    px: Vec<f32>,
+    pa: Vec<f32>,
 }
 
 /// A trained NPI's weights as plain vectors (see the module doc).
@@ -132,8 +147,12 @@ pub struct Engine {
     cpu: Cpu,
     hidden: usize,
     layers: usize,
-    /// `input_width -> encoder`; rows summed over the hot positions.
+    /// The one-hot columns of `input_width -> encoder`; rows summed over
+    /// the hot positions.
     enc1: Dense,
+    /// Its pixel columns (`pixels -> encoder`, no bias), in a world with
+    /// an image.
+    enc1_pixels: Option<Dense>,
     /// `encoder -> state`.
     enc2: Dense,
     /// `fuse mlp`: `state -> fuse_hidden`, and per program
@@ -235,7 +254,7 @@ impl Engine {
         let cpu = npi.cpu();
         let shape = npi.shape.clone();
         let n = shape.programs();
-        let enc1 = Dense::from(cpu, npi.encoder.l1.weight(), npi.encoder.l1.bias())?;
+        let (enc1, enc1_pixels) = first_layer(cpu, &npi.encoder.l1, &shape)?;
         let enc2 = Dense::from(cpu, npi.encoder.l2.weight(), npi.encoder.l2.bias())?;
         let emb = &npi.memory.embeddings;
         let (fuse, core0_program) = match (&npi.fuse, cfg.fuse) {
@@ -265,7 +284,7 @@ impl Engine {
         let heads = Dense::from(cpu, &hw, Some(&hb))?;
         let keys_t: Vec<f32> = npi.memory.keys.t()?.contiguous()?.flatten_all()?.to_vec1()?;
         debug_assert_eq!(keys_t.len(), cfg.key * (n + 1));
-        Ok(Engine { shape, cpu, hidden: cfg.hidden, layers: cfg.layers, enc1, enc2, fuse, core0_program, core, heads, keys_t, key: cfg.key, split: Default::default() })
+        Ok(Engine { shape, cpu, hidden: cfg.hidden, layers: cfg.layers, enc1, enc1_pixels, enc2, fuse, core0_program, core, heads, keys_t, key: cfg.key, split: Default::default() })
     }
 
     /// The core's weights split by hidden unit into two halves, for
@@ -332,8 +351,10 @@ impl Engine {
             return;
         }
         let hd = self.hidden;
-        // Encoder, first layer: a sum of rows of W1^T.
+        // Encoder, first layer: a sum of rows of W1^T, plus the pixels'
+        // product with their columns where a row shows an image.
         let e = self.enc1.n;
+        let images = self.enc1_pixels.as_ref().filter(|_| !inputs.pixels.is_empty());
         s.a.clear();
         let mut start = 0;
         for &end in &inputs.ends {
@@ -343,8 +364,14 @@ impl Engine {
             for &j in &inputs.hot[start..end] {
                 add_to(self.cpu, row, &self.enc1.wt[j * e..(j + 1) * e]);
             }
-            relu(row);
+            if images.is_none() {
+                relu(row);
+            }
             start = end;
+        }
+        if let Some(d) = images {
+            add_pixels(self.cpu, d, &inputs.pixels, &mut s.a, &mut s.px, &mut s.pa);
+            relu(&mut s.a);
         }
         // Encoder, second layer.
         dense(self.cpu, &self.enc2, &s.a, rows, &mut s.b);
@@ -440,6 +467,37 @@ impl Engine {
             }
             out.push(Decision { end_logit: o[0], call: argmax(&s.calls) as u32, args });
         }
+    }
+}
+
+/// The encoder's first layer `l1`: its one-hot columns with the bias, and
+/// its pixel columns when `shape` has an image.
+fn first_layer(cpu: Cpu, l1: &Linear, shape: &ModelShape) -> candle_core::Result<(Dense, Option<Dense>)> {
+    let (w, b) = (l1.weight(), l1.bias());
+    let pixels = shape.image_pixels();
+    if pixels == 0 {
+        return Ok((Dense::from(cpu, w, b)?, None));
+    }
+    let at = shape.pixel_offset();
+    Ok((Dense::from(cpu, &w.narrow(1, 0, at)?, b)?, Some(Dense::from(cpu, &w.narrow(1, at, pixels)?, None)?)))
+}
+
+/// Adds `d`'s product with each image row's pixels to that row of `a`
+/// (`rows x d.n`). `px` and `pa` are work buffers. Pixels beyond `d.k` are
+/// ignored, missing ones are black.
+fn add_pixels(cpu: Cpu, d: &Dense, rows: &[(usize, Arc<[f32]>)], a: &mut [f32], px: &mut Vec<f32>, pa: &mut Vec<f32>) {
+    let (k, n, m) = (d.k, d.n, rows.len());
+    px.clear();
+    for (_, p) in rows {
+        let p = &p[..p.len().min(k)];
+        px.extend_from_slice(p);
+        px.resize(px.len() + k - p.len(), 0.0);
+    }
+    pa.clear();
+    pa.resize(m * n, 0.0);
+    matmul_acc(cpu, px, m, d, pa);
+    for (i, &(r, _)) in rows.iter().enumerate() {
+        add_to(cpu, &mut a[r * n..(r + 1) * n], &pa[i * n..(i + 1) * n]);
     }
 }
 
@@ -547,18 +605,27 @@ mod tests {
         ModelShape::new(vec![5, 2, 3], 4, &programs, EndConvention::OwnStep)
     }
 
+    /// The layout of [`shape`] and the range each feature draws from.
+    fn plain() -> (ModelShape, Vec<u16>) {
+        (shape(), vec![5, 2, 3])
+    }
+
+    /// A pose world's layout with `side`-pixel images and its ranges.
+    fn pictured(side: u16) -> (ModelShape, Vec<u16>) {
+        (crate::npi::data::tests::image_shape(side), crate::npi::data::tests::IMAGE_RANGES.to_vec())
+    }
+
     /// Random frames: the engine, stepping through them, must decide what
     /// the candle model decides on the packed batch, both on `cpu`'s path.
     /// Returns the end logits of every step, one frame at a time and then
     /// all frames in lockstep.
-    fn engine_matches_model_on(cpu: Cpu, fuse: Fuse, hidden: usize) -> Vec<f32> {
-        let shape = shape();
+    fn engine_matches_model_on(cpu: Cpu, fuse: Fuse, hidden: usize, (shape, ranges): (ModelShape, Vec<u16>)) -> Vec<f32> {
         let cfg = NpiConfig { hidden, layers: 2, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14, observe: Observe::All };
         let mut npi = Npi::new(&cfg, &shape, 11).unwrap();
         npi.set_cpu(cpu);
         let mut logits = Vec::new();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        let mut trace = Trace { size: 0, seed: 0, obs_width: 3, frames: Vec::new(), steps: Vec::new(), obs: Vec::new() };
+        let mut trace = Trace { size: 0, seed: 0, obs_width: ranges.len(), frames: Vec::new(), steps: Vec::new(), obs: Vec::new() };
         for f in 0..6 {
             let len = 1 + f % 4 + f / 2;
             let first = trace.steps.len() as u32;
@@ -566,7 +633,7 @@ mod tests {
                 let end = t + 1 == len;
                 let call = (!end).then(|| Call { program: 0, args: [rng.random_range(0..4), rng.random_range(0..4), rng.random_range(0..4)] });
                 trace.steps.push(Step { call, end, child: None });
-                trace.obs.extend([rng.random_range(0..5), rng.random_range(0..2), rng.random_range(0..3)]);
+                trace.obs.extend(ranges.iter().map(|&c| rng.random_range(0..c)));
             }
             let args = if f % 2 == 0 { NO_ARGS } else { [rng.random_range(0..4), synth_compiler::NO_ARG, synth_compiler::NO_ARG] };
             trace.frames.push(Frame { program: 1 + (f % 2) as u16, args, parent: None, depth: 0, first_step: first, len: len as u32 });
@@ -625,10 +692,10 @@ mod tests {
 
     /// [`engine_matches_model_on`] on every path this CPU supports, each
     /// path's logits also compared with the portable path's.
-    fn engine_matches_model(fuse: Fuse, hidden: usize) {
-        let portable = engine_matches_model_on(Cpu::portable(), fuse, hidden);
+    fn engine_matches_model(fuse: Fuse, hidden: usize, layout: impl Fn() -> (ModelShape, Vec<u16>)) {
+        let portable = engine_matches_model_on(Cpu::portable(), fuse, hidden, layout());
         for cpu in Cpu::all() {
-            let got = engine_matches_model_on(cpu, fuse, hidden);
+            let got = engine_matches_model_on(cpu, fuse, hidden, layout());
             assert_eq!(got.len(), portable.len());
             for (i, (a, b)) in got.iter().zip(&portable).enumerate() {
                 assert!((a - b).abs() < 1e-5 * (1.0 + b.abs()), "step {i} on {:?}: {a} vs portable {b}", cpu.isa());
@@ -638,31 +705,68 @@ mod tests {
 
     #[test]
     fn engine_matches_model_fuse_mlp() {
-        engine_matches_model(Fuse::Mlp, 16);
+        engine_matches_model(Fuse::Mlp, 16, plain);
     }
 
     #[test]
     fn engine_matches_model_fuse_concat() {
-        engine_matches_model(Fuse::Concat, 16);
+        engine_matches_model(Fuse::Concat, 16, plain);
     }
 
     /// Layers wide enough for the packed GEMM's full blocks and for vector
     /// tails in the element-wise kernels.
     #[test]
     fn engine_matches_model_wide() {
-        engine_matches_model(Fuse::Mlp, 45);
+        engine_matches_model(Fuse::Mlp, 45, plain);
+    }
+
+    /// Inputs with images: the pixel columns' product, one row at a time
+    /// and as a GEMM over the lockstep rows.
+    #[test]
+    fn engine_matches_model_on_images_fuse_mlp() {
+        engine_matches_model(Fuse::Mlp, 16, || pictured(8));
+    }
+
+    #[test]
+    fn engine_matches_model_on_images_fuse_concat() {
+        engine_matches_model(Fuse::Concat, 16, || pictured(16));
+    }
+
+    /// Only some programs see the image (`observe: decisions`): rows with
+    /// and without one in the same step.
+    #[test]
+    fn engine_matches_model_on_images_some_rows() {
+        engine_matches_model(Fuse::Mlp, 16, || {
+            let (mut shape, ranges) = pictured(8);
+            shape.observed = Some(vec![vec![true; 5], vec![false, true, false, false, true], vec![true; 5]]);
+            (shape, ranges)
+        });
+    }
+
+    /// A world without an image steps exactly as before images: the
+    /// one-hot path's bits do not depend on the image code.
+    #[test]
+    fn an_engine_without_an_image_has_no_pixel_columns() {
+        let cfg = NpiConfig { hidden: 8, layers: 1, embedding: 6, key: 5, encoder: 12, state: 10, fuse: Fuse::Mlp, fuse_hidden: 14, observe: Observe::All };
+        let engine = Engine::new(&Npi::new(&cfg, &shape(), 1).unwrap()).unwrap();
+        assert!(engine.enc1_pixels.is_none());
+        assert_eq!(engine.enc1.k, shape().input_width());
+        let mut inputs = StepInputs::default();
+        inputs.push(&shape(), 1, &[1, 0, 2], &[0, 0, 0], &mut Vec::new());
+        assert!(inputs.pixels.is_empty());
+        let pictured = Engine::new(&Npi::new(&cfg, &pictured(8).0, 1).unwrap()).unwrap();
+        assert_eq!((pictured.enc1.k, pictured.enc1_pixels.as_ref().map(|d| (d.k, d.n))), (23, Some((64, 12))));
     }
 
     /// Stepping with the core split over two threads gives the same bits
     /// as one thread, one and two rows at a time, odd hidden sizes included.
     fn split_matches_one_thread(fuse: Fuse, hidden: usize) {
         for cpu in Cpu::all() {
-            split_matches_one_thread_on(cpu, fuse, hidden);
+            split_matches_one_thread_on(cpu, fuse, hidden, plain());
         }
     }
 
-    fn split_matches_one_thread_on(cpu: Cpu, fuse: Fuse, hidden: usize) {
-        let shape = shape();
+    fn split_matches_one_thread_on(cpu: Cpu, fuse: Fuse, hidden: usize, (shape, ranges): (ModelShape, Vec<u16>)) {
         let cfg = NpiConfig { hidden, layers: 2, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14, observe: Observe::All };
         let mut npi = Npi::new(&cfg, &shape, 3).unwrap();
         npi.set_cpu(cpu);
@@ -676,7 +780,7 @@ mod tests {
                 for _ in 0..12 {
                     let mut inputs = StepInputs::default();
                     for _ in 0..rows {
-                        let obs = [rng.random_range(0..5), rng.random_range(0..2), rng.random_range(0..3)];
+                        let obs: Vec<u16> = ranges.iter().map(|&c| rng.random_range(0..c)).collect();
                         inputs.push(&shape, rng.random_range(1..3), &obs, &[rng.random_range(0..4), 0, 0], &mut tmp);
                     }
                     let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -693,6 +797,13 @@ mod tests {
     fn split_matches_one_thread_fuse_mlp() {
         split_matches_one_thread(Fuse::Mlp, 16);
         split_matches_one_thread(Fuse::Mlp, 15);
+    }
+
+    #[test]
+    fn split_matches_one_thread_on_images() {
+        for cpu in Cpu::all() {
+            split_matches_one_thread_on(cpu, Fuse::Mlp, 15, pictured(8));
+        }
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! The estimates add up the big buffers from the model's config and shape:
 //! the parameters and every copy of them a run keeps (gradients, Adam's
 //! moments, checkpoints, the inference engine's transposed and packed
-//! weights), the activations of a training batch, and the training data,
-//! projected from one reference trace per training size. They aim at the
+//! weights), the activations of a training batch, and the training data
+//! (with the images a pose world's steps show), projected from one
+//! reference trace per training size. They aim at the
 //! right order of magnitude and err high. The budget is the caller's: the
 //! runtime does no IO (the `synth` binary reads the machine's available
 //! memory).
@@ -108,7 +109,7 @@ impl Dims {
         let f = |x: usize| x as f64;
         let fuse_hidden = (c.fuse == Fuse::Mlp).then(|| f(c.fuse_hidden));
         Dims {
-            input: shape.features.iter().map(|&k| k as f64).sum::<f64>() + (ARG_SLOTS as f64) * f(shape.arg_width()),
+            input: shape.features.iter().map(|&k| k as f64).sum::<f64>() + (ARG_SLOTS as f64) * f(shape.arg_width()) + f(shape.image_pixels()),
             encoder: f(c.encoder),
             state: f(c.state),
             embedding: f(c.embedding),
@@ -165,6 +166,9 @@ pub fn training<E: Environment + ?Sized>(env: &E, config: &NpiConfig, cfg: &Trai
     let shape = ModelShape::of(env);
     let sizes = cfg.train_sizes.len();
     let mut data = 0.0;
+    // Every step's image, at most (steps share poses), as the cache holds
+    // them.
+    let mut images = 0.0;
     let mut longest = 1usize;
     let mut builder = TrainingSet::new(env, config, cfg);
     for j in 0..sizes.min(cfg.traces) {
@@ -177,9 +181,11 @@ pub fn training<E: Environment + ?Sized>(env: &E, config: &NpiConfig, cfg: &Trai
         let trace_bytes = steps * std::mem::size_of::<Step>() as f64 + trace.obs.len() as f64 * 2.0 + frames * std::mem::size_of::<Frame>() as f64;
         let dataset_bytes = steps * (shape.obs_width() as f64 * 2.0 + std::mem::size_of::<Target>() as f64) + frames * std::mem::size_of::<FrameData>() as f64;
         data += count * (trace_bytes + dataset_bytes);
+        images += count * steps * shape.image_pixels() as f64 * F32;
         longest = longest.max(trace.frames.iter().map(|f| f.len as usize).max().unwrap_or(1));
     }
-    Ok(training_with(config, &shape, cfg, cfg.batch as f64 * longest as f64, data))
+    let images = images.min(super::images::CACHE_BYTES as f64);
+    Ok(training_with(config, &shape, cfg, cfg.batch as f64 * longest as f64, data + images))
 }
 
 /// [`training`] with the rows of a batch and the data's bytes given.
@@ -240,15 +246,18 @@ mod tests {
         ModelShape::new(vec![10, 10, 2, 2], 11, &programs, EndConvention::OwnStep)
     }
 
-    /// The parameter count is exact: it is what the model allocates.
+    /// The parameter count is exact: it is what the model allocates, an
+    /// image's pixel columns included.
     #[test]
     fn parameters_match_the_model() {
-        for fuse in [Fuse::Mlp, Fuse::Concat] {
-            for layers in [1, 3] {
-                let cfg = NpiConfig { hidden: 20, layers, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14, observe: Observe::All };
-                let npi = Npi::new(&cfg, &shape(), 1).unwrap();
-                let real: usize = npi.varmap.all_vars().iter().map(|v| v.elem_count()).sum();
-                assert_eq!(parameters(&cfg, &shape()), real as f64, "{fuse:?}, {layers} layers");
+        for shape in [shape(), crate::npi::data::tests::image_shape(16)] {
+            for fuse in [Fuse::Mlp, Fuse::Concat] {
+                for layers in [1, 3] {
+                    let cfg = NpiConfig { hidden: 20, layers, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14, observe: Observe::All };
+                    let npi = Npi::new(&cfg, &shape, 1).unwrap();
+                    let real: usize = npi.varmap.all_vars().iter().map(|v| v.elem_count()).sum();
+                    assert_eq!(parameters(&cfg, &shape), real as f64, "{fuse:?}, {layers} layers, image {:?}", shape.image);
+                }
             }
         }
     }

@@ -5,6 +5,7 @@
 //! - [`coverage`]: which decision cases the training traces hold, before training.
 //! - [`sample`]: the training inputs, random or picked for coverage.
 //! - [`data`]: traces cut into frames, frames packed into batches.
+//! - [`images`]: the pictures of a pose world's observations, memoised.
 //! - [`diagnose`]: the first wrong decision of a failed run.
 //! - [`lstm`]: the core LSTM as one fused candle op with hand-written BPTT.
 //! - [`model`]: the candle model and its loss.
@@ -23,6 +24,7 @@ pub mod data;
 pub mod diagnose;
 pub mod eval;
 pub mod exec;
+pub mod images;
 pub mod infer;
 pub mod lstm;
 pub mod memory;

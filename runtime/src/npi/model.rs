@@ -339,4 +339,46 @@ mod tests {
         assert_eq!(argmax(&logits), 4);
         assert!(margin(&logits, 4) < SURE_MARGIN);
     }
+
+    /// A decision only the image tells: the same car seen from the front
+    /// ends its frame, seen from the side calls `ACT(1, 2, 3)`; every
+    /// one-hot bit is the same in both. A small model learns it, and the
+    /// inference engine decides as the model does.
+    #[test]
+    fn a_small_npi_learns_what_only_the_image_shows() {
+        use crate::npi::config::Observe;
+        use crate::npi::data::{tests::image_shape, Dataset};
+        use crate::npi::infer::{Engine, Scratch, StepInputs};
+        use synth_compiler::{Call, Frame, Step, Trace, NO_ARGS};
+        let shape = image_shape(16);
+        let (front, side) = ([1, 0, 12, 7, 0], [1, 0, 18, 7, 0]);
+        let mut trace = Trace { size: 1, seed: 0, obs_width: 5, frames: Vec::new(), steps: Vec::new(), obs: Vec::new() };
+        for i in 0..8u32 {
+            let ends = i % 2 == 0;
+            trace.frames.push(Frame { program: 1, args: NO_ARGS, parent: None, depth: 0, first_step: i, len: 1 });
+            let call = (!ends).then_some(Call { program: 0, args: [1, 2, 3] });
+            trace.steps.push(Step { call, end: ends, child: None });
+            trace.obs.extend_from_slice(if ends { &front } else { &side });
+        }
+        let data = Dataset::from_traces(&shape, [&trace]);
+        let cfg = NpiConfig { hidden: 16, layers: 1, embedding: 4, key: 4, encoder: 16, state: 16, fuse: Fuse::Mlp, fuse_hidden: 16, observe: Observe::All };
+        let npi = Npi::new(&cfg, &shape, 7).unwrap();
+        let mut opt = crate::optim::Adam::new(&npi.varmap);
+        let ids: Vec<usize> = (0..data.frames.len()).collect();
+        let batch = data.batch(&ids, &Device::Cpu).unwrap();
+        for _ in 0..300 {
+            let loss = npi.loss(&npi.forward(&batch).unwrap(), &batch).unwrap();
+            opt.step(&npi.backward(&loss).unwrap(), 1e-2, 1.0, 1).unwrap();
+        }
+        let scores = npi.forward(&batch).unwrap().score(&batch).unwrap();
+        assert!(scores.sure.iter().all(|&s| s), "{:?}", scores.sure);
+        let engine = Engine::new(&npi).unwrap();
+        let (mut inputs, mut out) = (StepInputs::default(), Vec::new());
+        for (obs, ends) in [(front, true), (side, false)] {
+            inputs.clear();
+            inputs.push(&shape, 1, &obs, &NO_ARGS, &mut Vec::new());
+            engine.step(&inputs, &mut [&mut engine.fresh_state()], &mut out, &mut Scratch::default());
+            assert_eq!(out[0].end(), ends);
+        }
+    }
 }
