@@ -77,15 +77,23 @@ pub struct Coverage {
     /// that hold them all when picked for coverage instead.
     #[serde(default)]
     pub enough_with_coverage: Option<usize>,
+    /// The task's decisions read an image (a pose world): there is no
+    /// table of cases, and nothing above was counted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub images: bool,
 }
 
 /// Counts the decision cases `cfg`'s training traces hold, against those the
 /// reference meets at the same sizes, for a model of `model` (a model that
 /// observes only what decisions read has fewer cases to see).
 pub fn coverage(task: &Task, model: &NpiConfig, cfg: &TrainConfig) -> Result<Coverage, TaskError> {
-    let spec = task.case_spec_with(model.observe == Observe::All);
     let n = cfg.traces;
     let sizes = &cfg.train_sizes;
+    if task.obs.image.is_some() {
+        let (seed, sampling, sizes) = (cfg.seed, cfg.sampling, sizes.clone());
+        return Ok(Coverage { traces: n, sizes, seed, sampling, sampled: 0, programs: Vec::new(), enough: None, enough_with_coverage: None, images: true });
+    }
+    let spec = task.case_spec_with(model.observe == Observe::All);
     let mut ours = CaseSet::new(spec.clone());
     let mut steps = 0usize;
     // The training traces, kept in order for `enough`.
@@ -146,7 +154,7 @@ pub fn coverage(task: &Task, model: &NpiConfig, cfg: &TrainConfig) -> Result<Cov
     let goal = Goal { all: &all, counted: &counted, target, cap: (MAX_RUNS_FACTOR * n).max(2048) };
     let enough = if sizes.is_empty() { None } else { goal.fewest(&train, builder)? };
     drop(train);
-    let mut report = Coverage { traces: n, sizes: sizes.clone(), seed: cfg.seed, sampling: cfg.sampling, sampled, programs: out, enough, enough_with_coverage: None };
+    let mut report = Coverage { traces: n, sizes: sizes.clone(), seed: cfg.seed, sampling: cfg.sampling, sampled, programs: out, enough, enough_with_coverage: None, images: false };
     if cfg.sampling == Sampling::Random && !report.complete() && !sizes.is_empty() {
         let picked = TrainConfig { sampling: Sampling::Coverage, ..cfg.clone() };
         report.enough_with_coverage = goal.fewest(&[], TrainingSet::new(task, model, &picked))?;
@@ -216,6 +224,9 @@ impl Coverage {
             gap(a).total_cmp(&gap(b)).then(b.met.cmp(&a.met)).then(a.program.cmp(&b.program))
         });
         let listed: Vec<String> = parts.iter().map(|p| format!("{}/{} {} cases", p.covered, p.met, p.name)).collect();
+        if self.images {
+            return format!("{} trace{} (sizes {}); the decisions read images, so there is no table of cases to cover", self.traces, plural(self.traces), show_sizes(&self.sizes));
+        }
         let what = match listed.len() {
             0 => "every decision case (no program decides on what it observes)".to_string(),
             1 => listed[0].clone(),
