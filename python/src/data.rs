@@ -181,12 +181,18 @@ pub fn info(task: &Task) -> Value {
         m.insert("nram_modules".into(), json!(task.nram_modules()));
         return Value::Object(m);
     }
-    let features: Vec<Value> =
-        task.obs.features.iter().map(|f| json!({"name": f.name, "classes": f.classes})).collect();
-    m.insert(
-        "observation".into(),
-        json!({"features": features, "width": task.obs.width(), "one_hot_width": task.obs.one_hot_width()}),
-    );
+    let features: Vec<Value> = task
+        .obs
+        .features
+        .iter()
+        .map(|f| json!({"name": f.name, "classes": f.classes, "rendered": f.rendered}))
+        .collect();
+    let mut observation =
+        json!({"features": features, "width": task.obs.width(), "one_hot_width": task.obs.one_hot_width()});
+    if let Some(image) = &task.obs.image {
+        observation["image"] = serde_json::to_value(image).unwrap_or(Value::Null);
+    }
+    m.insert("observation".into(), observation);
     m.insert("args".into(), json!({"classes": task.args.classes, "slots": ARG_SLOTS, "no_arg": NO_ARG}));
     m.insert("actions".into(), json!(task.actions));
     m.insert("pointers".into(), json!(task.pointers));

@@ -169,6 +169,43 @@ impl PyTask {
         convert::to_py(py, &data::info(&self.task))
     }
 
+    /// A pose task's images of observations, as its learner sees them:
+    /// `obs` is (rows, features) as `batches()["obs"]` or a trace's steps
+    /// hold them; the result is a float32 array (rows, side, side) of grays
+    /// in 0..1, row 0 at the top. A task without images raises ValueError.
+    fn images<'py>(&self, py: Python<'py>, obs: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let Some(spec) = self.task.obs.image.clone() else {
+            return Err(PyValueError::new_err(format!("task `{}` has no images: only a pose world's learner sees one", self.task.name)));
+        };
+        let np = py.import("numpy")?;
+        let arr = np.call_method1("ascontiguousarray", (obs, "<i8"))?;
+        let shape: Vec<usize> = arr.getattr("shape")?.extract()?;
+        let width = self.task.obs.width();
+        let rows = match shape.as_slice() {
+            [w] if *w == width => 1,
+            [r, w] if *w == width => *r,
+            _ => return Err(PyValueError::new_err(format!("`obs` must be (rows, {width}) observations, not shape {shape:?}"))),
+        };
+        let bytes: Vec<u8> = arr.call_method0("tobytes")?.extract()?;
+        let values: Vec<i64> = bytes.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
+        if let Some(bad) = values.iter().find(|v| !(0..=u16::MAX as i64).contains(v)) {
+            return Err(PyValueError::new_err(format!("observation value {bad} is out of range")));
+        }
+        let side = spec.side as usize;
+        let out: Vec<u8> = py.detach(move || {
+            let mut out = Vec::with_capacity(rows * side * side * 4);
+            for row in values.chunks_exact(width) {
+                let obs: Vec<u16> = row.iter().map(|&v| v as u16).collect();
+                for p in synth_runtime::npi::images::pixels(&spec, &obs).iter() {
+                    out.extend_from_slice(&p.to_le_bytes());
+                }
+            }
+            out
+        });
+        let buf = pyo3::types::PyByteArray::new(py, &out);
+        np.call_method1("frombuffer", (buf, "<f4"))?.call_method1("reshape", ((rows, side, side),))
+    }
+
     /// The training traces `synth learn` would draw (the `learn` block's
     /// sizes, trace count, seed and sampling, unless `sizes`, `traces` or
     /// `seed` are given), cut into frames, as a dict of NumPy arrays
