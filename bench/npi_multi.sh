@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One NPI for every stdlib scratchpad task (docs/npi.md, "One model for
+# One NPI for every stdlib scratchpad task and the pose task (docs/npi.md, "One model for
 # several tasks"), then the paper's MAX on its frozen core, and each task
 # scored closed-loop at its own test sizes from both checkpoints.
 #
@@ -11,7 +11,7 @@
 # logs (.learn.txt) and one eval JSON per task and checkpoint; prints a table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TASKS=${TASKS:-"add sub mul_digit add_recursive increment reverse bubblesort"}
+TASKS=${TASKS:-"add sub mul_digit add_recursive increment reverse bubblesort pose_car"}
 STEPS=${STEPS:-40000}
 SEED=${SEED:-0}
 COUNT=${COUNT:-32}
