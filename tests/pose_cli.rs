@@ -70,7 +70,10 @@ fn learn_trains_on_images_and_eval_takes_unseen_cars() {
         let least = if cars == "seen" { 28 } else { 16 };
         assert!(exact >= least, "{cars}: {exact}/32");
     }
-    let o = synth(&["run", task, "--model", out_s, "--size", "1", "--seed", "3", "--cars", "unseen"]);
+    let views = dir.join("views");
+    let o = synth(&["run", task, "--model", out_s, "--size", "1", "--seed", "3", "--cars", "unseen", "--frames", views.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("GOTO()"), "{}", stdout(&o));
+    // The learned run's first view is where the camera starts.
+    assert!(views.join("view-00.png").is_file());
 }

@@ -22,12 +22,19 @@ pub struct RunArgs {
     /// A pose task: a car seen in training or one never seen.
     #[arg(long, value_enum, default_value_t = Cars::Seen)]
     cars: Cars,
+    /// A pose task: write every view the learned program's camera passes
+    /// through into this directory (as `synth trace --frames` does).
+    #[arg(long, value_name = "DIR")]
+    frames: Option<PathBuf>,
 }
 
 pub fn run(a: RunArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let mut task = compile(&source)?;
     task.cars = a.cars.into();
+    if a.frames.is_some() && task.obs.image.is_none() {
+        return Err(Failure::Usage(anyhow::anyhow!("`--frames` writes the views of a pose task, and `{}` has no pose world", task.name)));
+    }
     let dir = RunDir::new(&a.model);
     match dir.learner()?.as_str() {
         "np" => return super::np::run(&task, &dir, a.size, a.seed),
@@ -41,6 +48,9 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     let reference = task.trace(a.size, a.seed).map_err(|e| report_run_error(&source, &e))?;
     let outcome = npi::run(&engine, &task, a.size, a.seed).map_err(|e| Failure::Task(e.into()))?;
     let model_trace = outcome.trace.as_ref().expect("run records its trace");
+    if let Some(dir) = &a.frames {
+        super::task::write_views(&task, model_trace, dir)?;
+    }
     let ours = body(&task.render_trace(model_trace));
     let theirs = body(&task.render_trace(&reference));
     // The two renderings align their observation columns to their own

@@ -59,3 +59,19 @@ impl From<Cars> for synth_compiler::CarSet {
         }
     }
 }
+
+/// Writes a pose trace's views into `dir`, each as the learner sees it,
+/// scaled up 4 times, and says on stderr which pose each file shows.
+pub fn write_views(task: &synth_compiler::Task, trace: &synth_compiler::Trace, dir: &std::path::Path) -> Result<(), Failure> {
+    use synth_compiler::car_render::{png, render, Car};
+    let side = task.obs.image.as_ref().map_or(32, |i| i.side as usize);
+    std::fs::create_dir_all(dir).map_err(|e| Failure::Io(anyhow::anyhow!("cannot create {}: {e}", dir.display())))?;
+    for (k, &(car, az, el)) in task.trace_views(trace).iter().enumerate() {
+        let path = dir.join(format!("view-{k:02}.png"));
+        let image = render(&Car::from_seed(car), az, el, side).scaled(4);
+        std::fs::write(&path, png(&image))
+            .map_err(|e| Failure::Io(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
+        eprintln!("{}: car {car}, azimuth {az}, elevation {el}", path.display());
+    }
+    Ok(())
+}

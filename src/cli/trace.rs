@@ -69,7 +69,7 @@ pub fn run(a: TraceArgs) -> Result<(), Failure> {
     }
     let trace = task.trace(a.size, a.seed).map_err(|e| report_run_error(&source, &e))?;
     if let Some(dir) = &a.frames {
-        write_views(&task, &trace, dir)?;
+        super::task::write_views(&task, &trace, dir)?;
     }
     match a.format {
         TraceFormat::Text => print!("{}", task.render_trace(&trace)),
@@ -77,22 +77,6 @@ pub fn run(a: TraceArgs) -> Result<(), Failure> {
             let json = serde_json::to_string_pretty(&task.trace_json(&trace)).map_err(|e| Failure::Task(e.into()))?;
             println!("{json}");
         }
-    }
-    Ok(())
-}
-
-/// Writes a pose trace's views into `dir`, each as the learner sees it,
-/// scaled up 4 times, and says on stderr which pose each file shows.
-fn write_views(task: &synth_compiler::Task, trace: &synth_compiler::Trace, dir: &std::path::Path) -> Result<(), Failure> {
-    use synth_compiler::car_render::{png, render, Car};
-    let side = task.obs.image.as_ref().map_or(32, |i| i.side as usize);
-    std::fs::create_dir_all(dir).map_err(|e| Failure::Io(anyhow::anyhow!("cannot create {}: {e}", dir.display())))?;
-    for (k, &(car, az, el)) in task.trace_views(trace).iter().enumerate() {
-        let path = dir.join(format!("view-{k:02}.png"));
-        let image = render(&Car::from_seed(car), az, el, side).scaled(4);
-        std::fs::write(&path, png(&image))
-            .map_err(|e| Failure::Io(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
-        eprintln!("{}: car {car}, azimuth {az}, elevation {el}", path.display());
     }
     Ok(())
 }
