@@ -49,7 +49,7 @@ fn main() -> anyhow::Result<()> {
     let trace = task.trace(4, 1).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("\nreference trace at size 4, seed 1:\n{}", task.render_trace(&trace));
 
-    let model = NpiConfig { hidden: 32, layers: 1, embedding: 8, key: 8, encoder: 32, state: 16, fuse: Fuse::Mlp, fuse_hidden: 32, observe: Observe::All };
+    let model = NpiConfig { hidden: 32, layers: 1, embedding: 8, key: 8, encoder: 32, state: 16, fuse: Fuse::Mlp, fuse_hidden: 32, observe: Observe::All, vision: Default::default() };
     let cfg = TrainConfig {
         seed: 1,
         train_sizes: (1..=6).collect(),

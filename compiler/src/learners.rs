@@ -137,6 +137,7 @@ const NPI: &[Setting] = &[
     setting("fuse", Word(&["mlp", "concat"]), "how the state and program embedding are fused"),
     setting("fuse_hidden", Positive, "units of the fuse MLP"),
     setting("observe", Word(&["all", "decisions"]), "what a program's encoder sees: the whole observation, or only what its decisions read"),
+    setting("vision", Word(&["pixels", "cnn"]), "how the encoder sees a pose world's image: its raw pixels, or the features of a small CNN"),
     setting("batch", Positive, "frames per optimiser step"),
     setting("lr", Number, "Adam learning rate"),
     setting("lr_decay", Number, "factor of the step decay of the learning rate"),

@@ -23,7 +23,7 @@ fn add_base4() -> Task {
 }
 
 fn small() -> NpiConfig {
-    NpiConfig { hidden: 48, layers: 2, embedding: 16, key: 8, encoder: 48, state: 32, fuse: Fuse::Mlp, fuse_hidden: 48, observe: npi::Observe::All }
+    NpiConfig { hidden: 48, layers: 2, embedding: 16, key: 8, encoder: 48, state: 32, fuse: Fuse::Mlp, fuse_hidden: 48, observe: npi::Observe::All, vision: Default::default() }
 }
 
 /// Addition at sizes 1..=3 needs many short traces to show every digit
@@ -158,7 +158,7 @@ fn an_untrained_model_fails_cleanly() {
 #[test]
 fn a_run_whose_validation_stops_improving_stops_and_says_where_it_fails() {
     let task = add_base4();
-    let tiny = NpiConfig { hidden: 8, layers: 1, embedding: 4, key: 4, encoder: 8, state: 8, fuse: Fuse::Concat, fuse_hidden: 8, observe: npi::Observe::All };
+    let tiny = NpiConfig { hidden: 8, layers: 1, embedding: 4, key: 4, encoder: 8, state: 8, fuse: Fuse::Concat, fuse_hidden: 8, observe: npi::Observe::All, vision: Default::default() };
     let cfg = TrainConfig {
         traces: 16,
         steps: 2000,

@@ -25,7 +25,7 @@ fn stdlib(name: &str) -> Task {
 }
 
 fn small() -> NpiConfig {
-    NpiConfig { hidden: 48, layers: 2, embedding: 16, key: 8, encoder: 48, state: 32, fuse: Fuse::Mlp, fuse_hidden: 48, observe: npi::Observe::All }
+    NpiConfig { hidden: 48, layers: 2, embedding: 16, key: 8, encoder: 48, state: 32, fuse: Fuse::Mlp, fuse_hidden: 48, observe: npi::Observe::All, vision: Default::default() }
 }
 
 fn config(steps: u64) -> TrainConfig {

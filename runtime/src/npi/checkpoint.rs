@@ -222,11 +222,15 @@ impl Checkpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::npi::config::Observe;
+    use crate::npi::config::{Observe, Vision};
     use crate::npi::data::tests::PoseTask;
 
     fn checkpoint(task: &PoseTask) -> Checkpoint {
-        let cfg = NpiConfig { hidden: 8, layers: 1, embedding: 4, key: 4, encoder: 8, state: 8, fuse_hidden: 8, observe: Observe::All, ..NpiConfig::default() };
+        checkpoint_seeing(task, Vision::Pixels)
+    }
+
+    fn checkpoint_seeing(task: &PoseTask, vision: Vision) -> Checkpoint {
+        let cfg = NpiConfig { hidden: 8, layers: 1, embedding: 4, key: 4, encoder: 8, state: 8, fuse_hidden: 8, observe: Observe::All, vision, ..NpiConfig::default() };
         let npi = Npi::new(&cfg, &ModelShape::of(task), 0).unwrap();
         let meta = CheckpointMeta {
             format: FORMAT,
@@ -257,6 +261,22 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("a 16x16 image of car feature 0 at azimuth feature 2 (-180 + 15 v degrees)"), "{text}");
         assert!(text.contains("observes 5 features with [0, 5, 0, 0, 3] classes and a 8x8 image"), "{text}");
+    }
+
+    /// A checkpoint of a model with a CNN loads with it; weights whose
+    /// vision is not the config's (an edited file) are refused by name.
+    #[test]
+    fn the_weights_must_see_as_the_config_says() {
+        let task = PoseTask::new(8);
+        let cnn = checkpoint_seeing(&task, Vision::Cnn);
+        assert_eq!(cnn.meta.config.vision, Vision::Cnn);
+        assert!(cnn.load(&task).unwrap().encoder.cnn.is_some());
+        let mut edited = cnn.clone();
+        edited.meta.config.vision = Vision::Pixels;
+        assert!(matches!(edited.load(&task), Err(LoadError::Mismatch(m)) if m.contains("encoder.cnn")));
+        let mut edited = checkpoint(&task);
+        edited.meta.config.vision = Vision::Cnn;
+        assert!(matches!(edited.load(&task), Err(LoadError::Mismatch(m)) if m.contains("encoder.cnn")));
     }
 
     /// An image the renderer cannot draw, or of features the observation

@@ -35,6 +35,22 @@ pub enum Observe {
     Decisions,
 }
 
+/// How the encoder sees an observation's image (pose worlds; no effect in a
+/// world without one).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Vision {
+    /// The raw pixels are columns of the encoder's first layer (an MLP on
+    /// the pixels).
+    #[default]
+    Pixels,
+    /// A small CNN in front of the encoder, as the NPI paper's car domain
+    /// has: two 3x3 convolutions of stride 2 and padding 1 (1 -> 8 -> 16
+    /// channels, each with a ReLU), whose `16 * ceil(side / 4)^2` features
+    /// take the pixels' place in the encoder input.
+    Cnn,
+}
+
 /// The sizes of an NPI model. Defaults follow the paper (core LSTM 2 x 256)
 /// and, where the paper is silent, the f1sherb0y PyTorch peer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -58,11 +74,15 @@ pub struct NpiConfig {
     /// What each program's encoder input keeps (`observe`).
     #[serde(default)]
     pub observe: Observe,
+    /// How the encoder sees an image (`vision`); a config written before
+    /// this setting reads as [`Vision::Pixels`].
+    #[serde(default)]
+    pub vision: Vision,
 }
 
 impl Default for NpiConfig {
     fn default() -> Self {
-        NpiConfig { hidden: 256, layers: 2, embedding: 64, key: 32, encoder: 128, state: 128, fuse: Fuse::Mlp, fuse_hidden: 256, observe: Observe::All }
+        NpiConfig { hidden: 256, layers: 2, embedding: 64, key: 32, encoder: 128, state: 128, fuse: Fuse::Mlp, fuse_hidden: 256, observe: Observe::All, vision: Vision::Pixels }
     }
 }
 
@@ -226,6 +246,13 @@ impl NpiConfig {
                         _ => return Err(ConfigError::BadValue { key: key.clone(), expected: "`all` or `decisions`", found: show(v) }),
                     }
                 }
+                "vision" => {
+                    self.vision = match v {
+                        SettingValue::Word(w) if w == "pixels" => Vision::Pixels,
+                        SettingValue::Word(w) if w == "cnn" => Vision::Cnn,
+                        _ => return Err(ConfigError::BadValue { key: key.clone(), expected: "`pixels` or `cnn`", found: show(v) }),
+                    }
+                }
                 "fuse" => {
                     self.fuse = match v {
                         SettingValue::Word(w) if w == "mlp" => Fuse::Mlp,
@@ -383,6 +410,30 @@ mod tests {
             let set = settings(&learn(&[(s.name, v)])).unwrap_or_else(|e| panic!("{}: {e}", s.name));
             assert_ne!(set, defaults, "`{}` changes nothing", s.name);
         }
+    }
+
+    /// `vision` takes `pixels` (the default) or `cnn`, and nothing else.
+    #[test]
+    fn vision_is_pixels_or_cnn() {
+        assert_eq!(settings(&learn(&[])).unwrap().0.vision, Vision::Pixels);
+        let (m, _) = settings(&learn(&[("vision", SettingValue::Word("cnn".into()))])).unwrap();
+        assert_eq!(m.vision, Vision::Cnn);
+        let e = settings(&learn(&[("vision", SettingValue::Word("conv".into()))])).unwrap_err();
+        assert_eq!(e.to_string(), "npi setting `vision` expects `pixels` or `cnn`, found `conv`");
+        let e = settings(&learn(&[("visoin", SettingValue::Word("cnn".into()))])).unwrap_err();
+        assert_eq!(e.to_string(), "unknown npi setting `visoin` (did you mean `vision`?)");
+    }
+
+    /// A config written before `vision` (a checkpoint's) reads as pixels,
+    /// and one with it reads back.
+    #[test]
+    fn a_config_without_vision_reads_as_pixels() {
+        let old = r#"{"hidden":256,"layers":2,"embedding":64,"key":32,"encoder":128,"state":128,"fuse":"mlp","fuse_hidden":256,"observe":"all"}"#;
+        assert_eq!(serde_json::from_str::<NpiConfig>(old).unwrap(), NpiConfig::default());
+        let cnn = NpiConfig { vision: Vision::Cnn, ..NpiConfig::default() };
+        let text = serde_json::to_string(&cnn).unwrap();
+        assert!(text.ends_with(r#","vision":"cnn"}"#), "{text}");
+        assert_eq!(serde_json::from_str::<NpiConfig>(&text).unwrap(), cnn);
     }
 
     #[test]

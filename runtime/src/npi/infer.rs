@@ -6,7 +6,9 @@
 //! every layer is `out += x[k] * W^T[k, :]` over contiguous rows, and then:
 //! - the one-hot input makes the encoder's first layer a sum of a few rows;
 //!   an image's pixels (pose worlds) add a dense product over the pixel
-//!   columns, for the rows that show one;
+//!   columns, for the rows that show one; with `vision: cnn` the product is
+//!   over the features of the CNN, run on the image first as two GEMMs over
+//!   its 3x3 patches;
 //! - inputs that are exactly zero (ReLU outputs) are skipped;
 //! - the program embedding's contribution to the first layer after the
 //!   encoder is precomputed per program;
@@ -17,11 +19,10 @@
 
 use super::config::Fuse;
 use super::data::ModelShape;
-use super::model::{argmax, Npi};
+use super::model::{argmax, conv_side, Cnn, Conv, Encoder, Npi};
 use crate::kernels::{self, gemm, Cpu, Mat, PackedB, SendPtr};
 use crate::pair::Pair;
 use candle_core::Tensor;
-use candle_nn::Linear;
 use std::sync::{Arc, Mutex};
 use synth_compiler::ARG_SLOTS;
 
@@ -137,6 +138,8 @@ pub struct Scratch {
     /// the encoder's pixel columns.
     px: Vec<f32>,
     pa: Vec<f32>,
+    /// The CNN's work buffers.
+    conv: ConvScratch,
 }
 
 /// A trained NPI's weights as plain vectors (see the module doc).
@@ -151,8 +154,10 @@ pub struct Engine {
     /// the hot positions.
     enc1: Dense,
     /// Its pixel columns (`pixels -> encoder`, no bias), in a world with
-    /// an image.
+    /// an image; with a CNN, its feature columns (`features -> encoder`).
     enc1_pixels: Option<Dense>,
+    /// The CNN on the image (`vision: cnn`).
+    cnn: Option<ConvNet>,
     /// `encoder -> state`.
     enc2: Dense,
     /// `fuse mlp`: `state -> fuse_hidden`, and per program
@@ -254,7 +259,8 @@ impl Engine {
         let cpu = npi.cpu();
         let shape = npi.shape.clone();
         let n = shape.programs();
-        let (enc1, enc1_pixels) = first_layer(cpu, &npi.encoder.l1, &shape)?;
+        let (enc1, enc1_pixels) = first_layer(cpu, &npi.encoder, &shape)?;
+        let cnn = npi.encoder.cnn.as_ref().map(|c| ConvNet::new(cpu, c)).transpose()?;
         let enc2 = Dense::from(cpu, npi.encoder.l2.weight(), npi.encoder.l2.bias())?;
         let emb = &npi.memory.embeddings;
         let (fuse, core0_program) = match (&npi.fuse, cfg.fuse) {
@@ -284,7 +290,7 @@ impl Engine {
         let heads = Dense::from(cpu, &hw, Some(&hb))?;
         let keys_t: Vec<f32> = npi.memory.keys.t()?.contiguous()?.flatten_all()?.to_vec1()?;
         debug_assert_eq!(keys_t.len(), cfg.key * (n + 1));
-        Ok(Engine { shape, cpu, hidden: cfg.hidden, layers: cfg.layers, enc1, enc1_pixels, enc2, fuse, core0_program, core, heads, keys_t, key: cfg.key, split: Default::default() })
+        Ok(Engine { shape, cpu, hidden: cfg.hidden, layers: cfg.layers, enc1, enc1_pixels, cnn, enc2, fuse, core0_program, core, heads, keys_t, key: cfg.key, split: Default::default() })
     }
 
     /// The core's weights split by hidden unit into two halves, for
@@ -370,7 +376,7 @@ impl Engine {
             start = end;
         }
         if let Some(d) = images {
-            add_pixels(self.cpu, d, &inputs.pixels, &mut s.a, &mut s.px, &mut s.pa);
+            add_pixels(self.cpu, d, self.cnn.as_ref(), &inputs.pixels, &mut s.a, &mut s.px, &mut s.pa, &mut s.conv);
             relu(&mut s.a);
         }
         // Encoder, second layer.
@@ -471,27 +477,104 @@ impl Engine {
 }
 
 /// The encoder's first layer `l1`: its one-hot columns with the bias, and
-/// its pixel columns when `shape` has an image.
-fn first_layer(cpu: Cpu, l1: &Linear, shape: &ModelShape) -> candle_core::Result<(Dense, Option<Dense>)> {
+/// its pixel columns (or with a CNN its feature columns) when `shape` has
+/// an image.
+fn first_layer(cpu: Cpu, encoder: &Encoder, shape: &ModelShape) -> candle_core::Result<(Dense, Option<Dense>)> {
+    let l1 = &encoder.l1;
     let (w, b) = (l1.weight(), l1.bias());
-    let pixels = shape.image_pixels();
-    if pixels == 0 {
+    if shape.image_pixels() == 0 {
         return Ok((Dense::from(cpu, w, b)?, None));
     }
-    let at = shape.pixel_offset();
-    Ok((Dense::from(cpu, &w.narrow(1, 0, at)?, b)?, Some(Dense::from(cpu, &w.narrow(1, at, pixels)?, None)?)))
+    let at = encoder.pixel_offset();
+    let columns = w.dim(1)? - at;
+    Ok((Dense::from(cpu, &w.narrow(1, 0, at)?, b)?, Some(Dense::from(cpu, &w.narrow(1, at, columns)?, None)?)))
 }
 
-/// Adds `d`'s product with each image row's pixels to that row of `a`
-/// (`rows x d.n`). `px` and `pa` are work buffers. Pixels beyond `d.k` are
-/// ignored, missing ones are black.
-fn add_pixels(cpu: Cpu, d: &Dense, rows: &[(usize, Arc<[f32]>)], a: &mut [f32], px: &mut Vec<f32>, pa: &mut Vec<f32>) {
+/// A 3x3 convolution of stride 2 and padding 1 with a ReLU, as a GEMM of
+/// the input's patches: `out (positions, out) = patches (positions, in *
+/// 9) * wt (in * 9, out)`, position-major like the model's
+/// ([`Conv::forward`]).
+#[derive(Debug)]
+struct ConvLayer {
+    /// `in * 9 -> out`, from the candle weight `(out, in, 3, 3)`.
+    dense: Dense,
+    /// [`Conv::patches`] of the layer's input.
+    patches: Vec<u32>,
+}
+
+impl ConvLayer {
+    fn new(cpu: Cpu, conv: &Conv, side: usize) -> candle_core::Result<ConvLayer> {
+        let (out, input, kh, kw) = conv.weight.dims4()?;
+        if (kh, kw) != (3, 3) {
+            candle_core::bail!("a {kh}x{kw} convolution where the engine runs 3x3 ones");
+        }
+        let dense = Dense::from(cpu, &conv.weight.reshape((out, input * 9))?, Some(&conv.bias))?;
+        Ok(ConvLayer { dense, patches: Conv::patches(side, input) })
+    }
+
+    /// `x`: the layer's input, `(positions, in)`; writes `(o * o, out)`
+    /// to `out`. `patches` is a work buffer.
+    fn forward(&self, cpu: Cpu, x: &[f32], out: &mut Vec<f32>, patches: &mut Vec<f32>) {
+        patches.clear();
+        // The index's past-the-end column is the padding's zero.
+        patches.extend(self.patches.iter().map(|&i| x.get(i as usize).copied().unwrap_or(0.0)));
+        let positions = patches.len() / self.dense.k;
+        dense(cpu, &self.dense, patches, positions, out);
+        relu(out);
+    }
+}
+
+/// The CNN of `vision: cnn` ([`super::model::Cnn`]) in plain Rust.
+#[derive(Debug)]
+struct ConvNet {
+    c1: ConvLayer,
+    c2: ConvLayer,
+    side: usize,
+}
+
+/// Work buffers of [`ConvNet::features`].
+#[derive(Default)]
+struct ConvScratch {
+    image: Vec<f32>,
+    hidden: Vec<f32>,
+    out: Vec<f32>,
+    patches: Vec<f32>,
+}
+
+impl ConvNet {
+    fn new(cpu: Cpu, cnn: &Cnn) -> candle_core::Result<ConvNet> {
+        let side = cnn.side;
+        Ok(ConvNet { c1: ConvLayer::new(cpu, &cnn.c1, side)?, c2: ConvLayer::new(cpu, &cnn.c2, conv_side(side))?, side })
+    }
+
+    /// Appends the features of `image` (`side * side` pixels; pixels
+    /// beyond are ignored, missing ones are black) to `out`.
+    fn features(&self, cpu: Cpu, image: &[f32], out: &mut Vec<f32>, s: &mut ConvScratch) {
+        let n = self.side * self.side;
+        s.image.clear();
+        s.image.extend_from_slice(&image[..image.len().min(n)]);
+        s.image.resize(n, 0.0);
+        self.c1.forward(cpu, &s.image, &mut s.hidden, &mut s.patches);
+        self.c2.forward(cpu, &s.hidden, &mut s.out, &mut s.patches);
+        out.extend_from_slice(&s.out);
+    }
+}
+
+/// Adds `d`'s product with each image row's pixels (or with `cnn`, with
+/// their CNN features) to that row of `a` (`rows x d.n`). `px`, `pa` and
+/// `conv` are work buffers. Pixels beyond `d.k` are ignored, missing ones
+/// are black.
+#[allow(clippy::too_many_arguments)]
+fn add_pixels(cpu: Cpu, d: &Dense, cnn: Option<&ConvNet>, rows: &[(usize, Arc<[f32]>)], a: &mut [f32], px: &mut Vec<f32>, pa: &mut Vec<f32>, conv: &mut ConvScratch) {
     let (k, n, m) = (d.k, d.n, rows.len());
     px.clear();
     for (_, p) in rows {
-        let p = &p[..p.len().min(k)];
-        px.extend_from_slice(p);
-        px.resize(px.len() + k - p.len(), 0.0);
+        let row0 = px.len();
+        match cnn {
+            Some(cnn) => cnn.features(cpu, p, px, conv),
+            None => px.extend_from_slice(&p[..p.len().min(k)]),
+        }
+        px.resize(row0 + k, 0.0);
     }
     pa.clear();
     pa.resize(m * n, 0.0);
@@ -592,7 +675,7 @@ fn relu(x: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::npi::config::{Fuse, NpiConfig, Observe};
+    use crate::npi::config::{Fuse, NpiConfig, Observe, Vision};
     use crate::npi::data::{Dataset, ModelShape};
     use rand::{Rng, SeedableRng};
     use synth_compiler::{Call, EndConvention, Frame, ProgramInfo, Step, Trace, NO_ARGS};
@@ -619,8 +702,8 @@ mod tests {
     /// the candle model decides on the packed batch, both on `cpu`'s path.
     /// Returns the end logits of every step, one frame at a time and then
     /// all frames in lockstep.
-    fn engine_matches_model_on(cpu: Cpu, fuse: Fuse, hidden: usize, (shape, ranges): (ModelShape, Vec<u16>)) -> Vec<f32> {
-        let cfg = NpiConfig { hidden, layers: 2, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14, observe: Observe::All };
+    fn engine_matches_model_on(cpu: Cpu, fuse: Fuse, vision: Vision, hidden: usize, (shape, ranges): (ModelShape, Vec<u16>)) -> Vec<f32> {
+        let cfg = NpiConfig { hidden, layers: 2, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14, observe: Observe::All, vision };
         let mut npi = Npi::new(&cfg, &shape, 11).unwrap();
         npi.set_cpu(cpu);
         let mut logits = Vec::new();
@@ -693,9 +776,15 @@ mod tests {
     /// [`engine_matches_model_on`] on every path this CPU supports, each
     /// path's logits also compared with the portable path's.
     fn engine_matches_model(fuse: Fuse, hidden: usize, layout: impl Fn() -> (ModelShape, Vec<u16>)) {
-        let portable = engine_matches_model_on(Cpu::portable(), fuse, hidden, layout());
+        engine_matches_model_seeing(fuse, Vision::Pixels, hidden, layout)
+    }
+
+    /// [`engine_matches_model`] with the encoder seeing images as `vision`
+    /// says.
+    fn engine_matches_model_seeing(fuse: Fuse, vision: Vision, hidden: usize, layout: impl Fn() -> (ModelShape, Vec<u16>)) {
+        let portable = engine_matches_model_on(Cpu::portable(), fuse, vision, hidden, layout());
         for cpu in Cpu::all() {
-            let got = engine_matches_model_on(cpu, fuse, hidden, layout());
+            let got = engine_matches_model_on(cpu, fuse, vision, hidden, layout());
             assert_eq!(got.len(), portable.len());
             for (i, (a, b)) in got.iter().zip(&portable).enumerate() {
                 assert!((a - b).abs() < 1e-5 * (1.0 + b.abs()), "step {i} on {:?}: {a} vs portable {b}", cpu.isa());
@@ -732,6 +821,30 @@ mod tests {
         engine_matches_model(Fuse::Concat, 16, || pictured(16));
     }
 
+    /// Images through the CNN (`vision: cnn`): the plain-Rust convolutions
+    /// compute candle's, on an even side and an odd one (whose last
+    /// output's patch reaches into the padding).
+    #[test]
+    fn engine_matches_model_on_images_cnn_fuse_mlp() {
+        engine_matches_model_seeing(Fuse::Mlp, Vision::Cnn, 16, || pictured(16));
+    }
+
+    #[test]
+    fn engine_matches_model_on_images_cnn_fuse_concat() {
+        engine_matches_model_seeing(Fuse::Concat, Vision::Cnn, 16, || pictured(9));
+    }
+
+    /// Rows that show no image have no CNN features, in the model and in
+    /// the engine.
+    #[test]
+    fn engine_matches_model_on_images_cnn_some_rows() {
+        engine_matches_model_seeing(Fuse::Mlp, Vision::Cnn, 16, || {
+            let (mut shape, ranges) = pictured(8);
+            shape.observed = Some(vec![vec![true; 5], vec![false, true, false, false, true], vec![true; 5]]);
+            (shape, ranges)
+        });
+    }
+
     /// Only some programs see the image (`observe: decisions`): rows with
     /// and without one in the same step.
     #[test]
@@ -747,7 +860,8 @@ mod tests {
     /// one-hot path's bits do not depend on the image code.
     #[test]
     fn an_engine_without_an_image_has_no_pixel_columns() {
-        let cfg = NpiConfig { hidden: 8, layers: 1, embedding: 6, key: 5, encoder: 12, state: 10, fuse: Fuse::Mlp, fuse_hidden: 14, observe: Observe::All };
+        let vision = Vision::Pixels;
+        let cfg = NpiConfig { hidden: 8, layers: 1, embedding: 6, key: 5, encoder: 12, state: 10, fuse: Fuse::Mlp, fuse_hidden: 14, observe: Observe::All, vision };
         let engine = Engine::new(&Npi::new(&cfg, &shape(), 1).unwrap()).unwrap();
         assert!(engine.enc1_pixels.is_none());
         assert_eq!(engine.enc1.k, shape().input_width());
@@ -756,18 +870,28 @@ mod tests {
         assert!(inputs.pixels.is_empty());
         let pictured = Engine::new(&Npi::new(&cfg, &pictured(8).0, 1).unwrap()).unwrap();
         assert_eq!((pictured.enc1.k, pictured.enc1_pixels.as_ref().map(|d| (d.k, d.n))), (23, Some((64, 12))));
+        assert!(pictured.cnn.is_none());
+        // With a CNN, the feature columns: 16 channels of 2 x 2 for 8 x 8.
+        let cnn = Engine::new(&Npi::new(&NpiConfig { vision: Vision::Cnn, ..cfg.clone() }, &super::tests::pictured(8).0, 1).unwrap()).unwrap();
+        assert_eq!((cnn.enc1.k, cnn.enc1_pixels.as_ref().map(|d| (d.k, d.n))), (23, Some((64, 12))));
+        assert!(cnn.cnn.is_some());
+        let cnn = Engine::new(&Npi::new(&NpiConfig { vision: Vision::Cnn, ..cfg.clone() }, &super::tests::pictured(16).0, 1).unwrap()).unwrap();
+        assert_eq!(cnn.enc1_pixels.as_ref().map(|d| (d.k, d.n)), Some((256, 12)));
+        // No CNN without an image.
+        let plain = Engine::new(&Npi::new(&NpiConfig { vision: Vision::Cnn, ..cfg }, &shape(), 1).unwrap()).unwrap();
+        assert!(plain.cnn.is_none() && plain.enc1_pixels.is_none());
     }
 
     /// Stepping with the core split over two threads gives the same bits
     /// as one thread, one and two rows at a time, odd hidden sizes included.
     fn split_matches_one_thread(fuse: Fuse, hidden: usize) {
         for cpu in Cpu::all() {
-            split_matches_one_thread_on(cpu, fuse, hidden, plain());
+            split_matches_one_thread_on(cpu, fuse, Vision::Pixels, hidden, plain());
         }
     }
 
-    fn split_matches_one_thread_on(cpu: Cpu, fuse: Fuse, hidden: usize, (shape, ranges): (ModelShape, Vec<u16>)) {
-        let cfg = NpiConfig { hidden, layers: 2, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14, observe: Observe::All };
+    fn split_matches_one_thread_on(cpu: Cpu, fuse: Fuse, vision: Vision, hidden: usize, (shape, ranges): (ModelShape, Vec<u16>)) {
+        let cfg = NpiConfig { hidden, layers: 2, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14, observe: Observe::All, vision };
         let mut npi = Npi::new(&cfg, &shape, 3).unwrap();
         npi.set_cpu(cpu);
         let engine = Engine::new(&npi).unwrap();
@@ -802,7 +926,8 @@ mod tests {
     #[test]
     fn split_matches_one_thread_on_images() {
         for cpu in Cpu::all() {
-            split_matches_one_thread_on(cpu, Fuse::Mlp, 15, pictured(8));
+            split_matches_one_thread_on(cpu, Fuse::Mlp, Vision::Pixels, 15, pictured(8));
+            split_matches_one_thread_on(cpu, Fuse::Mlp, Vision::Cnn, 15, pictured(8));
         }
     }
 

@@ -12,8 +12,9 @@
 //! runtime does no IO (the `synth` binary reads the machine's available
 //! memory).
 
-use super::config::{Fuse, NpiConfig, TrainConfig};
+use super::config::{Fuse, NpiConfig, TrainConfig, Vision};
 use super::data::{FrameData, ModelShape, Target};
+use super::model::CNN_CHANNELS;
 use super::sample::TrainingSet;
 use crate::env::{Environment, TaskError};
 use synth_compiler::{Frame, Step, ARG_SLOTS};
@@ -102,14 +103,22 @@ struct Dims {
     fuse_hidden: Option<f64>,
     programs: f64,
     arg_width: f64,
+    /// With `vision: cnn` in a world with an image: the image's side.
+    cnn_side: Option<f64>,
 }
 
 impl Dims {
     fn new(c: &NpiConfig, shape: &ModelShape) -> Dims {
         let f = |x: usize| x as f64;
         let fuse_hidden = (c.fuse == Fuse::Mlp).then(|| f(c.fuse_hidden));
+        let cnn_side = shape.image.as_ref().filter(|_| c.vision == Vision::Cnn).map(|i| i.side as f64);
+        // The CNN's features take the pixels' place.
+        let image = match cnn_side {
+            Some(side) => CNN_CHANNELS[1] as f64 * (side / 4.0).ceil().powi(2),
+            None => f(shape.image_pixels()),
+        };
         Dims {
-            input: shape.features.iter().map(|&k| k as f64).sum::<f64>() + (ARG_SLOTS as f64) * f(shape.arg_width()) + f(shape.image_pixels()),
+            input: shape.features.iter().map(|&k| k as f64).sum::<f64>() + (ARG_SLOTS as f64) * f(shape.arg_width()) + image,
             encoder: f(c.encoder),
             state: f(c.state),
             embedding: f(c.embedding),
@@ -120,6 +129,7 @@ impl Dims {
             fuse_hidden,
             programs: f(shape.programs.len()),
             arg_width: f(shape.arg_width()),
+            cnn_side,
         }
     }
 
@@ -130,9 +140,27 @@ impl Dims {
         first + (self.layers - 1.0).max(0.0) * 4.0 * h * (2.0 * h + 1.0)
     }
 
+    /// The CNN's parameters: two 3x3 convolutions with biases.
+    fn cnn(&self) -> f64 {
+        let [a, b] = CNN_CHANNELS.map(|c| c as f64);
+        self.cnn_side.map_or(0.0, |_| a * 9.0 + a + b * a * 9.0 + b)
+    }
+
+    /// Floats the CNN's forward pass keeps per row: each convolution's
+    /// input with its padding column, its patches, and its product, bias
+    /// sum and ReLU.
+    fn cnn_row(&self) -> f64 {
+        let Some(side) = self.cnn_side else { return 0.0 };
+        let [a, b] = CNN_CHANNELS.map(|c| c as f64);
+        let (h1, h2) = ((side / 2.0).ceil().powi(2), (side / 4.0).ceil().powi(2));
+        let first = side * side + 1.0 + 9.0 * h1 + 3.0 * a * h1;
+        let second = a * h1 + 1.0 + 9.0 * a * h2 + 3.0 * b * h2;
+        first + second
+    }
+
     /// Every parameter of the model.
     fn parameters(&self) -> f64 {
-        let encoder = self.input * self.encoder + self.encoder + self.encoder * self.state + self.state;
+        let encoder = self.cnn() + self.input * self.encoder + self.encoder + self.encoder * self.state + self.state;
         let memory = self.programs * self.embedding + (self.programs + 1.0) * self.key;
         let fuse = self.fuse_hidden.map_or(0.0, |f| f * (self.state + self.embedding + 1.0));
         let heads = (self.hidden + 1.0) * (1.0 + self.key + ARG_SLOTS as f64 * self.arg_width);
@@ -147,7 +175,7 @@ impl Dims {
         let fuse = self.fuse_hidden.map_or(self.state + self.embedding, |f| 4.0 * f);
         let core_cache = (self.core_input + 8.0 * h + 1.0) + (self.layers - 1.0).max(0.0) * (9.0 * h + 1.0);
         let heads = 2.0 + 2.0 * self.key + 3.0 * (self.programs + 1.0) + 6.0 * ARG_SLOTS as f64 * self.arg_width;
-        let forward = self.input + 3.0 * self.encoder + 2.0 * self.state + fuse + core_cache + heads;
+        let forward = self.cnn_row() + self.input + 3.0 * self.encoder + 2.0 * self.state + fuse + core_cache + heads;
         let lstm_backward = 4.0 * h * self.layers + self.core_input + (self.layers - 1.0).max(0.0) * h;
         2.0 * forward + lstm_backward
     }
@@ -250,13 +278,14 @@ mod tests {
     /// image's pixel columns included.
     #[test]
     fn parameters_match_the_model() {
-        for shape in [shape(), crate::npi::data::tests::image_shape(16)] {
+        use crate::npi::data::tests::image_shape;
+        for shape in [shape(), image_shape(16), image_shape(13)] {
             for fuse in [Fuse::Mlp, Fuse::Concat] {
-                for layers in [1, 3] {
-                    let cfg = NpiConfig { hidden: 20, layers, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14, observe: Observe::All };
+                for (layers, vision) in [(1, Vision::Pixels), (3, Vision::Pixels), (1, Vision::Cnn)] {
+                    let cfg = NpiConfig { hidden: 20, layers, embedding: 6, key: 5, encoder: 12, state: 10, fuse, fuse_hidden: 14, observe: Observe::All, vision };
                     let npi = Npi::new(&cfg, &shape, 1).unwrap();
                     let real: usize = npi.varmap.all_vars().iter().map(|v| v.elem_count()).sum();
-                    assert_eq!(parameters(&cfg, &shape), real as f64, "{fuse:?}, {layers} layers, image {:?}", shape.image);
+                    assert_eq!(parameters(&cfg, &shape), real as f64, "{fuse:?}, {layers} layers, {vision:?}, image {:?}", shape.image);
                 }
             }
         }

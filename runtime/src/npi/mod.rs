@@ -34,7 +34,7 @@ pub mod suite;
 pub mod train;
 
 pub use checkpoint::{Checkpoint, CheckpointMeta, LoadError, SizeScore};
-pub use config::{settings, ConfigError, Curriculum, Fuse, NpiConfig, Observe, TrainConfig};
+pub use config::{settings, ConfigError, Curriculum, Fuse, NpiConfig, Observe, TrainConfig, Vision};
 pub use coverage::{coverage, Coverage, ProgramCoverage};
 pub use data::{Batch, Dataset, ModelShape};
 pub use diagnose::{first_divergence, Decided, Divergence};

@@ -3,7 +3,8 @@
 //!
 //! A suite model has one program memory, one fuse layer, one core and one
 //! set of heads for all its tasks, and one encoder per world: tasks whose
-//! `world` items are the same text share one. Programs are shared by
+//! `world` items are the same text share one. With `vision: cnn`, the
+//! encoder of a world with an image has its own CNN (`encoder.{w}.cnn`). Programs are shared by
 //! definition ([`Environment::definitions`]): the same program in two task
 //! files (same name, same text, same callees, same world) is one program of
 //! the model, and `ACT` is one program everywhere, as in the paper.
@@ -181,6 +182,12 @@ impl SuiteShape {
         self.tasks.iter().any(|t| t.programs.contains(&p) && t.programs[t.entry] != p)
     }
 
+    /// The image world `w`'s encoder input shows, if any: its tasks'
+    /// (tasks of one world observe alike).
+    pub fn image(&self, w: usize) -> Option<&synth_compiler::task::ImageSpec> {
+        self.tasks.iter().find(|t| t.world == w)?.shape.image.as_ref()
+    }
+
     /// The index of the task called `name`.
     pub fn task(&self, name: &str) -> Option<usize> {
         self.tasks.iter().position(|t| t.name == name)
@@ -230,7 +237,7 @@ impl Suite {
         let (_, core, _) = Npi::shared_parts(c, &vb, shape.arg_classes as usize + 1)?;
         Npi::init_core_bias(&core, &varmap)?;
         for (w, world) in shape.worlds.iter().enumerate() {
-            Encoder::new(vb.pp(format!("encoder.{w}")), world.input_width, c.encoder, c.state)?;
+            Encoder::new(vb.pp(format!("encoder.{w}")), c, world.input_width, shape.image(w))?;
         }
         Ok(Suite { config: c.clone(), shape: shape.clone(), varmap })
     }
@@ -775,4 +782,46 @@ pub fn new_suite<E: Environment + ?Sized>(envs: &[&E], config: &NpiConfig, seed:
 /// the fresh model's.
 pub fn growth_seed(seed: u64, tasks: usize) -> u64 {
     derive_seed(seed, STREAM_INIT, 1 + tasks as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::npi::config::Vision;
+    use crate::npi::data::tests::{trace_of, PoseTask};
+    use crate::npi::infer::{Scratch, StepInputs};
+
+    /// With `vision: cnn`, a world with an image has a CNN of its own under
+    /// its encoder's prefix: a task's view uses it, its loss trains it, the
+    /// task's single-task weights hold it and the engine runs it.
+    #[test]
+    fn a_world_with_an_image_has_its_own_cnn() {
+        let cfg = NpiConfig { hidden: 8, layers: 1, embedding: 4, key: 4, encoder: 8, state: 8, fuse_hidden: 8, vision: Vision::Cnn, ..NpiConfig::default() };
+        let task = PoseTask::new(16);
+        let shape = SuiteShape::empty().with(&task, &cfg).unwrap();
+        let suite = Suite::new(&cfg, &shape, 1).unwrap();
+        let names: Vec<String> = params::sorted_vars(&suite.varmap).into_iter().map(|(n, _)| n).collect();
+        let cnn: Vec<&String> = names.iter().filter(|n| n.contains("cnn")).collect();
+        assert_eq!(cnn, ["encoder.0.cnn.c1.bias", "encoder.0.cnn.c1.weight", "encoder.0.cnn.c2.bias", "encoder.0.cnn.c2.weight"]);
+        let view = suite.view(0).unwrap();
+        assert_eq!(view.encoder.cnn.as_ref().map(|c| c.features()), Some(256));
+        // The view's loss reaches the suite's CNN.
+        let data = Dataset::from_traces(&view.shape, [&trace_of(&[[1, 4, 12, 7, 2], [2, 0, 18, 9, 0]], 1, synth_compiler::NO_ARGS)]);
+        let batch = data.batch(&[0, 1], &Device::Cpu).unwrap();
+        let grads = view.backward(&view.loss(&view.forward(&batch).unwrap(), &batch).unwrap()).unwrap();
+        let c1 = suite.varmap.data().lock().unwrap()["encoder.0.cnn.c1.weight"].as_tensor().clone();
+        let g = grads.get(&c1).expect("a gradient for the suite's CNN");
+        assert!(g.abs().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap() > 0.0);
+        // The task's own weights: a single-task model with a CNN.
+        let varmap = params::from_safetensors(&suite.task_weights(0).unwrap(), &Device::Cpu).unwrap();
+        assert!(varmap.data().lock().unwrap().contains_key("encoder.cnn.c2.weight"));
+        let single = Npi::from_varmap(&cfg, &view.shape, varmap).unwrap();
+        let engine = Engine::new(&single).unwrap();
+        let (mut inputs, mut out) = (StepInputs::default(), Vec::new());
+        inputs.push(&view.shape, 1, &[1, 4, 12, 7, 2], &synth_compiler::NO_ARGS, &mut Vec::new());
+        engine.step(&inputs, &mut [&mut engine.fresh_state()], &mut out, &mut Scratch::default());
+        let end: Vec<f32> = view.forward(&batch).unwrap().end.to_vec1().unwrap();
+        let row = batch.row_frame.iter().position(|&f| f == 0).unwrap();
+        assert!((out[0].end_logit - end[row]).abs() < 1e-4, "{} vs {}", out[0].end_logit, end[row]);
+    }
 }
