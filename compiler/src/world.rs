@@ -121,10 +121,18 @@ impl Pad {
         if let Some(pose) = self.pose {
             return self.rotate(pose.decl, p, dir);
         }
+        let last = self.cols as u32 - 1;
+        self.step(p, dir, last, |pad, d| pad.off_edge(p, if d == Dir::Left { "left" } else { "right" }))
+    }
+
+    /// Moves pointer `p` one column towards `dir` within columns
+    /// `0..=last`; at either end, the error `edge` makes for that side.
+    #[inline]
+    fn step(&mut self, p: usize, dir: Dir, last: u32, edge: impl FnOnce(&Pad, Dir) -> Box<Fault>) -> FaultResult<()> {
         let col = self.ptr_col[p];
         match dir {
-            Dir::Left if col == 0 => Err(self.off_edge(p, "left")),
-            Dir::Right if col as usize + 1 >= self.cols => Err(self.off_edge(p, "right")),
+            Dir::Left if col == 0 => Err(edge(self, dir)),
+            Dir::Right if col >= last => Err(edge(self, dir)),
             Dir::Left => {
                 self.ptr_col[p] = col - 1;
                 Ok(())
@@ -149,18 +157,7 @@ impl Pad {
             return Ok(());
         }
         let last = pose.elevation_classes() as u32 - 1;
-        match dir {
-            Dir::Left if col == 0 => Err(self.past_pole("down", -90)),
-            Dir::Right if col >= last => Err(self.past_pole("up", 90)),
-            Dir::Left => {
-                self.ptr_col[p] = col - 1;
-                Ok(())
-            }
-            Dir::Right => {
-                self.ptr_col[p] = col + 1;
-                Ok(())
-            }
-        }
+        self.step(p, dir, last, |pad, d| if d == Dir::Left { pad.past_pole("down", -90) } else { pad.past_pole("up", 90) })
     }
 
     #[cold]
