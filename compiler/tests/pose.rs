@@ -151,3 +151,34 @@ fn misuse_is_a_diagnostic() {
     let e = errors(&GOTO.replace("world pose(image: 16, cars: 10)", "world pose(16)"));
     assert!(e.contains("arguments are named"), "{e}");
 }
+
+#[test]
+fn any_act_sequence_keeps_the_pose_on_its_grid() {
+    // A learned model may send anything: every ACT is applied or refused,
+    // never a panic, and the observation stays inside its classes.
+    let t = task(GOTO);
+    let classes: Vec<u16> = t.obs.features.iter().map(|f| f.classes).collect();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |k: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % k) as u16
+    };
+    for seed in 0..20 {
+        let mut inst = t.sample(1, seed).unwrap();
+        let mut obs = [0u16; 5];
+        for _ in 0..300 {
+            let act = [next(3), next(4), next(3)];
+            match inst.act(act) {
+                Ok(()) => assert!(act[0] == 0 && act[1] < 2 && act[2] < 2, "{act:?} accepted"),
+                Err(e) => assert!(matches!(e.kind, RunErrorKind::BadAct | RunErrorKind::World), "{act:?}: {e:?}"),
+            }
+            inst.observe(&mut obs);
+            for (v, c) in obs.iter().zip(&classes) {
+                assert!(v < c, "{obs:?}");
+            }
+            let _ = inst.check().unwrap();
+        }
+    }
+}
