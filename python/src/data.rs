@@ -185,7 +185,7 @@ pub fn info(task: &Task) -> Value {
         .obs
         .features
         .iter()
-        .map(|f| json!({"name": f.name, "classes": f.classes, "rendered": f.rendered}))
+        .map(|f| feature_json(f))
         .collect();
     let mut observation =
         json!({"features": features, "width": task.obs.width(), "one_hot_width": task.obs.one_hot_width()});
@@ -563,4 +563,14 @@ mod tests {
         assert!(i["columns"].as_array().is_some_and(|c| !c.is_empty()));
         assert!(i.get("programs").is_none());
     }
+}
+
+/// A feature as `info()` and a trace's JSON show it: `name`, `classes`, and
+/// `rendered: true` for a feature the learner sees only as an image.
+fn feature_json(f: &synth_compiler::Feature) -> Value {
+    let mut v = json!({"name": f.name, "classes": f.classes});
+    if f.rendered {
+        v["rendered"] = json!(true);
+    }
+    v
 }

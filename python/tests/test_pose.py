@@ -16,10 +16,12 @@ def pose():
 
 def test_info_marks_the_rendered_features(pose):
     obs = pose.info()["observation"]
-    rendered = [f["name"] for f in obs["features"] if f["rendered"]]
+    rendered = [f["name"] for f in obs["features"] if f.get("rendered")]
     assert rendered == ["azimuth", "elevation", "car"]
     assert obs["image"]["side"] == 32
     assert obs["one_hot_width"] == 24 + 13
+    # A trace's JSON lists the features the same way.
+    assert pose.trace(1, 0).to_dict()["features"] == obs["features"]
 
 
 def test_images_of_the_training_observations(pose):
