@@ -76,8 +76,16 @@ fn bench_train_add(task: &synth_compiler::Task, cfg: NpiConfig) {
     time_train(&format!("train add, 64 frames ({rows} steps), hidden {}", cfg.hidden), &shape, &data, &ids, cfg);
 }
 
+/// The threads synth's own kernels use: `SYNTH_BENCH_THREADS`, else
+/// candle's count (`RAYON_NUM_THREADS` sets candle's alone).
+fn bench_threads() -> usize {
+    std::env::var("SYNTH_BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(candle_core::utils::get_num_threads)
+}
+
 fn time_train(label: &str, shape: &ModelShape, data: &Dataset, ids: &[usize], cfg: NpiConfig) {
-    let npi = Npi::new(&cfg, shape, 1).unwrap();
+    let mut npi = Npi::new(&cfg, shape, 1).unwrap();
+    let threads = bench_threads();
+    npi.set_threads(threads);
     let dev = candle_core::Device::Cpu;
     let batch = ids.len();
     let steps: usize = ids.iter().map(|&f| data.frames[f].len).sum();
@@ -91,7 +99,7 @@ fn time_train(label: &str, shape: &ModelShape, data: &Dataset, ids: &[usize], cf
         let t2 = Instant::now();
         let grads = npi.backward(&loss).unwrap();
         let t3 = Instant::now();
-        opt.step(&grads, 1e-4, 1.0, candle_core::utils::get_num_threads()).unwrap();
+        opt.step(&grads, 1e-4, 1.0, threads).unwrap();
         let t4 = Instant::now();
         let s = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
         (s(t0, t1), s(t1, t2), s(t2, t3), s(t3, t4))
@@ -204,7 +212,12 @@ fn main() {
         let isa: synth_runtime::kernels::Isa = v.parse().unwrap_or_else(|e| panic!("SYNTH_CPU: {e}"));
         synth_runtime::kernels::set_default(synth_runtime::kernels::Cpu::new(isa).unwrap_or_else(|e| panic!("SYNTH_CPU: {e}")));
     }
-    println!("threads: {}, kernels: {}", candle_core::utils::get_num_threads(), synth_runtime::kernels::Cpu::default().isa());
+    println!(
+        "threads: {} (candle's: {}), kernels: {}",
+        bench_threads(),
+        candle_core::utils::get_num_threads(),
+        synth_runtime::kernels::Cpu::default().isa()
+    );
     if want("train") || want("train1") {
         bench_train(&shape, 1, 20, NpiConfig::default());
     }
