@@ -25,6 +25,13 @@ pub fn threads(setting: usize) -> usize {
     }
 }
 
+/// The cores this process may use: synth's own default thread count.
+/// (Not candle's `get_num_threads()`, which the `synth` binary sets to 1
+/// for candle's own ops, see `src/main.rs`.)
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// The first of `settings` whose name is not among `known`.
 pub fn unknown<'a>(settings: &'a BTreeMap<String, SettingValue>, known: &[&str]) -> Option<&'a String> {
     settings.keys().find(|k| !known.contains(&k.as_str()))

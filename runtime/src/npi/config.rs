@@ -191,7 +191,7 @@ impl TrainConfig {
         if self.threads > 0 {
             self.threads
         } else {
-            candle_core::utils::get_num_threads()
+            crate::settings::cores()
         }
     }
 }

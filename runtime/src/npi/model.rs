@@ -321,7 +321,7 @@ impl Npi {
             fuse,
             core,
             heads,
-            threads: candle_core::utils::get_num_threads(),
+            threads: crate::settings::cores(),
             cpu: Cpu::default(),
         })
     }

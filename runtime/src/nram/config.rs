@@ -153,8 +153,7 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// The number of seeds trained at once.
     pub fn threads(&self) -> usize {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let t = if self.threads > 0 { self.threads } else { cores };
+        let t = if self.threads > 0 { self.threads } else { crate::settings::cores() };
         t.clamp(1, self.seeds.max(1))
     }
 
