@@ -265,13 +265,7 @@ impl Task {
             "size": trace.size,
             "seed": trace.seed,
             "end": self.end,
-            "features": self.obs.features.iter().map(|f| {
-                let mut v = json!({"name": f.name, "classes": f.classes});
-                if f.rendered {
-                    v["rendered"] = json!(true);
-                }
-                v
-            }).collect::<Vec<_>>(),
+            "features": self.obs.features,
             "programs": self.programs.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
             "actions": self.actions,
             "pointers": self.pointers,

@@ -181,14 +181,9 @@ pub fn info(task: &Task) -> Value {
         m.insert("nram_modules".into(), json!(task.nram_modules()));
         return Value::Object(m);
     }
-    let features: Vec<Value> = task
-        .obs
-        .features
-        .iter()
-        .map(|f| feature_json(f))
-        .collect();
+    // As a trace's JSON lists them: `rendered` only where it holds.
     let mut observation =
-        json!({"features": features, "width": task.obs.width(), "one_hot_width": task.obs.one_hot_width()});
+        json!({"features": task.obs.features, "width": task.obs.width(), "one_hot_width": task.obs.one_hot_width()});
     if let Some(image) = &task.obs.image {
         observation["image"] = serde_json::to_value(image).unwrap_or(Value::Null);
     }
@@ -565,12 +560,3 @@ mod tests {
     }
 }
 
-/// A feature as `info()` and a trace's JSON show it: `name`, `classes`, and
-/// `rendered: true` for a feature the learner sees only as an image.
-fn feature_json(f: &synth_compiler::Feature) -> Value {
-    let mut v = json!({"name": f.name, "classes": f.classes});
-    if f.rendered {
-        v["rendered"] = json!(true);
-    }
-    v
-}

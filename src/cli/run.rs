@@ -32,9 +32,7 @@ pub fn run(a: RunArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let mut task = compile(&source)?;
     task.cars = a.cars.into();
-    if a.frames.is_some() && task.obs.image.is_none() {
-        return Err(Failure::Usage(anyhow::anyhow!("`--frames` writes the views of a pose task, and `{}` has no pose world", task.name)));
-    }
+    super::task::check_frames(&task, a.frames.as_deref())?;
     let dir = RunDir::new(&a.model);
     match dir.learner()?.as_str() {
         "np" => return super::np::run(&task, &dir, a.size, a.seed),

@@ -60,6 +60,17 @@ impl From<Cars> for synth_compiler::CarSet {
     }
 }
 
+/// `--frames` asks for a pose task's views; refused for any other task.
+pub fn check_frames(task: &synth_compiler::Task, frames: Option<&std::path::Path>) -> Result<(), Failure> {
+    if frames.is_some() && task.obs.image.is_none() {
+        return Err(Failure::Usage(anyhow::anyhow!(
+            "`--frames` writes the views of a pose task, and `{}` has no pose world",
+            task.name
+        )));
+    }
+    Ok(())
+}
+
 /// Writes a pose trace's views into `dir`, each as the learner sees it,
 /// scaled up 4 times, and says on stderr which pose each file shows.
 pub fn write_views(task: &synth_compiler::Task, trace: &synth_compiler::Trace, dir: &std::path::Path) -> Result<(), Failure> {

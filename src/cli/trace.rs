@@ -39,12 +39,7 @@ pub fn run(a: TraceArgs) -> Result<(), Failure> {
     let source = load(&a.task)?;
     let mut task = compile(&source)?;
     task.cars = a.cars.into();
-    if a.frames.is_some() && task.obs.image.is_none() {
-        return Err(Failure::Usage(anyhow::anyhow!(
-            "`--frames` writes the views of a pose task, and `{}` has no pose world",
-            task.name
-        )));
-    }
+    super::task::check_frames(&task, a.frames.as_deref())?;
     if task.is_table() {
         let example = task.table_example(a.size, a.seed).map_err(|e| report_run_error(&source, &e))?;
         match a.format {

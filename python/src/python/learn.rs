@@ -30,14 +30,21 @@ pub fn to_numpy<'py>(py: Python<'py>, arrays: &[Array]) -> PyResult<Bound<'py, P
 
 /// A NumPy-convertible value as `n` int64s (row-major).
 fn ints(np: &Bound<'_, PyAny>, v: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<i64>> {
-    let arr = np.call_method1("asarray", (v,)).map_err(|e| PyTypeError::new_err(format!("the policy's `{what}` is not an array: {e}")))?;
+    Ok(int_array(np, v, &format!("the policy's `{what}`"))?.0)
+}
+
+/// A NumPy-convertible value of integers as int64s (row-major) and its
+/// shape; `what` names it in the error for anything else.
+pub(crate) fn int_array(np: &Bound<'_, PyAny>, v: &Bound<'_, PyAny>, what: &str) -> PyResult<(Vec<i64>, Vec<usize>)> {
+    let arr = np.call_method1("asarray", (v,)).map_err(|e| PyTypeError::new_err(format!("{what} is not an array: {e}")))?;
     let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
     if !matches!(kind.as_str(), "i" | "u" | "b") {
-        return Err(PyTypeError::new_err(format!("the policy's `{what}` must hold integers, not dtype kind '{kind}'")));
+        return Err(PyTypeError::new_err(format!("{what} must hold integers, not dtype kind '{kind}'")));
     }
     let arr = np.call_method1("ascontiguousarray", (arr, "<i8"))?;
+    let shape: Vec<usize> = arr.getattr("shape")?.extract()?;
     let bytes: Vec<u8> = arr.call_method0("tobytes")?.extract()?;
-    Ok(bytes.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
+    Ok((bytes.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(), shape))
 }
 
 /// A Python callable deciding every step: given a dict of the rows'

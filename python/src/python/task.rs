@@ -178,16 +178,13 @@ impl PyTask {
             return Err(PyValueError::new_err(format!("task `{}` has no images: only a pose world's learner sees one", self.task.name)));
         };
         let np = py.import("numpy")?;
-        let arr = np.call_method1("ascontiguousarray", (obs, "<i8"))?;
-        let shape: Vec<usize> = arr.getattr("shape")?.extract()?;
+        let (values, shape) = super::learn::int_array(&np, &obs, "`obs`")?;
         let width = self.task.obs.width();
         let rows = match shape.as_slice() {
             [w] if *w == width => 1,
             [r, w] if *w == width => *r,
             _ => return Err(PyValueError::new_err(format!("`obs` must be (rows, {width}) observations, not shape {shape:?}"))),
         };
-        let bytes: Vec<u8> = arr.call_method0("tobytes")?.extract()?;
-        let values: Vec<i64> = bytes.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
         if let Some(bad) = values.iter().find(|v| !(0..=u16::MAX as i64).contains(v)) {
             return Err(PyValueError::new_err(format!("observation value {bad} is out of range")));
         }
