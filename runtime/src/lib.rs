@@ -32,6 +32,7 @@
 //! binary does the rest. Same seed, same machine, same thread count: the same
 //! losses and weights.
 
+pub mod dense;
 pub mod env;
 pub mod hooks;
 pub mod identity;
@@ -46,5 +47,6 @@ pub mod pair;
 pub mod params;
 pub mod seq2seq;
 pub mod settings;
+pub mod split;
 
 pub use env::{Environment, TableEnvironment, TapeEnvironment, TaskError, World};

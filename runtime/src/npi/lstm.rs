@@ -16,6 +16,7 @@
 //! needs no synchronisation between steps.
 
 use crate::kernels::{self, gemm, Cpu, Mat, PackedB, Rhs, SendPtr};
+use crate::split::run_split;
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 use candle_nn::VarBuilder;
 use std::sync::{Arc, Mutex};
@@ -335,25 +336,6 @@ fn tensor_f32<'a>(s: &'a candle_core::Storage, l: &Layout, what: &str) -> candle
         candle_core::Storage::Cpu(s) => f32_slice(s, l, what),
         _ => candle_core::bail!("lstm: cpu only"),
     }
-}
-
-/// Runs `work(k)` for `k in 0..threads` (`k = 0` on the calling thread) and
-/// returns the results in order.
-fn run_split<T: Send>(threads: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    if threads <= 1 {
-        return vec![work(0)];
-    }
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (1..threads)
-            .map(|k| {
-                let work = &work;
-                s.spawn(move || work(k))
-            })
-            .collect();
-        let mut out = vec![work(0)];
-        out.extend(handles.into_iter().map(|h| h.join().expect("lstm worker panicked")));
-        out
-    })
 }
 
 impl CustomOp2 for LstmLayer {

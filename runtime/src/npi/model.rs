@@ -15,9 +15,10 @@
 use super::config::{Fuse, NpiConfig, Vision};
 use super::data::{Batch, ModelShape};
 use super::lstm::Lstm;
+use crate::dense;
 use crate::kernels::Cpu;
 use crate::params::{self, SeededInit};
-use candle_core::{Device, Module, Tensor, D};
+use candle_core::{Device, Tensor, D};
 use candle_nn::{Init, Linear, VarBuilder, VarMap};
 use synth_compiler::task::ImageSpec;
 use synth_compiler::{ProgramId, ARG_SLOTS};
@@ -197,19 +198,21 @@ impl Encoder {
     /// CNN: `(rows, 1)`, 1 where the row shows its image and 0 where it
     /// shows none ([`ModelShape::shows_image`]), whose CNN features are
     /// then zero; `None`: every row shows its image.
-    pub fn forward(&self, x: &Tensor, shown: Option<&Tensor>) -> candle_core::Result<Tensor> {
+    ///
+    /// Its dense layers run on up to `threads` threads ([`crate::dense`]).
+    pub fn forward(&self, x: &Tensor, shown: Option<&Tensor>, threads: usize) -> candle_core::Result<Tensor> {
         let first = match &self.cnn {
-            None => self.l1.forward(x)?,
+            None => dense::linear(x, &self.l1, threads)?,
             Some(cnn) => {
                 let pixels = x.narrow(1, self.pixel_offset, cnn.side * cnn.side)?;
                 let mut features = cnn.forward(&pixels)?;
                 if let Some(shown) = shown {
                     features = features.broadcast_mul(shown)?;
                 }
-                self.l1.forward(&Tensor::cat(&[&x.narrow(1, 0, self.pixel_offset)?, &features], 1)?)?
+                dense::linear(&Tensor::cat(&[&x.narrow(1, 0, self.pixel_offset)?, &features], 1)?, &self.l1, threads)?
             }
         };
-        self.l2.forward(&first.relu()?)
+        dense::linear(&first.relu()?, &self.l2, threads)
     }
 
     /// The first pixel column of the input (its width without an image):
@@ -391,12 +394,13 @@ impl Npi {
     /// Runs every frame of the batch, teacher-forced.
     pub fn forward(&self, batch: &Batch) -> candle_core::Result<Outputs> {
         let rows = batch.rows();
-        let s = self.encoder.forward(&batch.input, self.shown(batch)?.as_ref())?;
+        let threads = self.threads;
+        let s = self.encoder.forward(&batch.input, self.shown(batch)?.as_ref(), threads)?;
         let mut x = match &self.fuse {
             Some(f) => {
                 let per_program = self.memory.embeddings.matmul(&f.w_program.t()?)?.broadcast_add(&f.bias)?;
                 let p = per_program.index_select(&batch.program, 0)?;
-                (s.matmul(&f.w_state.t()?)? + p)?.relu()?
+                (dense::dense(&s, &f.w_state, None, threads)? + p)?.relu()?
             }
             None => {
                 let p = self.memory.embeddings.index_select(&batch.program, 0)?;
@@ -406,10 +410,10 @@ impl Npi {
         for l in &self.core {
             x = l.forward(&x, &batch.packing, self.threads, self.cpu)?;
         }
-        let end = self.heads.end.forward(&x)?.squeeze(1)?;
-        let key = self.heads.key.forward(&x)?;
+        let end = dense::linear(&x, &self.heads.end, threads)?.squeeze(1)?;
+        let key = dense::linear(&x, &self.heads.key, threads)?;
         let calls = key.matmul(&self.memory.keys.t()?)?;
-        let args = self.heads.args.forward(&x)?.reshape((rows, ARG_SLOTS, self.shape.arg_width()))?;
+        let args = dense::linear(&x, &self.heads.args, threads)?.reshape((rows, ARG_SLOTS, self.shape.arg_width()))?;
         Ok(Outputs { end, calls, args })
     }
 

@@ -19,7 +19,7 @@ use crate::kernels::Cpu;
 use crate::npi::lstm::{Lstm, Packing};
 use crate::npi::model::linear;
 use crate::params::{self, SeededInit};
-use candle_core::{Device, Module, Tensor};
+use candle_core::{Device, Tensor};
 use candle_nn::{Init, Linear, VarBuilder, VarMap};
 use std::sync::Arc;
 
@@ -140,7 +140,7 @@ impl Seq2Seq {
         let scores = d_pad.matmul(&e_pad.transpose(1, 2)?.contiguous()?)?.broadcast_add(&mask)?;
         let weights = candle_nn::ops::softmax(&scores, candle_core::D::Minus1)?;
         let ctx = weights.matmul(&e_pad)?.reshape((n * td, h))?.index_select(&Tensor::new(back, &Device::Cpu)?, 0)?;
-        attend.forward(&Tensor::cat(&[&ctx, x], 1)?)?.tanh()
+        crate::dense::linear(&Tensor::cat(&[&ctx, x], 1)?, attend, self.threads)?.tanh()
     }
 
     /// Mean cross-entropy of the targets, teacher-forced.
@@ -176,7 +176,7 @@ impl Seq2Seq {
         if let Some(attend) = &self.attend {
             x = self.attention(attend, &x, &packing, &order, &enc, &enc_rows)?;
         }
-        Ok((self.head.forward(&x)?, want))
+        Ok((crate::dense::linear(&x, &self.head, self.threads)?, want))
     }
 
     /// Gradients of `loss` for every parameter (the LSTM layers hand theirs
