@@ -57,11 +57,10 @@ impl Dense {
         let n = self.threads_for(rows * input * out, rows);
         run_split(n, |k| {
             let (r0, r1) = (rows * k / n, rows * (k + 1) / n);
-            let yp = yp;
             // SAFETY: x rows r0..r1 (input wide), W^T as a strided view of
             // w (out, input); y rows r0..r1 are this thread's alone.
             unsafe {
-                let yk = yp.0.add(r0 * out);
+                let yk = yp.get().add(r0 * out);
                 let rhs = Rhs::Dense { k: input, n: out, b: Mat { ptr: w.as_ptr(), rs: 1, cs: input as isize } };
                 gemm(r1 - r0, Mat::rows(&x[r0 * input..], input), rhs, yk, out, false);
                 if let Some(b) = b {
@@ -93,10 +92,9 @@ impl Dense {
             let n = self.threads_for(rows * input * out, rows);
             run_split(n, |k| {
                 let (r0, r1) = (rows * k / n, rows * (k + 1) / n);
-                let dxp = dxp;
-                // SAFETY: dy rows r0..r1 (out wide) times w (out, input);
+                    // SAFETY: dy rows r0..r1 (out wide) times w (out, input);
                 // dx rows r0..r1 are this thread's alone.
-                unsafe { gemm(r1 - r0, Mat::rows(&g[r0 * out..], out), Rhs::Dense { k: out, n: input, b: Mat::rows(wv, input) }, dxp.0.add(r0 * input), input, false) };
+                unsafe { gemm(r1 - r0, Mat::rows(&g[r0 * out..], out), Rhs::Dense { k: out, n: input, b: Mat::rows(wv, input) }, dxp.get().add(r0 * input), input, false) };
             });
             Some(Tensor::from_vec(dx, (rows, input), dev)?)
         } else {
@@ -108,12 +106,11 @@ impl Dense {
         let n = self.threads_for(rows * input * out, input);
         run_split(n, |k| {
             let (c0, c1) = (input * k / n, input * (k + 1) / n);
-            let dwp = dwp;
             // SAFETY: dy transposed (out, rows) times x's columns c0..c1
             // (rows, c1 - c0); dW's columns c0..c1 are this thread's alone.
             unsafe {
                 let rhs = Rhs::Dense { k: rows, n: c1 - c0, b: Mat { ptr: xv.as_ptr().add(c0), rs: input as isize, cs: 1 } };
-                gemm(out, Mat { ptr: g.as_ptr(), rs: 1, cs: out as isize }, rhs, dwp.0.add(c0), input, false);
+                gemm(out, Mat { ptr: g.as_ptr(), rs: 1, cs: out as isize }, rhs, dwp.get().add(c0), input, false);
             }
         });
         let mut db = vec![0f32; out];
