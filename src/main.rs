@@ -20,15 +20,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    // candle's own element-wise ops and matrix products run on one thread;
-    // synth's kernels (the LSTM by sequence, the optimiser, the inference
-    // engine, the NRAM seeds) take `--threads`. On two cores candle's
-    // parallel paths cost more than they gave: NPI training on add-shaped
-    // batches ran 1.75x faster serial, seq2seq about 1.25x (BENCHMARKS.md,
-    // "NPI speed against PyTorch"). candle reads the variable, so it is
-    // set here, before any thread exists; a user's own value is kept.
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        std::env::set_var("RAYON_NUM_THREADS", "1");
-    }
+    // candle on one thread, freed memory kept a while (`synth_runtime::process`).
+    synth_runtime::process::tune();
     cli::run(cli::Cli::parse())
 }

@@ -76,10 +76,11 @@ fn bench_train_add(task: &synth_compiler::Task, cfg: NpiConfig) {
     time_train(&format!("train add, 64 frames ({rows} steps), hidden {}", cfg.hidden), &shape, &data, &ids, cfg);
 }
 
-/// The threads synth's own kernels use: `SYNTH_BENCH_THREADS`, else
-/// candle's count (`RAYON_NUM_THREADS` sets candle's alone).
+/// The threads synth's own kernels use: `SYNTH_BENCH_THREADS`, else one
+/// per core, as `synth` does (`RAYON_NUM_THREADS` sets candle's alone; by
+/// default 1, see `synth_runtime::process`).
 fn bench_threads() -> usize {
-    std::env::var("SYNTH_BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(candle_core::utils::get_num_threads)
+    std::env::var("SYNTH_BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(synth_runtime::settings::cores)
 }
 
 fn time_train(label: &str, shape: &ModelShape, data: &Dataset, ids: &[usize], cfg: NpiConfig) {
@@ -203,6 +204,8 @@ fn bench_gemm() {
 }
 
 fn main() {
+    // As the `synth` binary runs: candle serial, freed memory kept a while.
+    synth_runtime::process::tune();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let want = |what: &str| args.is_empty() || args.iter().any(|a| a == what);
     let task = add_task();

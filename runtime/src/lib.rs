@@ -45,6 +45,7 @@ pub mod ntm;
 pub mod optim;
 pub mod pair;
 pub mod params;
+pub mod process;
 pub mod seq2seq;
 pub mod settings;
 pub mod split;
