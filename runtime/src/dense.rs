@@ -24,9 +24,12 @@ const WORK_PER_THREAD: usize = 1 << 20;
 /// `matmul` does).
 pub fn dense(x: &Tensor, w: &Tensor, b: Option<&Tensor>, threads: usize) -> candle_core::Result<Tensor> {
     let op = Dense { threads: threads.max(1) };
+    // The op reads its inputs as dense row-major blocks (free when they
+    // already are).
+    let (x, w) = (x.contiguous()?, w.contiguous()?);
     match b {
-        Some(b) => x.apply_op3(w, b, op),
-        None => x.apply_op2(w, op),
+        Some(b) => x.apply_op3(&w, &b.contiguous()?, op),
+        None => x.apply_op2(&w, op),
     }
 }
 
@@ -216,6 +219,17 @@ mod tests {
             let g = y.sum_all().unwrap().backward().unwrap();
             assert!(g.get(&c).is_none() && g.get(&w).is_some());
         }
+    }
+
+    /// A transposed (strided) input is read as what it is.
+    #[test]
+    fn takes_strided_inputs() {
+        let dev = Device::Cpu;
+        let xt = Tensor::randn(0f32, 1.0, (7, 5), &dev).unwrap();
+        let w = Tensor::randn(0f32, 1.0, (3, 7), &dev).unwrap();
+        let want = xt.t().unwrap().contiguous().unwrap().matmul(&w.t().unwrap()).unwrap();
+        let y = dense(&xt.t().unwrap(), &w, None, 2).unwrap();
+        assert!(max_diff(&y, &want) < 1e-4);
     }
 
     /// Same inputs, same bits, whatever the thread count.
