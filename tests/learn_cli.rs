@@ -110,11 +110,23 @@ fn a_checkpoint_for_another_task_or_source_is_refused() {
     let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(fresh.join("model.json")).unwrap()).unwrap();
     assert_eq!(meta["config"]["hidden"], 12);
     let o = synth(&["learn", task.to_str().unwrap(), "--out", fresh.to_str().unwrap(), "--force", "--set", "hiden=12"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "a bad --set is bad usage");
     assert!(stderr(&o).contains("did you mean `hidden`"), "{}", stderr(&o));
     let o = synth(&["learn", task.to_str().unwrap(), "--out", fresh.to_str().unwrap(), "--force", "--set", "hidden"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("KEY=VALUE"), "{}", stderr(&o));
+    // The same mistake in the task's own learn block is the task's: exit 1,
+    // and a good --set does not make it usage.
+    let src = std::fs::read_to_string(&task).unwrap();
+    let bad = dir.join("bad_block.npl");
+    std::fs::write(&bad, src.replacen("learn npi {", "learn npi {\n  hiden 12", 1)).unwrap();
+    for extra in [&[][..], &["--set", "lr=0.01"]] {
+        let mut args = vec!["learn", bad.to_str().unwrap(), "--out", fresh.to_str().unwrap(), "--force"];
+        args.extend_from_slice(extra);
+        let o = synth(&args);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains("hiden"), "{}", stderr(&o));
+    }
 
     // No model at all.
     let o = synth(&["eval", task.to_str().unwrap(), "--model", dir.join("nowhere").to_str().unwrap()]);

@@ -130,6 +130,6 @@ fn table_commands_refuse_what_is_not_theirs() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     // An unknown setting is named.
     let o = synth(&["learn", "tableqa", "--out", dir.join("x").to_str().unwrap(), "--set", "hiden=8"]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("unknown np setting `hiden`"), "{}", stderr(&o));
 }

@@ -127,7 +127,7 @@ fn ntm_learns_an_nram_task_and_refuses_what_it_cannot() {
     assert!(metrics.contains("\"seed\":2"), "{metrics}");
 
     let o = synth(&["learn", "copy", "--out", dir.join("x").to_str().unwrap(), "--set", "hiden=16"]);
-    assert!(!o.status.success());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("unknown NTM setting `hiden` (did you mean `hidden`?)"), "{}", stderr(&o));
     let o = synth(&["learn", "bubblesort", "--learner", "ntm", "--out", dir.join("y").to_str().unwrap()]);
     assert!(!o.status.success() && stderr(&o).contains("the NTM learns tape worlds; `bubblesort` has a scratchpad world"), "{}", stderr(&o));

@@ -85,7 +85,7 @@ fn seq2seq_refuses_what_it_cannot_learn() {
     let dir = scratch("seq2seq-refuse");
     let out = dir.join("x");
     let o = synth(&["learn", "bubblesort", "--learner", "seq2seq", "--out", out.to_str().unwrap(), "--set", "hiden=16"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown seq2seq setting `hiden` (did you mean `hidden`?)"), "{}", stderr(&o));
     let o = synth(&["learn", "nram_copy", "--out", out.to_str().unwrap(), "--traces", "5"]);
     assert_eq!(o.status.code(), Some(1));

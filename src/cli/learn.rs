@@ -98,7 +98,7 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
     // learn block's own settings belong to the learner it names).
     let mut only_set = std::collections::BTreeMap::new();
     for s in &a.set {
-        let (key, value) = parse_setting(s).map_err(Failure::Task)?;
+        let (key, value) = parse_setting(s).map_err(Failure::Usage)?;
         only_set.insert(key.clone(), value.clone());
         if key == "timesteps" && learner == "nram" {
             // The budget is an expression of the size that the compiler checks
@@ -146,10 +146,7 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
         };
     }
     require_npi(&learner)?;
-    let (model_cfg, mut cfg) = npi::settings(&learn).map_err(|e| {
-        let place = if a.set.is_empty() { "in the learn block" } else { "in the learn block or --set" };
-        Failure::Task(anyhow!("{}: {place}: {e}", source.display))
-    })?;
+    let (model_cfg, mut cfg) = npi::settings(&learn).map_err(|e| super::nram::settings_failure(&source.display, !a.set.is_empty(), e, || npi::settings(&task.learn).is_ok()))?;
     if let Some(s) = a.seed {
         cfg.seed = s;
     }

@@ -24,7 +24,7 @@ use synth_compiler::{table, Answer, Cell, LatentStep, TableColumn, TableExample,
 use synth_runtime::np::{self, data::UNK, Checkpoint, Control, EvalReport, Hooks, StepReport, TrainHooks, ValidationReport};
 
 pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
-    let (model_cfg, mut cfg) = np::settings(task, &r.learn).map_err(|e| r.settings_error(e))?;
+    let (model_cfg, mut cfg) = np::settings(task, &r.learn).map_err(|e| r.settings_error(e, || np::settings(task, &task.learn).is_ok()))?;
     r.overrides(&mut cfg.seed, &mut cfg.steps, &mut cfg.threads);
     let dir = RunDir::new(r.out);
     // `--resume` continues the kept model: its seed, from its parameters

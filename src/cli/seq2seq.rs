@@ -23,7 +23,7 @@ use synth_runtime::hooks::{Control, Hooks, StopReason};
 /// belong to the learner it names.
 pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingValue>) -> Result<(), Failure> {
     let (values, words) = seq2seq::tokens(task, &r.learn.train_sizes).map_err(|e| Failure::Task(e.into()))?;
-    let (mut model_cfg, mut cfg) = seq2seq::settings(values, &r.learn, settings).map_err(|e| Failure::Task(anyhow!("{}: --set: {e}", r.display)))?;
+    let (mut model_cfg, mut cfg) = seq2seq::settings(values, &r.learn, settings).map_err(|e| Failure::Usage(anyhow!("{}: --set: {e}", r.display)))?;
     model_cfg.words = words;
     r.overrides(&mut cfg.seed, &mut cfg.steps, &mut cfg.threads);
     let dir = RunDir::new(r.out);
