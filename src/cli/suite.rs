@@ -67,10 +67,10 @@ pub fn learn(r: SuiteRequest) -> Result<(), Failure> {
     for (source, task) in &tasks {
         let mut learn = task.learn.clone();
         for s in r.set {
-            let (key, value) = parse_setting(s).map_err(Failure::Task)?;
+            let (key, value) = parse_setting(s).map_err(Failure::Usage)?;
             learn.settings.insert(key, value);
         }
-        let (model, mut cfg) = npi::settings(&learn).map_err(|e| Failure::Task(anyhow!("{}: in the learn block or --set: {e}", source.display)))?;
+        let (model, mut cfg) = npi::settings(&learn).map_err(|e| super::nram::settings_failure(&source.display, !r.set.is_empty(), e, || npi::settings(&task.learn).is_ok()))?;
         if let Some(t) = r.traces {
             cfg.traces = t;
         }
