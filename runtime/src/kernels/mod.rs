@@ -165,26 +165,37 @@ pub fn set_default(cpu: Cpu) {
     DEFAULT.store(1 + cpu.0 as u8, Ordering::Relaxed);
 }
 
+/// The constants of [`exp`], which its vector twin (`simd`) shares so that
+/// both give the same bits: the clamp, `log2(e)`, `ln 2` split in two for
+/// the range reduction, the rounding constant (1.5 * 2^23: adding and
+/// subtracting it rounds to an integer), and the polynomial's coefficients
+/// from the highest.
+mod exp_consts {
+    pub const LO: f32 = -87.3;
+    pub const HI: f32 = 88.3;
+    pub const LOG2E: f32 = std::f32::consts::LOG2_E;
+    pub const C1: f32 = 0.693_359_4;
+    pub const C2: f32 = -2.121_944_4e-4;
+    pub const ROUND: f32 = 12_582_912.0;
+    pub const P0: f32 = 1.987_569_1e-4;
+    pub const P: [f32; 5] = [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5];
+}
+
 /// `e^x` for f32, Cephes-style: range reduction by `ln 2`, a degree-6
 /// polynomial, and the exponent set through the bit pattern. Relative error
 /// is about 2e-7 over the whole range; inputs are clamped to `[-87.3, 88.3]`,
 /// so the result is always finite and positive.
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const C1: f32 = 0.693_359_4;
-    const C2: f32 = -2.121_944_4e-4;
-    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding and subtracting it rounds to an integer
-    let x = x.clamp(-87.3, 88.3);
+    use exp_consts::*;
+    let x = x.clamp(LO, HI);
     let n = (x * LOG2E + ROUND) - ROUND;
     let r = x - n * C1 - n * C2;
     let r2 = r * r;
-    let mut p = 1.987_569_1e-4_f32;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 0.5;
+    let mut p = P0;
+    for c in P {
+        p = p * r + c;
+    }
     let y = p * r2 + r + 1.0;
     let bits = ((n as i32 + 127) as u32) << 23;
     y * f32::from_bits(bits)
@@ -255,54 +266,38 @@ pub(crate) use multiversion;
 /// compiler's vectorisation of the plain loops ran 2-3x slower. Every path
 /// computes the same operations in the same order, so the bits are the same.
 pub fn cell_forward(cpu: Cpu, gates: &mut [f32], c_prev: Option<&[f32]>, c: &mut [f32], tc: &mut [f32], h: &mut [f32]) {
-    if cpu.isa() == Isa::Portable || cfg!(not(target_arch = "x86_64")) {
-        return cell_forward_generic(gates, c_prev, c, tc, h);
-    }
     let n = c.len();
     assert!(gates.len() >= 4 * n && tc.len() >= n && h.len() >= n && c_prev.is_none_or(|p| p.len() >= n), "cell_forward: short buffers");
-    let (g, cp, c, tc, h) = (gates.as_mut_ptr(), c_prev.map(<[f32]>::as_ptr), c.as_mut_ptr(), tc.as_mut_ptr(), h.as_mut_ptr());
     // SAFETY: the lengths were checked above; a `Cpu` holds only a detected
     // instruction set, so its path's features are there.
+    #[cfg(target_arch = "x86_64")]
     let done = unsafe {
+        let (g, cp) = (gates.as_mut_ptr(), c_prev.map(<[f32]>::as_ptr));
         match cpu.isa() {
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => simd::cell_forward_avx512(n, g, cp, c, tc, h),
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => simd::cell_forward_avx2(n, g, cp, c, tc, h),
-            _ => 0,
+            Isa::Avx512 => simd::cell_forward_avx512(n, g, cp, c.as_mut_ptr(), tc.as_mut_ptr(), h.as_mut_ptr()),
+            Isa::Avx2 => simd::cell_forward_avx2(n, g, cp, c.as_mut_ptr(), tc.as_mut_ptr(), h.as_mut_ptr()),
+            Isa::Portable => 0,
         }
     };
-    // The units the vectors did not cover, one at a time.
-    for j in done..n {
-        // SAFETY: j < n, within every buffer.
-        unsafe {
-            let (i, f, gg, o) = (g.add(j), g.add(n + j), g.add(2 * n + j), g.add(3 * n + j));
-            *i = sigmoid(*i);
-            *f = sigmoid(*f);
-            *gg = tanh(*gg);
-            *o = sigmoid(*o);
-            let ig = *i * *gg;
-            let cj = match cp {
-                Some(cp) => *f * *cp.add(j) + ig,
-                None => ig,
-            };
-            *c.add(j) = cj;
-            let t = tanh(cj);
-            *tc.add(j) = t;
-            *h.add(j) = *o * t;
-        }
-    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = {
+        let _ = cpu;
+        0
+    };
+    // The units the vectors did not cover (all of them on the portable path).
+    cell_forward_generic(done, gates, c_prev, c, tc, h);
 }
 
-/// [`cell_forward`] as plain loops, for the portable path (the compiler
-/// vectorises them for the target's baseline, SSE2 or NEON).
-fn cell_forward_generic(gates: &mut [f32], c_prev: Option<&[f32]>, c: &mut [f32], tc: &mut [f32], h: &mut [f32]) {
+/// [`cell_forward`] as plain loops over units `from..`: the whole row on the
+/// portable path (the compiler vectorises them for the target's baseline,
+/// SSE2 or NEON), the tail the vectors left otherwise.
+fn cell_forward_generic(from: usize, gates: &mut [f32], c_prev: Option<&[f32]>, c: &mut [f32], tc: &mut [f32], h: &mut [f32]) {
     let n = c.len();
     let (gi, rest) = gates.split_at_mut(n);
     let (gf, rest) = rest.split_at_mut(n);
     let (gg, go) = rest.split_at_mut(n);
     let (gi, gf, gg, go, tc, h) = (&mut gi[..n], &mut gf[..n], &mut gg[..n], &mut go[..n], &mut tc[..n], &mut h[..n]);
-    for j in 0..n {
+    for j in from..n {
         gi[j] = sigmoid(gi[j]);
         gf[j] = sigmoid(gf[j]);
         gg[j] = tanh(gg[j]);
@@ -311,17 +306,17 @@ fn cell_forward_generic(gates: &mut [f32], c_prev: Option<&[f32]>, c: &mut [f32]
     match c_prev {
         Some(cp) => {
             let cp = &cp[..n];
-            for j in 0..n {
+            for j in from..n {
                 c[j] = gf[j] * cp[j] + gi[j] * gg[j];
             }
         }
         None => {
-            for j in 0..n {
+            for j in from..n {
                 c[j] = gi[j] * gg[j];
             }
         }
     }
-    for j in 0..n {
+    for j in from..n {
         let t = tanh(c[j]);
         tc[j] = t;
         h[j] = go[j] * t;
@@ -408,17 +403,18 @@ mod simd {
     lanes!(__m512, 16, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps, _mm512_sub_ps, _mm512_mul_ps, _mm512_div_ps, _mm512_min_ps, _mm512_max_ps, _mm512_cvttps_epi32, _mm512_add_epi32, _mm512_slli_epi32, _mm512_set1_epi32, _mm512_xor_si512, _mm512_castsi512_ps, _mm512_castps_si512);
     lanes!(__m256, 8, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps, _mm256_sub_ps, _mm256_mul_ps, _mm256_div_ps, _mm256_min_ps, _mm256_max_ps, _mm256_cvttps_epi32, _mm256_add_epi32, _mm256_slli_epi32, _mm256_set1_epi32, _mm256_xor_si256, _mm256_castsi256_ps, _mm256_castps_si256);
 
-    /// [`super::exp`], lane by lane.
+    /// [`super::exp`], lane by lane, from the same constants.
     #[inline(always)]
     unsafe fn exp<V: Lanes>(x: V) -> V {
+        use super::exp_consts::*;
         let s = |c: f32| V::splat(c);
-        let x = x.max(s(-87.3)).min(s(88.3));
-        let round = s(12_582_912.0);
-        let n = x.mul(s(std::f32::consts::LOG2_E)).add(round).sub(round);
-        let r = x.sub(n.mul(s(0.693_359_4))).sub(n.mul(s(-2.121_944_4e-4)));
+        let x = x.max(s(LO)).min(s(HI));
+        let round = s(ROUND);
+        let n = x.mul(s(LOG2E)).add(round).sub(round);
+        let r = x.sub(n.mul(s(C1))).sub(n.mul(s(C2)));
         let r2 = r.mul(r);
-        let mut p = s(1.987_569_1e-4);
-        for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5] {
+        let mut p = s(P0);
+        for c in P {
             p = p.mul(r).add(s(c));
         }
         p.mul(r2).add(r).add(s(1.0)).mul(n.pow2())
