@@ -18,6 +18,19 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// A learner's settings error for the task shown as `display`: when
+    /// there are `--set` values (`from_set`) and the `learn` block alone is
+    /// fine (`block_ok`), the `--set` values are wrong, which is bad usage
+    /// (exit 2, as for `synth lte`); otherwise the task's settings are
+    /// (exit 1).
+    pub fn settings(display: &str, from_set: bool, e: impl std::fmt::Display, block_ok: impl FnOnce() -> bool) -> Failure {
+        if from_set && block_ok() {
+            return Failure::Usage(anyhow::anyhow!("{display}: --set: {e}"));
+        }
+        let place = if from_set { "in the learn block or --set" } else { "in the learn block" };
+        Failure::Task(anyhow::anyhow!("{display}: {place}: {e}"))
+    }
+
     /// Prints the message (if not printed yet) and gives the exit code.
     pub fn report(self) -> ExitCode {
         match self {

@@ -146,7 +146,7 @@ pub fn run(a: LearnArgs) -> Result<(), Failure> {
         };
     }
     require_npi(&learner)?;
-    let (model_cfg, mut cfg) = npi::settings(&learn).map_err(|e| super::nram::settings_failure(&source.display, !a.set.is_empty(), e, || npi::settings(&task.learn).is_ok()))?;
+    let (model_cfg, mut cfg) = npi::settings(&learn).map_err(|e| Failure::settings(&source.display, !a.set.is_empty(), e, || npi::settings(&task.learn).is_ok()))?;
     if let Some(s) = a.seed {
         cfg.seed = s;
     }

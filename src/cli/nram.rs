@@ -43,10 +43,10 @@ pub struct LearnRequest<'a> {
 
 impl LearnRequest<'_> {
     /// A learner's settings error, placed where the settings came from
-    /// ([`settings_failure`]); `block_ok` says whether the `learn` block
+    /// ([`Failure::settings`]); `block_ok` says whether the `learn` block
     /// alone is fine.
     pub fn settings_error(&self, e: impl std::fmt::Display, block_ok: impl FnOnce() -> bool) -> Failure {
-        settings_failure(self.display, self.from_set, e, block_ok)
+        Failure::settings(self.display, self.from_set, e, block_ok)
     }
 
     /// The command line's `--seed`, `--steps` and `--threads` over the
@@ -92,18 +92,6 @@ impl LearnRequest<'_> {
         }
         Ok(())
     }
-}
-
-/// A learner's settings error: when there are `--set` values and the
-/// `learn` block alone is fine (`block_ok`), the `--set` values are wrong,
-/// which is bad usage (exit 2, as for `synth lte`); otherwise the task's
-/// settings are (exit 1).
-pub fn settings_failure(display: &str, from_set: bool, e: impl std::fmt::Display, block_ok: impl FnOnce() -> bool) -> Failure {
-    if from_set && block_ok() {
-        return Failure::Usage(anyhow!("{display}: --set: {e}"));
-    }
-    let place = if from_set { "in the learn block or --set" } else { "in the learn block" };
-    Failure::Task(anyhow!("{display}: {place}: {e}"))
 }
 
 pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {

@@ -61,7 +61,7 @@ pub fn learn(task: &Task, r: LearnRequest, settings: &BTreeMap<String, SettingVa
     let values = synth_runtime::seq2seq::values(task, &r.learn.train_sizes).map_err(|e| Failure::Task(e.into()))?;
     // The block alone: its own settings when it is `learn ntm`, else none.
     let block_ok = || task.learn.learner != "ntm" || ntm::settings(values, &task.learn, &task.learn.settings).is_ok();
-    let (model_cfg, mut cfg) = ntm::settings(values, &r.learn, settings).map_err(|e| super::nram::settings_failure(r.display, r.from_set, e, block_ok))?;
+    let (model_cfg, mut cfg) = ntm::settings(values, &r.learn, settings).map_err(|e| r.settings_error(e, block_ok))?;
     r.overrides(&mut cfg.seed, &mut cfg.steps, &mut cfg.threads);
     let dir = RunDir::new(r.out);
     // `--resume` continues the kept machine: its seed, from its step and

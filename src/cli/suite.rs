@@ -70,7 +70,7 @@ pub fn learn(r: SuiteRequest) -> Result<(), Failure> {
             let (key, value) = parse_setting(s).map_err(Failure::Usage)?;
             learn.settings.insert(key, value);
         }
-        let (model, mut cfg) = npi::settings(&learn).map_err(|e| super::nram::settings_failure(&source.display, !r.set.is_empty(), e, || npi::settings(&task.learn).is_ok()))?;
+        let (model, mut cfg) = npi::settings(&learn).map_err(|e| Failure::settings(&source.display, !r.set.is_empty(), e, || npi::settings(&task.learn).is_ok()))?;
         if let Some(t) = r.traces {
             cfg.traces = t;
         }
