@@ -559,4 +559,3 @@ mod tests {
         assert!(i.get("programs").is_none());
     }
 }
-
