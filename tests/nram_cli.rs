@@ -231,6 +231,31 @@ fn an_lstm_controller_learns_and_has_no_finite_program() {
 /// steps, and the program extracted from it swaps at 1,000 cells. With the
 /// paper's fourteen modules no seed did (BENCHMARKS.md, "NRAM"), so this
 /// guards the task's `modules` line.
+/// Increment and permutation converge with their learn blocks' module
+/// lists (the loop body in one timestep, `docs/nram.md`, "Choosing
+/// modules"), and the programs extracted from them hold far past the
+/// training sizes.
+#[test]
+fn loop_bodies_in_one_timestep_converge() {
+    for (task, modules, sizes) in [("nram_increment", "modules [read, inc, write, inc]", "1,15,1000"), ("nram_permutation", "modules [read, zero, one, inc, read, add, read, write]", "1,6,200")] {
+        let dir = scratch(task);
+        let out = dir.join("run");
+        let out = out.to_str().unwrap();
+        let o = synth(&["learn", task, "--out", out, "--quiet", "--steps", "1500", "--count", "4"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(modules), "{err}");
+        // "1 of K seed(s) converged": the first to converge stops the rest.
+        assert!(err.contains("\n1 of ") && err.contains("converged in"), "{err}");
+        let file = dir.join("x.npl");
+        let file = file.to_str().unwrap();
+        let o = synth(&["extract", task, "--model", out, "--out", file]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = synth(&["check", file, "--sizes", sizes, "--seeds", "2"]);
+        assert!(o.status.success() && stdout(&o).contains("satisfies `expect`"), "{}{}", stdout(&o), stderr(&o));
+    }
+}
+
 #[test]
 fn swap_converges_with_its_module_list() {
     let dir = scratch("nram-swap");
