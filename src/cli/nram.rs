@@ -164,8 +164,12 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
         });
         let wrong: usize = s.best.meta.validation.iter().map(|v| v.wrong).sum();
         let graded: usize = s.best.meta.validation.iter().map(|v| v.graded).sum();
+        // A fuzzy machine can be right where its discrete circuit is not
+        // (the paper's hard tasks): say which, so that "0 wrong" next to
+        // "did not converge" explains itself.
+        let discrete: usize = s.best.meta.validation.iter().map(|v| v.discrete_wrong).sum();
         eprintln!(
-            "  seed {}: {} after {} steps ({why}); best at step {}: level {}/{}, {wrong}/{graded} graded cells wrong",
+            "  seed {}: {} after {} steps ({why}); best at step {}: level {}/{}, {wrong}/{graded} graded cells wrong (discrete {discrete}/{graded})",
             s.seed,
             if s.converged { "converged" } else { "did not converge" },
             s.steps,
