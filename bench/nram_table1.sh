@@ -5,7 +5,7 @@
 # complexity, and 1,000 for the easy tasks), fuzzy and discrete.
 #
 #   bench/nram_table1.sh [TASK..]        (default: the ten tasks)
-#   SEEDS=4 STEPS=10000 GIVE_UP=20 OUT=runs/table1 bench/nram_table1.sh copy
+#   SEEDS=16 STEPS=10000 GIVE_UP=20 OUT=runs/table1 bench/nram_table1.sh copy
 #   EXTRA="--set controller=lstm" OUT=runs/table1-lstm bench/nram_table1.sh swap
 #
 # Each task leaves runs/table1/nram_TASK/ (checkpoint, metrics.jsonl,
@@ -13,7 +13,7 @@
 # eval.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SEEDS=${SEEDS:-4}
+SEEDS=${SEEDS:-16}
 STEPS=${STEPS:-10000}
 GIVE_UP=${GIVE_UP:-20}
 OUT=${OUT:-runs/table1}
