@@ -192,6 +192,25 @@ fn softmax_backward(p: &[f32], lp: &[f32], g: &mut [f32], bonus: f32) {
     }
 }
 
+/// Scales a distribution back to mass 1; the backward treats this as the
+/// identity (the paper's "enforcing distribution constraints"). A binary
+/// module's output has the product of its inputs' masses, so a circuit
+/// that writes such a value and reads it back the next timestep (merge's
+/// pointers kept in cells: `a = a + le(mem[a], mem[b])`) raises rounding
+/// error to a power that grows with every timestep: without this, a
+/// nearly discrete merge circuit reached infinite memory values within 20
+/// timesteps, and a near solution could not be trained. Registers and
+/// written values are where a value crosses from one timestep to the
+/// next, so renormalising them bounds every mass.
+#[inline(always)]
+fn renormalise(v: &mut [f32]) {
+    let s: f32 = v.iter().sum();
+    if s > 0.0 && s != 1.0 {
+        let inv = 1.0 / s;
+        v.iter_mut().for_each(|x| *x *= inv);
+    }
+}
+
 /// `out = sum_j s_j v_j` over the first `s.len()` rows of `v` (`M` each).
 #[inline(always)]
 fn select(s: &[f32], v: &[f32], m: usize, out: &mut [f32]) {
@@ -473,6 +492,9 @@ fn step_forward_generic(nram: &Nram, writes_before: &[usize], w: usize, run: &mu
                 }
             }
             Module::Write => {
+                // The value written is renormalised, and so is every
+                // register after its update (below): see `renormalise`.
+                renormalise(ib);
                 let next = if store { snap + 1 } else { 0 };
                 if next != snap {
                     run.mems.copy_within(snap * m * m..(snap + 1) * m * m, next * m * m);
@@ -502,6 +524,7 @@ fn step_forward_generic(nram: &Nram, writes_before: &[usize], w: usize, run: &mu
         for i in 0..r {
             let o = l.c + i * n;
             select(&p[o..o + n], cur, m, &mut next[i * m..(i + 1) * m]);
+            renormalise(&mut next[i * m..(i + 1) * m]);
         }
     }
     *total += entropy;
@@ -604,4 +627,46 @@ fn step_backward_generic(nram: &Nram, writes_before: &[usize], w: usize, run: &m
         }
     }
     d[l.f] = run.dhalt[t];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nram::config::NramConfig;
+
+    /// A nearly discrete circuit that writes `max(mem[0], mem[0])` back to
+    /// cell 0 every timestep squares the mass of the cell (a product of its
+    /// inputs' masses) each time, so rounding error in the softmaxes grows
+    /// as a power of 2^t. Cell 0 holds the largest value, so the choices
+    /// that leak (to values below it) shrink instead of growing: the value
+    /// stays right, and renormalising written values and registers keeps
+    /// the loss and the gradient finite.
+    #[test]
+    fn masses_stay_one_in_feedback_loops() {
+        let config = NramConfig { registers: 1, modules: vec![Module::Zero, Module::Read, Module::Max, Module::Write], hidden: 4, ..NramConfig::default() };
+        let mut nram = Nram::new(&config, 3);
+        let l = nram.layout.clone();
+        // A constant circuit: no weights into the logits, and biases that
+        // make every choice nearly certain.
+        nram.params[l.w3..l.b3].fill(0.0);
+        let bias = &mut nram.params[l.b3..l.b3 + l.logits];
+        // Values: r0, zero, read, max, write.
+        bias[l.a[1].unwrap() + 1] = 10.0; // read(zero)
+        bias[l.a[2].unwrap() + 2] = 10.0; // max(read, read)
+        bias[l.b[2].unwrap() + 2] = 10.0;
+        bias[l.a[3].unwrap() + 1] = 10.0; // write(zero, max)
+        bias[l.b[3].unwrap() + 3] = 10.0;
+        bias[l.f] = -20.0;
+        let m = 11;
+        let mut input = vec![0u32; m];
+        input[0] = m as u32 - 1;
+        let e = TapeExample { size: 1, seed: 0, cells: m, timesteps: 60, output: input.clone(), input, graded: vec![0] };
+        let mut ws = Workspace::new();
+        let stats = ws.evaluate(&nram, &[&e]);
+        assert!(stats.loss.is_finite() && stats.loss >= 0.0 && stats.loss < 0.01, "loss {}", stats.loss);
+        assert_eq!(stats.wrong, 0);
+        let mut grad = vec![0f32; nram.params.len()];
+        let stats = ws.train_step(&nram, &[&e], Options { clip_activations: 10.0, entropy: 0.0 }, &mut grad);
+        assert!(stats.loss.is_finite() && grad.iter().all(|g| g.is_finite()), "loss {}", stats.loss);
+    }
 }
