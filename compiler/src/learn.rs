@@ -363,6 +363,7 @@ fn learner_setting(
         }
         (ValueKind::Words { alone, .. }, Some(ExprKind::Name(id))) => alone.contains(&id.name.as_str()),
         (ValueKind::Expr, Some(_)) => true,
+        (ValueKind::Text, Some(ExprKind::Str(_))) => true,
         _ => false,
     };
     if !fits {

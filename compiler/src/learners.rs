@@ -28,6 +28,8 @@ pub enum ValueKind {
     /// (`modules [read, inc, write]`), or one word of `alone` by itself
     /// (`modules: program`).
     Words { list: &'static [&'static str], alone: &'static [&'static str] },
+    /// A string (`start "read2(r0) r0 := read2"`).
+    Text,
     /// An integer expression of the size `n` and the tape's `cells`
     /// (`timesteps: n + 3`). The compiler evaluates it at every size; it
     /// never reaches [`crate::LearnSpec::settings`].
@@ -53,6 +55,7 @@ impl ValueKind {
                 let alone: Vec<String> = alone.iter().map(|w| format!("`{w}`")).collect();
                 format!("a list of names such as `[read, inc, write]` or {}", alone.join(" or "))
             }
+            ValueKind::Text => "a string in double quotes".into(),
             ValueKind::Expr => "an integer expression of `n` and `cells`".into(),
         }
     }
@@ -123,6 +126,8 @@ const NRAM: &[Setting] = &[
     setting("give_up", Count, "validations in a row without improvement before training stops (0: never)"),
     setting("enough", Count, "converged seeds after which the others stop (0: train every seed to its end)"),
     setting("threads", Count, "training threads (0: one per physical core)"),
+    setting("start", ValueKind::Text, "a circuit the controller starts next to, as `synth run` prints it: `read2(r0) inc3(read2) r0 := read2`"),
+    setting("start_logit", Number, "how sure the controller starts of each choice `start` names (its logit above the others)"),
 ];
 
 /// The Neural Programmer-Interpreter's settings (docs/npi.md has their

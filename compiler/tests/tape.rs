@@ -252,4 +252,9 @@ fn nram_settings_are_read() {
     assert!(!s.contains_key("timesteps"));
     let t = task(&edit("registers 4", "registers 4, modules: program"));
     assert_eq!(t.learn.settings.get("modules"), Some(&synth_compiler::SettingValue::Word("program".into())));
+    // `start` takes a string (the runtime reads the circuit in it).
+    let t = task(&edit("registers 4", "registers 4, start \"read0(r0) r0 := read0\", start logit 6"));
+    assert_eq!(t.learn.settings.get("start"), Some(&synth_compiler::SettingValue::Word("read0(r0) r0 := read0".into())));
+    let e = errors(&edit("registers 4", "registers 4, start: read"));
+    assert!(e.contains("the nram setting `start` takes a string in double quotes, found `read`"), "{e}");
 }

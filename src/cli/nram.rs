@@ -113,13 +113,17 @@ pub fn learn(task: &Task, r: LearnRequest) -> Result<(), Failure> {
     r.prepare(task, &dir, &cfg.train_sizes, cfg.seed, resumed.is_some())?;
     let sizes = &cfg.train_sizes;
     eprintln!(
-        "{} nram on `{}`: {}, sizes {}..={}, {} seed{} from {}, at most {} steps each{}; writing to {}",
+        "{} nram on `{}`: {}{}, sizes {}..={}, {} seed{} from {}, at most {} steps each{}; writing to {}",
         match &resumed {
             Some(c) => format!("resuming (seed {}, step {}, level {}, {})", c.meta.seed, c.meta.step, c.meta.level + 1, RunDir::optimizer_words(c.optimizer.is_some())),
             None => "training".to_string(),
         },
         task.name,
         nram::checkpoint::describe(&model_cfg),
+        match (&cfg.start, &resumed) {
+            (Some(_), None) => format!(", started next to the `start` circuit (logit {})", cfg.start_logit),
+            _ => String::new(),
+        },
         sizes.iter().min().unwrap_or(&0),
         sizes.iter().max().unwrap_or(&0),
         cfg.seeds,

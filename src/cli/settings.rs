@@ -25,6 +25,9 @@ pub fn parse_setting(s: &str) -> Result<(String, SettingValue), anyhow::Error> {
         SettingValue::Float(f)
     } else if value == "true" || value == "false" {
         SettingValue::Flag(value == "true")
+    } else if value.contains('(') {
+        // A circuit (`start=read1(r0) write2(one0, read1)`), commas and all.
+        SettingValue::Word(value.to_string())
     } else if list.contains(',') || value.starts_with('[') {
         let word = |x: &str| x.starts_with(|c: char| c.is_ascii_alphabetic()) && x.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         let items: Vec<&str> = list.split(',').map(str::trim).collect();

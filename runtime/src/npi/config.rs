@@ -405,7 +405,7 @@ mod tests {
                 ValueKind::Word(words) => SettingValue::Word(words[words.len() - 1].to_string()),
                 ValueKind::Sizes => SettingValue::List(vec![7]),
                 // NRAM's kinds; no NPI setting has them.
-                ValueKind::Words { .. } | ValueKind::Expr => unreachable!("`{}` has an NRAM kind", s.name),
+                ValueKind::Words { .. } | ValueKind::Expr | ValueKind::Text => unreachable!("`{}` has an NRAM kind", s.name),
             };
             let set = settings(&learn(&[(s.name, v)])).unwrap_or_else(|e| panic!("{}: {e}", s.name));
             assert_ne!(set, defaults, "`{}` changes nothing", s.name);

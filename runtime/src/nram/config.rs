@@ -122,6 +122,17 @@ pub struct TrainConfig {
     /// Seeds trained at once (`threads`; 0 = one per core). Each seed runs
     /// on one thread, so threads change speed, never numbers.
     pub threads: usize,
+    /// A circuit the controller starts next to (`start`; see
+    /// [`super::start`]), and how sure it starts of each of its choices
+    /// (`start_logit`).
+    #[serde(default)]
+    pub start: Option<String>,
+    #[serde(default = "default_start_logit")]
+    pub start_logit: f64,
+}
+
+fn default_start_logit() -> f64 {
+    5.0
 }
 
 impl Default for TrainConfig {
@@ -146,6 +157,8 @@ impl Default for TrainConfig {
             give_up: 0,
             enough: 1,
             threads: 0,
+            start: None,
+            start_logit: default_start_logit(),
         }
     }
 }
@@ -181,6 +194,8 @@ pub enum ConfigError {
     NoProgramModules,
     #[error("no training sizes")]
     NoTrainSizes,
+    #[error("nram setting `start`: {0}")]
+    Start(String),
 }
 
 impl From<BadValue> for ConfigError {
@@ -211,6 +226,8 @@ const APPLIED: &[&str] = &[
     "give_up",
     "enough",
     "threads",
+    "start",
+    "start_logit",
 ];
 
 /// The setting names NRAM takes: those it applies, its entry in the
@@ -323,6 +340,11 @@ impl TrainConfig {
                 "give_up" => self.give_up = count(k, v)?,
                 "enough" => self.enough = count(k, v)?,
                 "threads" => self.threads = count(k, v)?,
+                "start" => match v {
+                    SettingValue::Word(w) => self.start = Some(w.clone()),
+                    _ => return Err(ConfigError::BadValue { key: key.clone(), expected: "a circuit in double quotes", found: show(v) }),
+                },
+                "start_logit" => self.start_logit = number(k, v, 0.0, 50.0)?,
                 _ => {}
             }
         }
@@ -342,6 +364,9 @@ pub fn settings<E: TapeEnvironment + ?Sized>(env: &E, learn: &LearnSpec) -> Resu
     let train = TrainConfig::from_learn(learn)?;
     if train.train_sizes.is_empty() {
         return Err(ConfigError::NoTrainSizes);
+    }
+    if let Some(s) = &train.start {
+        super::start::parse(&super::model::Layout::new(&model), s).map_err(ConfigError::Start)?;
     }
     Ok((model, train))
 }
@@ -371,6 +396,19 @@ mod tests {
             return Err(ConfigError::Unknown { key: k.clone() });
         }
         Ok((m, TrainConfig::from_learn(&l)?))
+    }
+
+    /// `start` is checked against the machine's modules before training.
+    #[test]
+    fn a_start_circuit_is_checked_against_the_modules() {
+        let env = crate::nram::toy::ToyEnv::new(crate::nram::toy::Toy::Access, vec![1, 2]);
+        let mut l = learn(&[("modules", SettingValue::Word("zero read write".into())), ("start", SettingValue::Word("read1(zero0) write2(zero0, read1)".into())), ("start_logit", SettingValue::Int(7))]);
+        let (_, t) = settings(&env, &l).unwrap();
+        assert_eq!((t.start.as_deref(), t.start_logit), (Some("read1(zero0) write2(zero0, read1)"), 7.0));
+        l.settings.insert("start".into(), SettingValue::Word("read1(write2)".into()));
+        assert!(matches!(settings(&env, &l), Err(ConfigError::Start(m)) if m.contains("`read1` cannot read `write2`")));
+        l.settings.insert("start".into(), SettingValue::Int(3));
+        assert!(matches!(settings(&env, &l), Err(ConfigError::BadValue { .. })));
     }
 
     #[test]
@@ -404,6 +442,7 @@ mod tests {
             let v = match name {
                 "modules" => SettingValue::Word("add".into()),
                 "controller" => SettingValue::Word("lstm".into()),
+                "start" => SettingValue::Word("read0(r0)".into()),
                 "lr" | "clip" | "clip_activations" | "noise" | "entropy" | "entropy_decay" | "curriculum_threshold" => SettingValue::Float(0.25),
                 _ => SettingValue::Int(7),
             };

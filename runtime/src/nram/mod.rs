@@ -17,6 +17,7 @@
 //!   seeds, hooks.
 //! - [`eval`]: fuzzy and discrete error and exact matches per size.
 //! - [`checkpoint`]: parameters plus metadata, checked on load.
+//! - [`start`]: the `start` setting, a circuit the controller starts next to.
 //! - [`toy`]: the paper's easy tasks as hand-written tape worlds.
 //!
 //! Start at [`train()`], [`evaluate`] and [`Checkpoint::load`].
@@ -29,6 +30,7 @@ pub mod fuzzy;
 pub mod induced;
 pub mod model;
 pub mod module;
+pub mod start;
 pub mod toy;
 pub mod train;
 

@@ -243,6 +243,9 @@ fn train_seed<E: TapeEnvironment + ?Sized>(env: &E, model: &NramConfig, cfg: &Tr
     let first = start.map_or(0, |s| s.step);
     if let Some(s) = start {
         nram.params.copy_from_slice(&s.params);
+    } else if let Some(spec) = &cfg.start {
+        let choices = super::start::parse(&nram.layout, spec).map_err(ConfigError::Start)?;
+        nram.start_at(&choices, cfg.start_logit as f32);
     }
     let mut adam = FlatAdam::new(nram.params.len());
     if let Some(bytes) = start.and_then(|s| s.optimizer.as_deref()) {
