@@ -87,6 +87,12 @@ pub fn check(source: &Source, opts: &CheckOptions) -> CheckReport {
     };
     let task = compiled.task;
     let mut diagnostics = compiled.warnings;
+    // The ranges and forms the compiler leaves to the learner (`lr 100`,
+    // a `start` circuit naming a module the list does not have), refused
+    // here as `synth learn` would refuse them.
+    if let Some(e) = learner_settings_error(&task) {
+        diagnostics.push(Diagnostic::error(format!("in the learn block: {e}")).hint("`synth learn` would refuse this before training"));
+    }
 
     let mut sizes: Vec<usize> = opts.sizes.clone();
     sizes.extend(task.learn.train_sizes.iter().copied());
@@ -120,6 +126,18 @@ pub fn check(source: &Source, opts: &CheckOptions) -> CheckReport {
         }
     }
     CheckReport { diagnostics: sorted(diagnostics), task: Some(task), runs }
+}
+
+/// What the task's learner finds wrong with its `learn` block's
+/// settings, for the learners that read them from the block alone.
+fn learner_settings_error(task: &Task) -> Option<String> {
+    use synth_runtime::{np, npi, nram};
+    match task.learn.learner.as_str() {
+        "npi" => npi::settings(&task.learn).err().map(|e| e.to_string()),
+        "nram" => nram::settings(task, &task.learn).err().map(|e| e.to_string()),
+        "np" => np::settings(task, &task.learn).err().map(|e| e.to_string()),
+        _ => None,
+    }
 }
 
 fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
