@@ -42,7 +42,7 @@ pub enum Source {
 
 impl Source {
     /// The source of choice `j` among `R` registers then module outputs.
-    fn of_choice(j: usize, registers: usize) -> Source {
+    pub(super) fn of_choice(j: usize, registers: usize) -> Source {
         if j < registers {
             Source::Register(j)
         } else {

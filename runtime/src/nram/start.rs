@@ -15,15 +15,17 @@
 //! task is one the fuzzy machine keeps (started right next to it, does
 //! training stay there?), and how far from it training still finds it.
 
+use super::circuit::Source;
 use super::model::{Layout, Nram};
 
-/// One choice the start circuit names: the logit to raise.
+/// The choices a start circuit names: the logits to raise.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Choices(pub Vec<usize>);
 
-/// The value names of a layout: registers `r0..`, then `<module><k>`.
+/// The value names of a layout as `synth run` prints them: registers
+/// `r0..`, then `<module><k>`.
 fn value_names(l: &Layout) -> Vec<String> {
-    (0..l.registers).map(|i| format!("r{i}")).chain(l.modules.iter().enumerate().map(|(k, m)| format!("{}{k}", m.name()))).collect()
+    (0..l.registers + l.q()).map(|j| Source::of_choice(j, l.registers).name(&l.modules)).collect()
 }
 
 /// Splits a start circuit into names and the punctuation `(`, `)`, `,`,
